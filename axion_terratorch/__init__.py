@@ -1,0 +1,1 @@
+"""axion-terratorch (temporary minimal init while modules are being written)."""

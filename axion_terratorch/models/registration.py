@@ -1,0 +1,58 @@
+"""Register the plugin's models in terratorch's registries.
+
+Importing this module (``import axion_terratorch`` does) adds, once per process:
+
+* ``BACKBONE_REGISTRY``: ``axion_terramind_v1_{tiny,small,base,large}_lora``
+  (:class:`TerraMindLoRABackbone`), for terratorch's own tasks and ``EncoderDecoderFactory``.
+* ``FULL_MODEL_REGISTRY``: ``axion_terramind_v1_{tiny,small,base,large}_residual_grounding``
+  (:class:`TerraMindResidualGrounding`), for ``FullModelFactory`` or ``FULL_MODEL_REGISTRY.build``.
+
+The module is also the ``terratorch.plugins`` entry point of the package.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from terratorch.registry import TERRATORCH_BACKBONE_REGISTRY, TERRATORCH_FULL_MODEL_REGISTRY, Registry
+from torch import nn
+
+from axion_terratorch.models.residual_grounding import TerraMindResidualGrounding
+from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
+
+logger = logging.getLogger(__name__)
+
+VARIANTS: tuple[str, ...] = ("tiny", "small", "base", "large")
+
+
+def _builder(name: str, cls: type[nn.Module], variant: str) -> Callable[..., nn.Module]:
+    def build(**kwargs: Any) -> nn.Module:
+        return cls(variant=variant, **kwargs)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"Build :class:`{cls.__name__}` with ``variant={variant!r}``."
+    return build
+
+
+def _register(registry: Registry, name: str, cls: type[nn.Module], variant: str) -> None:
+    # terratorch's Registry.register silently overwrites a name: keep the first registration.
+    if name not in registry:
+        registry.register(_builder(name, cls, variant))
+
+
+def register_models() -> list[str]:
+    """Register every model name (idempotent) and return the names."""
+    names = []
+    for variant in VARIANTS:
+        backbone = f"axion_terramind_v1_{variant}_lora"
+        full = f"axion_terramind_v1_{variant}_residual_grounding"
+        _register(TERRATORCH_BACKBONE_REGISTRY, backbone, TerraMindLoRABackbone, variant)
+        _register(TERRATORCH_FULL_MODEL_REGISTRY, full, TerraMindResidualGrounding, variant)
+        names += [backbone, full]
+    logger.debug("registered %s", names)
+    return names
+
+
+REGISTERED_NAMES: list[str] = register_models()

@@ -1,0 +1,87 @@
+"""TerraMind encoder + LoRA + residual decoder: the first Stage 3 grounding model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from terratorch.models.decoders.fcn_decoder import FCNDecoder
+from torch import Tensor, nn
+
+from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
+from axion_terratorch.models.inputs import unpack_image
+from axion_terratorch.models.lora import LoraSettings, coerce_lora
+from axion_terratorch.models.standardize import TerraMindStandardizer
+from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABackbone, Variant
+
+
+class TerraMindResidualGrounding(nn.Module):
+    """Ground a Stage 2 optical estimate in Sentinel-1 with a LoRA-tuned TerraMind encoder.
+
+    TerraMind encodes the standardised optical estimate and the SAR together (tokens of both
+    modalities averaged); terratorch's ``FCNDecoder`` upsamples the last block's tokens back to full
+    resolution (4 x2 transposed-convolution stages = TerraMind's 16 px patches); a small head sees
+    those features with the standardised inputs and predicts a correction, in standardised units,
+    that is added to the input. The head's last layer starts at zero, so the untrained model returns
+    its input unchanged. Tiles of any size are padded (replicate) to a multiple of 16 and cropped back.
+
+    Args:
+        variant: TerraMind v1 size (``tiny``, ``small``, ``base``, ``large``).
+        pretrained: Load TerraMind's pretrained weights (Hugging Face hub).
+        bands: Optical bands, for example ``("B02", "B03", "B04", "B08")``.
+        lora: LoRA settings (default: rank 8, alpha 16 on the encoder attention, base frozen);
+            ``None`` fine-tunes the whole encoder.
+        decoder_channels: Width of the decoder and head.
+        ckpt_path: Local TerraMind checkpoint to load instead of the hub download.
+
+    Shape:
+        - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
+        - Output: ``(B, C, H, W)`` grounded reflectance, same bands as the optical input.
+    """
+
+    def __init__(
+        self,
+        variant: Variant = "base",
+        pretrained: bool = True,
+        bands: Sequence[str] = DEFAULT_BANDS,
+        lora: LoraSettings | None = LoraSettings(),  # noqa: B008 - frozen dataclass
+        decoder_channels: int = 64,
+        ckpt_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        if decoder_channels < 1:
+            msg = f"decoder_channels must be >= 1, got {decoder_channels}"
+            raise ValueError(msg)
+        self.bands = tuple(bands)
+        self.standardizer = TerraMindStandardizer(bands)
+        self.backbone = TerraMindLoRABackbone(
+            variant=variant,
+            modalities=(OPTICAL_KEY, SAR_KEY),
+            bands=bands,
+            pretrained=pretrained,
+            ckpt_path=ckpt_path,
+            lora=coerce_lora(lora),
+        )
+        self.decoder = FCNDecoder(self.backbone.out_channels, channels=decoder_channels, num_convs=4)
+        in_head = decoder_channels + len(bands) + 2
+        self.head = nn.Sequential(
+            nn.Conv2d(in_head, decoder_channels, kernel_size=3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(decoder_channels, len(bands), kernel_size=1),
+        )
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def forward(self, image: dict[str, Tensor]) -> Tensor:
+        """Return the grounded optical image, ``(B, C, H, W)`` reflectance."""
+        sar, optical = unpack_image(image, len(self.bands))
+        height, width = optical.shape[-2:]
+        pad = (0, -width % PATCH_SIZE, 0, -height % PATCH_SIZE)
+        opt_z = F.pad(self.standardizer.optical(optical), pad, mode="replicate")
+        sar_z = F.pad(self.standardizer.sar(sar), pad, mode="replicate")
+        tokens = self.backbone({OPTICAL_KEY: opt_z, SAR_KEY: sar_z})[-1]
+        grid = (opt_z.shape[-2] // PATCH_SIZE, opt_z.shape[-1] // PATCH_SIZE)
+        features = self.decoder([tokens.transpose(1, 2).reshape(*tokens.shape[:1], -1, *grid)])
+        delta = self.head(torch.cat([features, opt_z, sar_z], dim=1))[..., :height, :width]
+        return optical + delta * self.standardizer.optical_std

@@ -1,0 +1,217 @@
+"""``SARGroundingTask``: Stage 3 grounding of an optical estimate in Sentinel-1, as a terratorch task."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import torch
+from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+from lightning.pytorch.utilities import rank_zero_info
+from terratorch.tasks.base_task import TerraTorchTask
+from terratorch.tasks.optimizer_factory import optimizer_factory
+from torch import Tensor, nn
+
+from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
+from axion_terratorch.losses import Stage3Loss
+from axion_terratorch.metrics import GroundingMetrics
+from axion_terratorch.models.lora import count_parameters
+
+logger = logging.getLogger(__name__)
+
+#: Constructor arguments that are modules: kept out of hparams unless LightningCLI gives their config.
+MODULE_ARGS = ("model", "loss", "metrics")
+
+
+class SARGroundingTask(TerraTorchTask):
+    """Train a model that grounds a Stage 2 optical estimate in co-registered Sentinel-1.
+
+    Batches follow terratorch's multimodal convention::
+
+        {"image": {"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance},
+         "target": (B, C, H, W) reflectance (optional real Sentinel-2),
+         "valid_mask": (B, 1, H, W) bool (optional, True = valid pixel)}
+
+    The model maps ``batch["image"]`` to the grounded optical image ``(B, C, H, W)``; the loss is
+    called as ``loss(output, optical, sar, target=..., mask=...)`` and returns a dict with the total
+    under ``"loss"`` and named terms; ``metrics`` is a :class:`GroundingMetrics` (or subclass).
+
+    Logged: ``train/loss`` and ``loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
+    and ``val/<metric>`` (``sar_agreement``, ``sar_agreement_input``, ``sar_agreement_gain``,
+    ``lpips_change``, and ``psnr``/``ssim``/``sam`` when targets exist) per validation; the same
+    under ``test/``. Subclasses extend the objective by overriding :meth:`compute_loss`.
+
+    Args:
+        model: Grounding model, e.g. :class:`~axion_terratorch.models.TerraMindResidualGrounding`.
+        loss: Loss module; default :class:`~axion_terratorch.losses.Stage3Loss` with the seed's weights.
+        metrics: Validation/test metrics; default :class:`~axion_terratorch.metrics.GroundingMetrics`.
+        target_key: Batch key of the real Sentinel-2 target (``"mask"`` for terratorch's
+            ``GenericMultiModalDataModule`` with label data).
+        valid_mask_key: Batch key of the valid-pixel mask.
+        optimizer: Name of a ``torch.optim`` optimizer.
+        lr: Learning rate.
+        optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (seed).
+        scheduler: Name of a ``torch.optim.lr_scheduler`` class, or ``None``.
+        scheduler_hparams: Its arguments (terratorch's convention, ``interval`` included).
+    """
+
+    monitor = "val/loss"
+    mode = "min"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: nn.Module | None = None,
+        metrics: GroundingMetrics | None = None,
+        target_key: str = "target",
+        valid_mask_key: str = "valid_mask",
+        optimizer: str = "AdamW",
+        lr: float = 1e-4,
+        optimizer_hparams: dict[str, Any] | None = None,
+        scheduler: str | None = None,
+        scheduler_hparams: dict[str, Any] | None = None,
+    ) -> None:
+        if lr <= 0:
+            msg = f"lr must be > 0, got {lr}"
+            raise ValueError(msg)
+        if not hasattr(torch.optim, optimizer):
+            msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
+            raise ValueError(msg)
+        # Through LightningCLI the hparams are the parsed config (class_path dicts), which makes
+        # checkpoints rebuildable; in plain Python they would be live modules, which we leave out.
+        self.ignore = () if _given_hyperparameters.get() is not None else MODULE_ARGS
+        self._modules_given = (model, loss, metrics)
+        self.target_key = target_key
+        self.valid_mask_key = valid_mask_key
+        self.optimizer_name = optimizer
+        self.lr = lr
+        self.optimizer_hparams = {"weight_decay": 1e-5} if optimizer_hparams is None else optimizer_hparams
+        self.scheduler_name = scheduler
+        self.scheduler_hparams = scheduler_hparams
+        super().__init__(task="sar_grounding")
+
+    def configure_models(self) -> None:
+        """Attach the model given to the constructor."""
+        self.model = self._modules_given[0]
+
+    def configure_losses(self) -> None:
+        """Attach the loss, by default :class:`Stage3Loss` on the model's bands."""
+        loss = self._modules_given[1]
+        self.loss = Stage3Loss(bands=self.bands) if loss is None else loss
+        self._check_bands("loss", self.loss)
+
+    def configure_metrics(self) -> None:
+        """Clone the metrics once per stage (validation, test)."""
+        metrics = self._modules_given[2]
+        metrics = GroundingMetrics(bands=self.bands) if metrics is None else metrics
+        self._check_bands("metrics", metrics)
+        self.val_metrics = copy.deepcopy(metrics)
+        self.test_metrics = copy.deepcopy(metrics)
+        del self._modules_given
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """Optical bands of the model (``DEFAULT_BANDS`` when the model does not say)."""
+        return tuple(getattr(self.model, "bands", DEFAULT_BANDS))
+
+    def _check_bands(self, name: str, module: nn.Module) -> None:
+        bands = getattr(module, "bands", None)
+        if bands is not None and tuple(bands) != self.bands:
+            msg = f"{name} is configured for bands {list(bands)} but the model for {list(self.bands)}"
+            raise ValueError(msg)
+
+    def configure_optimizers(self) -> Any:
+        """AdamW (seed) over the trainable parameters, with an optional terratorch-style scheduler."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        return optimizer_factory(
+            self.optimizer_name,
+            self.lr,
+            params,
+            self.optimizer_hparams,
+            self.scheduler_name,
+            self.monitor,
+            self.scheduler_hparams,
+        )
+
+    def forward(self, image: dict[str, Tensor]) -> Tensor:
+        """Grounded optical image ``(B, C, H, W)`` reflectance for ``batch["image"]``."""
+        return self.model(image)
+
+    def compute_loss(self, output: Tensor, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """Loss terms for one batch; the total is under ``"loss"``. Override to add terms."""
+        image = batch["image"]
+        return self.loss(
+            output,
+            image[OPTICAL_KEY],
+            image[SAR_KEY],
+            target=batch.get(self.target_key),
+            mask=batch.get(self.valid_mask_key),
+        )
+
+    def on_fit_start(self) -> None:
+        """Print total and trainable parameter counts (the seed's LoRA check)."""
+        trainable, total = count_parameters(self.model)
+        rank_zero_info(
+            f"Total parameters: {total:,}\n"
+            f"Trainable parameters: {trainable:,} ({100.0 * trainable / max(total, 1):.3f}%)"
+        )
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
+        """Forward, loss and logging of one training batch."""
+        terms = self.compute_loss(self(batch["image"]), batch)
+        size = _batch_size(batch)
+        self.log("train/loss", terms["loss"], batch_size=size, prog_bar=True)
+        self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size)
+        return terms["loss"]
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
+        """Loss and metric update of one validation batch."""
+        return self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
+        """Loss and metric update of one test batch."""
+        return self._evaluate(batch, "test", self.test_metrics)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
+        """Grounded optical image of one batch."""
+        return self(batch["image"])
+
+    def _evaluate(self, batch: dict[str, Any], stage: str, metrics: GroundingMetrics) -> Tensor:
+        output = self(batch["image"])
+        terms = self.compute_loss(output, batch)
+        size = _batch_size(batch)
+        self.log(f"{stage}/loss", terms["loss"], batch_size=size, sync_dist=True)
+        self.log_dict(
+            {f"{stage}/loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size, sync_dist=True
+        )
+        image = batch["image"]
+        metrics.update(
+            output,
+            image[OPTICAL_KEY],
+            image[SAR_KEY],
+            target=batch.get(self.target_key),
+            mask=batch.get(self.valid_mask_key),
+        )
+        return terms["loss"]
+
+    def on_train_epoch_end(self) -> None:
+        """No training metrics: they belong to validation (and would slow every step)."""
+
+    def on_validation_epoch_end(self) -> None:
+        """Log and reset the validation metrics."""
+        self._log_metrics("val", self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        """Log and reset the test metrics."""
+        self._log_metrics("test", self.test_metrics)
+
+    def _log_metrics(self, stage: str, metrics: GroundingMetrics) -> None:
+        # torchmetrics synchronises its states across processes in compute().
+        for name, value in metrics.compute().items():
+            self.log(f"{stage}/{name}", value, prog_bar=name == "sar_agreement")
+        metrics.reset()
+
+
+def _batch_size(batch: dict[str, Any]) -> int:
+    return int(batch["image"][OPTICAL_KEY].shape[0])
