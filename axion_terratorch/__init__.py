@@ -1,1 +1,3 @@
-"""axion-terratorch (temporary minimal init while modules are being written)."""
+"""axion-terratorch (temporary init while modules are being written)."""
+
+from axion_terratorch import models  # noqa: F401

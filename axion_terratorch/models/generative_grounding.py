@@ -1,0 +1,255 @@
+"""TerraMind v1 generation (S1GRD + S2L2A -> S2L2A) made differentiable: the seed's Stage 3 model."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+
+import peft
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from terratorch.registry import FULL_MODEL_REGISTRY
+from torch import Tensor, nn
+
+from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S2L2A_BANDS, SAR_KEY, band_slots
+from axion_terratorch.models.ddim import DDIMSchedule, ddim_decode, seeded_noise
+from axion_terratorch.models.inputs import unpack_image
+from axion_terratorch.models.lora import LoraSettings, apply_lora, coerce_lora, count_parameters
+from axion_terratorch.models.relaxed_tokens import Relaxation, check_relaxation, relax_tokens
+from axion_terratorch.models.standardize import TerraMindStandardizer
+from axion_terratorch.models.terramind_lora import PATCH_SIZE, Variant
+
+logger = logging.getLogger(__name__)
+
+#: TerraMind's name of the tokenized S2L2A output modality.
+TARGET_MODALITY = "tok_sen2l2a@224"
+#: Default LoRA targets: the cross-attention linears of the transformer's decoder blocks. Names are
+#: those of terratorch's ``TerraMindGeneration`` (the S2L2A tokenizer lives under ``tokenizer.``).
+DECODER_CROSS_ATTENTION_TARGETS = r"sampler\.model\.decoder\.\d+\.cross_attn\.(q|kv|proj)"
+#: Tiles are padded to a square whose side is a multiple of this: the token grid must be square
+#: (TerraMind's decoder embedding) and the tokenizer's UNet works on 4 px patches downsampled 3 times.
+TILE_MULTIPLE = 32
+
+
+class TerraMindGenerativeGrounding(nn.Module):
+    """Ground a Stage 2 optical estimate in Sentinel-1 with TerraMind's any-to-any generation.
+
+    A differentiable version of terratorch's ``terramind_v1_<variant>_generate`` with S1GRD and
+    S2L2A in and S2L2A out:
+
+    1. the standardised SAR and optical tiles (optical bands placed in TerraMind's 12 S2L2A slots,
+       missing slots set to 0, the band mean after standardisation) are padded to a square multiple
+       of 32 px;
+    2. one pass of the TerraMind transformer predicts the logits of every S2L2A token at once
+       (decoder queries = mask tokens at all positions; no sampling, no random order);
+    3. the logits become continuous FSQ codes (:func:`relax_tokens`: softmax expectation over the
+       code grid at ``temperature``, straight-through, or hard argmax);
+    4. the S2L2A tokenizer's diffusion decoder runs ``timesteps`` deterministic DDIM steps on those
+       codes with autograd on (:func:`ddim_decode`), from noise drawn with ``noise_seed``;
+    5. the configured bands are taken back out of the decoded 12-band image, cropped and
+       de-standardised. Nothing else is blended in: the output is the decoded image.
+
+    LoRA (peft) goes on the transformer's decoder cross-attention by default. The S2L2A tokenizer
+    (encoder unused, decoder used) is always frozen; ``lora.freeze_base_model`` decides whether the
+    rest of the transformer trains. With ``relaxation="hard"`` the output equals terratorch's
+    ``tokenizer.decode_tokens`` of the argmax tokens for the same noise, and nothing is trainable
+    through it (use it for inference or checks).
+
+    Args:
+        variant: TerraMind v1 size (``tiny``, ``small``, ``base``, ``large``).
+        pretrained: Load the pretrained transformer and tokenizer weights (Hugging Face hub).
+        ckpt_path: Local ``TerraMindGeneration`` state dict for the transformer instead of the hub
+            download (the tokenizer still follows ``pretrained``).
+        standardize: Inputs are physical (dB, reflectance) and are standardised with TerraMind's
+            statistics, the output de-standardised; ``False``: inputs and output are already in
+            standardised units.
+        bands: Optical bands, e.g. ``("B02", "B03", "B04", "B08")``.
+        timesteps: DDIM steps of the diffusion decoder; can be changed later (attribute, or the
+            ``timesteps`` argument of :meth:`forward`).
+        temperature: Softmax temperature of the relaxed tokens (> 0).
+        relaxation: ``"soft"``, ``"straight_through"`` or ``"hard"`` (see :func:`relax_tokens`).
+        lora: LoRA settings; ``target_modules`` (regex on ``TerraMindGeneration`` module names)
+            defaults to :data:`DECODER_CROSS_ATTENTION_TARGETS`. ``None`` trains the whole
+            transformer.
+        noise_seed: Seed of the starting noise, shared by every sample: the same input always gives
+            the same output, whatever else is in the batch.
+        checkpoint_steps: Recompute each denoising step in the backward pass instead of storing its
+            activations (memory ~ one step instead of ``timesteps`` steps).
+
+    Shape:
+        - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
+        - Output: ``(B, C, H, W)`` grounded reflectance, same bands as the optical input.
+
+    Raises:
+        ValueError: For an unknown band, ``timesteps`` outside ``[1, 1000]``, a non-positive
+            ``temperature`` or an unknown ``relaxation``; if ``lora.target_modules`` matches no
+            linear layer or a layer of the tokenizer.
+    """
+
+    def __init__(
+        self,
+        variant: Variant = "base",
+        pretrained: bool = True,
+        ckpt_path: str | None = None,
+        standardize: bool = True,
+        bands: Sequence[str] = DEFAULT_BANDS,
+        timesteps: int = 10,
+        temperature: float = 1.0,
+        relaxation: Relaxation = "soft",
+        lora: LoraSettings | None = LoraSettings(),  # noqa: B008 - frozen dataclass
+        noise_seed: int = 0,
+        checkpoint_steps: bool = False,
+    ) -> None:
+        super().__init__()
+        lora = coerce_lora(lora)
+        self.slots = band_slots(bands)
+        check_relaxation(relaxation, temperature)
+        self.variant = variant
+        self.bands = tuple(bands)
+        self.standardize = standardize
+        self.temperature = temperature
+        self.relaxation: Relaxation = relaxation
+        self.noise_seed = noise_seed
+        self.checkpoint_steps = checkpoint_steps
+        self.standardizer = TerraMindStandardizer(bands)
+        generation = FULL_MODEL_REGISTRY.build(
+            f"terramind_v1_{variant}_generate",
+            modalities=[SAR_KEY, OPTICAL_KEY],
+            output_modalities=[OPTICAL_KEY],
+            pretrained=pretrained,
+            ckpt_path=ckpt_path,
+            standardize=False,
+            timesteps=timesteps,
+        )
+        self._schedule = DDIMSchedule(generation.tokenizer[TARGET_MODALITY].noise_scheduler)
+        self.timesteps = timesteps
+        if lora is None:
+            self.generation: nn.Module = generation
+        else:
+            _refuse_tokenizer_targets(generation, lora.target_modules or DECODER_CROSS_ATTENTION_TARGETS)
+            self.generation = apply_lora(generation, lora, DECODER_CROSS_ATTENTION_TARGETS)
+        self.tokenizer.requires_grad_(False)
+        trainable, total = count_parameters(self)
+        logger.info(
+            "TerraMind v1 %s generative grounding: %s of %s parameters trainable",
+            variant,
+            f"{trainable:,}",
+            f"{total:,}",
+        )
+
+    @property
+    def timesteps(self) -> int:
+        """DDIM steps of the diffusion decoder (settable; checked against the scheduler)."""
+        return self._timesteps
+
+    @timesteps.setter
+    def timesteps(self, value: int) -> None:
+        self._schedule.timesteps(value)
+        self._timesteps = value
+
+    @property
+    def core(self) -> nn.Module:
+        """terratorch's ``TerraMindGeneration`` (with LoRA layers injected, if any)."""
+        if isinstance(self.generation, peft.PeftModel):
+            return self.generation.get_base_model()
+        return self.generation
+
+    @property
+    def tokenizer(self) -> nn.Module:
+        """The frozen S2L2A tokenizer (terratorch's ``DiVAE``)."""
+        return self.core.tokenizer[TARGET_MODALITY]
+
+    def forward(self, image: dict[str, Tensor], timesteps: int | None = None) -> Tensor:
+        """Return the grounded optical image.
+
+        Args:
+            image: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}`` (standardised
+                values when ``standardize`` is off).
+            timesteps: DDIM steps for this call; default :attr:`timesteps`.
+
+        Returns:
+            ``(B, C, H, W)`` reflectance of the configured bands (standardised when
+            ``standardize`` is off).
+        """
+        sar, optical = unpack_image(image, len(self.bands))
+        height, width = optical.shape[-2:]
+        if self.standardize:
+            sar, optical = self.standardizer.sar(sar), self.standardizer.optical(optical)
+        side = TILE_MULTIPLE * math.ceil(max(height, width) / TILE_MULTIPLE)
+        pad = (0, side - width, 0, side - height)
+        slots = optical.new_zeros(optical.shape[0], len(S2L2A_BANDS), height, width)
+        slots[:, self.slots] = optical
+        logits = self.token_logits(F.pad(sar, pad, mode="replicate"), F.pad(slots, pad, mode="replicate"))
+        codes = self.relaxed_codes(logits)
+        decoded = self.decode(codes, timesteps)[:, self.slots, :height, :width]
+        return self.standardizer.optical_inverse(decoded) if self.standardize else decoded
+
+    def token_logits(self, sar: Tensor, optical: Tensor) -> Tensor:
+        """Predict all S2L2A tokens in one transformer pass.
+
+        Args:
+            sar: ``(B, 2, S, S)`` standardised VV, VH; ``S`` a multiple of 16.
+            optical: ``(B, 12, S, S)`` standardised S2L2A in TerraMind's slot order.
+
+        Returns:
+            ``(B, (S/16)**2, V)`` logits, tokens in row-major order, ``V`` = 15360.
+        """
+        core = self.core
+        terramind = core.sampler.model
+        batch, num_tokens = sar.shape[0], (sar.shape[-2] // PATCH_SIZE) * (sar.shape[-1] // PATCH_SIZE)
+        inputs = {}
+        for key, value in ((SAR_KEY, sar), (OPTICAL_KEY, optical)):
+            name = core.mod_name_mapping[key]
+            mask = torch.zeros(batch, num_tokens, dtype=torch.bool, device=value.device)
+            inputs[name] = terramind.encoder_embeddings[name]({"tensor": value, "input_mask": mask})
+        tokens, emb, mask, _ = core.sampler.forward_mask_encoder_generation(inputs)
+        context = terramind.forward_encoder(tokens + emb, mask)
+        context = terramind.decoder_proj_context(context) + emb
+        target = terramind.decoder_embeddings[TARGET_MODALITY].forward_embed(
+            {"tensor": torch.zeros(batch, num_tokens, dtype=torch.long, device=sar.device)}
+        )
+        queries = torch.zeros_like(target["x"]) + terramind.mask_token + target["emb"]
+        decoded = terramind.forward_decoder(queries, context, mask, None)
+        return terramind.decoder_embeddings[TARGET_MODALITY].forward_logits(decoded)
+
+    def relaxed_codes(self, logits: Tensor) -> Tensor:
+        """``(B, N, V)`` logits -> ``(B, D, n, n)`` FSQ codes (``N = n * n``, ``D`` = 5) for the decoder."""
+        codes = relax_tokens(logits, self.tokenizer.quantize.codebook, self.relaxation, self.temperature)
+        side = math.isqrt(codes.shape[1])
+        return rearrange(codes, "b (h w) d -> b d h w", h=side, w=side)
+
+    def decode(self, codes: Tensor, timesteps: int | None = None) -> Tensor:
+        """Run the tokenizer's diffusion decoder on ``(B, D, n, n)`` codes with autograd.
+
+        Returns:
+            ``(B, 12, 16 n, 16 n)`` standardised S2L2A, TerraMind's slot order.
+        """
+        tokenizer = self.tokenizer
+        side = codes.shape[-1] * tokenizer.patch_size
+        noise = seeded_noise(
+            codes.shape[0], (tokenizer.n_channels, side, side), self.noise_seed, codes.device, codes.dtype
+        )
+        steps = self.timesteps if timesteps is None else timesteps
+        return ddim_decode(tokenizer.decoder, codes, noise, self._schedule, steps, self.checkpoint_steps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"variant={self.variant!r}, bands={self.bands}, timesteps={self.timesteps}, "
+            f"relaxation={self.relaxation!r}, temperature={self.temperature}, noise_seed={self.noise_seed}, "
+            f"checkpoint_steps={self.checkpoint_steps}, standardize={self.standardize}"
+        )
+
+
+def _refuse_tokenizer_targets(generation: nn.Module, pattern: str) -> None:
+    """Raise if the LoRA regex matches any module of the tokenizer (LoRA must stay on the transformer)."""
+    hits = [name for name, _ in generation.named_modules() if name.startswith("tokenizer.")]
+    hits = [name for name in hits if re.fullmatch(pattern, name)]
+    if hits:
+        msg = (
+            f"lora.target_modules {pattern!r} matches {len(hits)} layer(s) of the frozen S2L2A tokenizer, "
+            f"e.g. {hits[:3]}; scope it to the transformer, e.g. {DECODER_CROSS_ATTENTION_TARGETS!r}"
+        )
+        raise ValueError(msg)
