@@ -11,7 +11,6 @@ import peft
 import torch
 import torch.nn.functional as F
 from einops import rearrange
-from terratorch.registry import FULL_MODEL_REGISTRY
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S2L2A_BANDS, SAR_KEY, band_slots
@@ -20,12 +19,11 @@ from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, apply_lora, coerce_lora, count_parameters
 from axion_terratorch.models.relaxed_tokens import Relaxation, check_relaxation, relax_tokens
 from axion_terratorch.models.standardize import TerraMindStandardizer
+from axion_terratorch.models.terramind_generation import TARGET_MODALITY, TOKENIZER_PREFIX, build_generation
 from axion_terratorch.models.terramind_lora import PATCH_SIZE, Variant
 
 logger = logging.getLogger(__name__)
 
-#: TerraMind's name of the tokenized S2L2A output modality.
-TARGET_MODALITY = "tok_sen2l2a@224"
 #: Default LoRA targets: the cross-attention linears of the transformer's decoder blocks. Names are
 #: those of terratorch's ``TerraMindGeneration`` (the S2L2A tokenizer lives under ``tokenizer.``).
 DECODER_CROSS_ATTENTION_TARGETS = r"sampler\.model\.decoder\.\d+\.cross_attn\.(q|kv|proj)"
@@ -61,8 +59,10 @@ class TerraMindGenerativeGrounding(nn.Module):
     Args:
         variant: TerraMind v1 size (``tiny``, ``small``, ``base``, ``large``).
         pretrained: Load the pretrained transformer and tokenizer weights (Hugging Face hub).
-        ckpt_path: Local ``TerraMindGeneration`` state dict for the transformer instead of the hub
-            download (the tokenizer still follows ``pretrained``).
+        ckpt_path: Local checkpoint instead of the transformer download: terratorch's hub file
+            (``TerraMind_v1_<variant>.pt``) or a ``TerraMindGeneration`` state dict, which may hold
+            the tokenizer too (see :func:`load_checkpoint`); a tokenizer not in the file follows
+            ``pretrained``.
         standardize: Inputs are physical (dB, reflectance) and are standardised with TerraMind's
             statistics, the output de-standardised; ``False``: inputs and output are already in
             standardised units.
@@ -107,6 +107,9 @@ class TerraMindGenerativeGrounding(nn.Module):
         lora = coerce_lora(lora)
         self.slots = band_slots(bands)
         check_relaxation(relaxation, temperature)
+        if timesteps < 1:  # checked before the (slow) build; the upper bound comes from the scheduler
+            msg = f"timesteps must be >= 1, got {timesteps}"
+            raise ValueError(msg)
         self.variant = variant
         self.bands = tuple(bands)
         self.standardize = standardize
@@ -115,15 +118,7 @@ class TerraMindGenerativeGrounding(nn.Module):
         self.noise_seed = noise_seed
         self.checkpoint_steps = checkpoint_steps
         self.standardizer = TerraMindStandardizer(bands)
-        generation = FULL_MODEL_REGISTRY.build(
-            f"terramind_v1_{variant}_generate",
-            modalities=[SAR_KEY, OPTICAL_KEY],
-            output_modalities=[OPTICAL_KEY],
-            pretrained=pretrained,
-            ckpt_path=ckpt_path,
-            standardize=False,
-            timesteps=timesteps,
-        )
+        generation = build_generation(variant, pretrained, ckpt_path, timesteps)
         self._schedule = DDIMSchedule(generation.tokenizer[TARGET_MODALITY].noise_scheduler)
         self.timesteps = timesteps
         if lora is None:
@@ -245,7 +240,7 @@ class TerraMindGenerativeGrounding(nn.Module):
 
 def _refuse_tokenizer_targets(generation: nn.Module, pattern: str) -> None:
     """Raise if the LoRA regex matches any module of the tokenizer (LoRA must stay on the transformer)."""
-    hits = [name for name, _ in generation.named_modules() if name.startswith("tokenizer.")]
+    hits = [name for name, _ in generation.named_modules() if name.startswith(TOKENIZER_PREFIX)]
     hits = [name for name in hits if re.fullmatch(pattern, name)]
     if hits:
         msg = (

@@ -5,7 +5,9 @@ Importing this module (``import axion_terratorch`` does) adds, once per process:
 * ``BACKBONE_REGISTRY``: ``axion_terramind_v1_{tiny,small,base,large}_lora``
   (:class:`TerraMindLoRABackbone`), for terratorch's own tasks and ``EncoderDecoderFactory``.
 * ``FULL_MODEL_REGISTRY``: ``axion_terramind_v1_{tiny,small,base,large}_residual_grounding``
-  (:class:`TerraMindResidualGrounding`), for ``FullModelFactory`` or ``FULL_MODEL_REGISTRY.build``.
+  (:class:`TerraMindResidualGrounding`) and
+  ``axion_terramind_v1_{tiny,small,base,large}_generative_grounding``
+  (:class:`TerraMindGenerativeGrounding`), for ``FullModelFactory`` or ``FULL_MODEL_REGISTRY.build``.
 
 The module is also the ``terratorch.plugins`` entry point of the package.
 """
@@ -19,6 +21,7 @@ from typing import Any
 from terratorch.registry import TERRATORCH_BACKBONE_REGISTRY, TERRATORCH_FULL_MODEL_REGISTRY, Registry
 from torch import nn
 
+from axion_terratorch.models.generative_grounding import TerraMindGenerativeGrounding
 from axion_terratorch.models.residual_grounding import TerraMindResidualGrounding
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
 
@@ -48,9 +51,11 @@ def register_models() -> list[str]:
     for variant in VARIANTS:
         backbone = f"axion_terramind_v1_{variant}_lora"
         full = f"axion_terramind_v1_{variant}_residual_grounding"
+        generative = f"axion_terramind_v1_{variant}_generative_grounding"
         _register(TERRATORCH_BACKBONE_REGISTRY, backbone, TerraMindLoRABackbone, variant)
         _register(TERRATORCH_FULL_MODEL_REGISTRY, full, TerraMindResidualGrounding, variant)
-        names += [backbone, full]
+        _register(TERRATORCH_FULL_MODEL_REGISTRY, generative, TerraMindGenerativeGrounding, variant)
+        names += [backbone, full, generative]
     logger.debug("registered %s", names)
     return names
 

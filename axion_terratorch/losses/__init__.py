@@ -1,0 +1,9 @@
+"""Stage 3 losses: each term a module of its own, plus the composite :class:`Stage3Loss`."""
+
+from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
+from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
+from axion_terratorch.losses.spectral import SpectralLoss
+from axion_terratorch.losses.stage3 import Stage3Loss
+
+__all__ = ["CycleLoss", "IdentityLoss", "LPIPSLoss", "SARConsistencyLoss", "SpectralLoss", "Stage3Loss"]

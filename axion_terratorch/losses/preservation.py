@@ -1,0 +1,24 @@
+"""Losses that keep the output close to the Stage 2 input: cycle and identity."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from axion_terratorch.losses.functional import cycle_loss, identity_loss
+
+
+class CycleLoss(nn.Module):
+    """Masked MSE between output and Stage 2 input ("minimise changes"). Scalar."""
+
+    def forward(self, output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:
+        """(B, C, H, W) output and reference reflectance -> scalar."""
+        return cycle_loss(output, reference, mask)
+
+
+class IdentityLoss(nn.Module):
+    """Masked mean of ``|output - reference| * (1 - conf)``, ``conf = sigmoid(10 (b - 0.1))`` with ``b``
+    the per-sample min-max normalised mean(VV, VH): preserve the input where the SAR is dark. Scalar."""
+
+    def forward(self, output: Tensor, reference: Tensor, sar: Tensor, mask: Tensor | None = None) -> Tensor:
+        """(B, C, H, W) reflectance, (B, 2, H, W) dB -> scalar."""
+        return identity_loss(output, reference, sar, mask)

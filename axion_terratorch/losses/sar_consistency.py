@@ -1,0 +1,73 @@
+"""SAR consistency: structure, edge and texture agreement of the optical output with Sentinel-1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.losses.functional import SAR_SIGMA, sar_edge_loss, sar_structure_loss, sar_texture_loss
+
+
+class SARConsistencyLoss(nn.Module):
+    """``structure_weight * L_struct + edge_weight * L_edge + texture_weight * L_tex``.
+
+    - ``L_struct``: 1 - SAR-coherence-weighted agreement of structure-tensor orientations
+      (:func:`~axion_terratorch.losses.functional.sar_structure_loss`).
+    - ``L_edge`` (seed): backscatter-weighted L1 between max-normalised Sobel magnitudes of the
+      optical (channel mean) and the SAR (VV/VH mean, smoothed with ``sar_sigma``).
+    - ``L_tex`` (seed): MSE between 5 x 5 local variances, each divided by its mean.
+
+    Defaults are ``1 / 0 / 0``: measured on real BigEarthNet pairs, the seed's edge and texture terms
+    score the true Sentinel-2 worse than a speckled or blurred copy of it, so they would pull the
+    output toward speckle and blur; ``L_struct`` ranks the true image best. The seed's weighting is
+    ``structure_weight=0, edge_weight=1.0, texture_weight=0.5, sar_sigma=0``.
+
+    Shape:
+        - output: ``(B, C, H, W)`` reflectance in ``bands``; sar: ``(B, 2, H, W)`` dB;
+          mask: ``(B, 1, H, W)`` (True = valid).
+        - Output: scalar.
+    """
+
+    def __init__(
+        self,
+        structure_weight: float = 1.0,
+        edge_weight: float = 0.0,
+        texture_weight: float = 0.0,
+        sar_sigma: float = SAR_SIGMA,
+        bands: Sequence[str] = DEFAULT_BANDS,
+    ) -> None:
+        super().__init__()
+        weights = {
+            "structure_weight": structure_weight,
+            "edge_weight": edge_weight,
+            "texture_weight": texture_weight,
+            "sar_sigma": sar_sigma,
+        }
+        for name, value in weights.items():
+            if value < 0:
+                msg = f"{name} must be >= 0, got {value}"
+                raise ValueError(msg)
+        self.structure_weight = structure_weight
+        self.edge_weight = edge_weight
+        self.texture_weight = texture_weight
+        self.sar_sigma = sar_sigma
+        self.bands = tuple(bands)
+
+    def forward(self, output: Tensor, sar: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Weighted sum of the enabled terms (scalar)."""
+        total = output.new_zeros(())
+        if self.structure_weight:
+            total = total + self.structure_weight * sar_structure_loss(output, sar, self.bands, mask)
+        if self.edge_weight:
+            total = total + self.edge_weight * sar_edge_loss(output, sar, mask, self.sar_sigma)
+        if self.texture_weight:
+            total = total + self.texture_weight * sar_texture_loss(output, sar, mask, self.sar_sigma)
+        return total
+
+    def extra_repr(self) -> str:
+        return (
+            f"structure_weight={self.structure_weight}, edge_weight={self.edge_weight}, "
+            f"texture_weight={self.texture_weight}, sar_sigma={self.sar_sigma}, bands={self.bands}"
+        )

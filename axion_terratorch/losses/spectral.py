@@ -1,0 +1,15 @@
+"""Pixel-level L1 to the real Sentinel-2 target."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from axion_terratorch.losses.functional import spectral_l1_loss
+
+
+class SpectralLoss(nn.Module):
+    """Masked L1 between output and target reflectance, (B, C, H, W) each. Scalar."""
+
+    def forward(self, output: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Mean absolute error over valid pixels."""
+        return spectral_l1_loss(output, target, mask)

@@ -1,0 +1,18 @@
+"""Metrics: SAR agreement (the project's and the seed's), its gain, LPIPS change, masked image quality."""
+
+from axion_terratorch.metrics.collection import GroundingMetrics
+from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, SpectralAngle
+from axion_terratorch.metrics.lpips_change import LPIPSChange
+from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement, SARAgreementGain
+
+__all__ = [
+    "EdgeCosineAgreement",
+    "GroundingMetrics",
+    "LPIPSChange",
+    "MaskedMAE",
+    "MaskedPSNR",
+    "MaskedSSIM",
+    "SARAgreement",
+    "SARAgreementGain",
+    "SpectralAngle",
+]

@@ -1,0 +1,120 @@
+"""Image quality against a target over valid pixels: PSNR, SSIM, spectral angle, MAE."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+from axion_terratorch.metrics.functional import (
+    absolute_error_sum,
+    spectral_angle_sum,
+    squared_error_sum,
+    ssim_per_sample,
+)
+from axion_terratorch.metrics.sar_agreement import _PerSampleMean
+
+
+class _SumCount(Metric):
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+
+class MaskedPSNR(_SumCount):
+    """PSNR in dB over all valid values seen, ``10 log10(data_range^2 / MSE)``.
+
+    ``update(preds, target, mask=None)``, (B, C, H, W). Without a mask it equals torchmetrics'
+    ``PeakSignalNoiseRatio(data_range=data_range)``.
+    """
+
+    is_differentiable = True
+    higher_is_better = True
+
+    def __init__(self, data_range: float = 1.0) -> None:
+        super().__init__()
+        self.data_range = data_range
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate squared errors of valid values."""
+        sse, count = squared_error_sum(preds.detach(), target, mask)
+        self.total += sse.double()
+        self.count += count.double()
+
+    def compute(self) -> Tensor:
+        """PSNR of everything accumulated."""
+        mse = self.total / self.count.clamp_min(1)
+        return (10 * torch.log10(self.data_range**2 / mse)).float()
+
+
+class MaskedSSIM(_PerSampleMean):
+    """Mean SSIM over samples; each sample's SSIM map is averaged over its valid pixels.
+
+    ``update(preds, target, mask=None)``. Without a mask it equals torchmetrics'
+    ``StructuralSimilarityIndexMeasure(data_range=data_range)``.
+    """
+
+    is_differentiable = True
+    higher_is_better = True
+
+    def __init__(self, data_range: float = 1.0) -> None:
+        super().__init__()
+        self.data_range = data_range
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate the SSIM of each sample."""
+        self._accumulate(ssim_per_sample(preds.detach(), target, mask, self.data_range))
+
+
+class SpectralAngle(_SumCount):
+    """Mean spectral angle (radians) over valid pixels (SAM; lower is better).
+
+    ``update(preds, target, mask=None)``. Without a mask it equals torchmetrics' ``SpectralAngleMapper``.
+    """
+
+    is_differentiable = True
+    higher_is_better = False
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate the angles of valid pixels."""
+        total, count = spectral_angle_sum(preds.detach(), target, mask)
+        self.total += total.double()
+        self.count += count.double()
+
+    def compute(self) -> Tensor:
+        """Mean angle."""
+        return (self.total / self.count.clamp_min(1)).float()
+
+
+class MaskedMAE(Metric):
+    """Mean absolute error over valid pixels, overall or per band (``per_band=True`` gives (C,)).
+
+    ``update(preds, target, mask=None)``, (B, C, H, W) reflectance.
+    """
+
+    is_differentiable = True
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self, num_bands: int = 4, per_band: bool = False) -> None:
+        super().__init__()
+        self.per_band = per_band
+        self.add_state("total", default=torch.zeros(num_bands, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate per-band absolute errors of valid pixels."""
+        if preds.shape[1] != self.total.numel():
+            msg = f"MaskedMAE was built for {self.total.numel()} bands, got preds {tuple(preds.shape)}"
+            raise ValueError(msg)
+        total, count = absolute_error_sum(preds.detach(), target, mask)
+        self.total += total.double()
+        self.count += count.double()
+
+    def compute(self) -> Tensor:
+        """MAE overall (scalar) or per band (C,)."""
+        per_band = self.total / self.count.clamp_min(1)
+        return (per_band if self.per_band else per_band.mean()).float()

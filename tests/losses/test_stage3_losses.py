@@ -1,0 +1,134 @@
+import pytest
+import torch
+
+from axion_terratorch.functional import smooth
+from axion_terratorch.losses import (
+    CycleLoss,
+    IdentityLoss,
+    LPIPSLoss,
+    SARConsistencyLoss,
+    SpectralLoss,
+    Stage3Loss,
+)
+
+
+def scene(seed: int = 0, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
+    """A SAR image of oriented stripes and an optical image of the same stripes, (1, 2|4, H, W)."""
+    gen = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    stripes = (torch.sin((xx + 0.5 * yy) / 3.0) > 0).float()
+    sar = (-18 + 10 * stripes)[None, None].repeat(1, 2, 1, 1) + torch.randn(1, 2, size, size, generator=gen)
+    optical = (0.05 + 0.15 * stripes)[None, None].repeat(1, 4, 1, 1)
+    return sar, optical
+
+
+def lpips_loss() -> LPIPSLoss:
+    with pytest.warns(UserWarning, match="not meaningful"):
+        return LPIPSLoss(pretrained_backbone=False)
+
+
+def test_structure_loss_prefers_matching_structure():
+    sar, optical = scene()
+    loss = SARConsistencyLoss()
+    rotated = optical.transpose(-2, -1)
+    assert loss(optical, sar) < loss(rotated, sar)
+    assert loss(optical, sar) < loss(smooth(optical, 3.0), sar)
+
+
+def test_every_term_passes_gradients_to_the_output():
+    sar, optical = scene()
+    output = (optical * 1.1 + 0.01).requires_grad_(True)
+    terms = {
+        "structure": SARConsistencyLoss()(output, sar),
+        "edge": SARConsistencyLoss(0, 1, 0)(output, sar),
+        "texture": SARConsistencyLoss(0, 0, 1)(output, sar),
+        "cycle": CycleLoss()(output, optical),
+        "identity": IdentityLoss()(output, optical, sar),
+        "spectral": SpectralLoss()(output, optical),
+        "lpips": lpips_loss()(output, optical),
+    }
+    for name, value in terms.items():
+        (grad,) = torch.autograd.grad(value, output)
+        assert grad.abs().sum() > 0, name
+
+
+def test_total_is_the_weighted_sum_of_terms():
+    sar, optical = scene()
+    target = optical * 0.9
+    output = optical + 0.02
+    with pytest.warns(UserWarning):
+        loss = Stage3Loss(
+            sar_consistency_weight=1.5, cycle_weight=0.7, identity_weight=0.2, lpips_weight=0.3,
+            spectral_weight=0.4, lpips_pretrained_backbone=False,
+        )
+    out = loss(output, optical, sar, target=target)
+    expected = (
+        1.5 * out["sar_consistency"] + 0.7 * out["cycle"] + 0.2 * out["identity"] + 0.3 * out["lpips"]
+        + 0.4 * out["spectral"]
+    )
+    assert torch.allclose(out["loss"], expected)
+    assert torch.allclose(out["cycle_identity"], 0.7 * out["cycle"] + 0.2 * out["identity"])
+    assert out["total"] is out["loss"]
+    assert out["spectral"] > 0 and out["lpips"] > 0
+
+
+def test_spectral_term_is_zero_without_target_and_lpips_off_builds_no_network():
+    sar, optical = scene()
+    loss = Stage3Loss(use_lpips=False)
+    assert loss.lpips is None
+    out = loss(optical + 0.01, optical, sar)
+    assert out["spectral"] == 0 and out["lpips"] == 0
+
+
+def test_negative_weight_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="cycle_weight"):
+        Stage3Loss(cycle_weight=-0.1, use_lpips=False)
+    with pytest.raises(ValueError, match="texture_weight"):
+        SARConsistencyLoss(texture_weight=-1)
+
+
+def test_masked_pixels_do_not_count():
+    sar, optical = scene()
+    mask = torch.ones(1, 1, *optical.shape[-2:], dtype=torch.bool)
+    mask[..., :16] = False
+    output = optical + 0.02
+    changed = output.clone()
+    changed[..., :16] = 5.0
+    for loss in (CycleLoss(), SpectralLoss()):
+        assert torch.allclose(loss(output, optical, mask), loss(changed, optical, mask))
+    identity = IdentityLoss()
+    assert torch.allclose(identity(output, optical, sar, mask), identity(changed, optical, sar, mask))
+    lpips = lpips_loss()
+    assert not torch.allclose(lpips(output, optical), lpips(changed, optical))
+
+
+def test_identity_loss_protects_dark_sar_areas():
+    sar, optical = scene()
+    dark = sar.mean(1, keepdim=True) < -13
+    change_dark = optical + 0.05 * dark
+    change_bright = optical + 0.05 * ~dark
+    loss = IdentityLoss()
+    assert loss(change_dark, optical, sar) > loss(change_bright, optical, sar)
+
+
+def test_lpips_uses_rgb_in_band_order():
+    _, optical = scene()
+    lpips = lpips_loss()
+    assert lpips.rgb == [2, 1, 0]  # B04, B03, B02 of (B02, B03, B04, B08)
+    nir_changed = optical.clone()
+    nir_changed[:, 3] += 0.1
+    assert lpips(nir_changed, optical) == 0
+    with pytest.raises(ValueError, match="B04"):
+        LPIPSLoss(bands=("B02", "B03", "B08"), pretrained_backbone=False)
+
+
+def test_lpips_offline_error_says_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    try:
+        LPIPSLoss(pretrained_backbone=True)
+    except RuntimeError as err:
+        assert "use_lpips: false" in str(err)
+        assert "alexnet" in str(err)
+    else:
+        pytest.skip("torchvision weights were available (network or cache): nothing to test offline")
