@@ -11,7 +11,8 @@ from terratorch.cli_tools import build_lightning_cli
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
 
-FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1"]
+FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1",
+        "--trainer.log_every_n_steps=1"]
 
 
 def logged_metrics(run_dir: Path) -> set[str]:
