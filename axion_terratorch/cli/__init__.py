@@ -1,0 +1,39 @@
+"""The ``axion-stage3`` command line: ``train``, ``predict``, ``evaluate``, ``export``, ``memory-report``.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+modules are imported only when their subcommand runs, so ``axion-stage3 --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+#: Subcommand name -> (module under ``axion_terratorch.cli``, one-line help).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("train", "Train with the seed's flags (a LightningCLI `fit` run)."),
+    "predict": ("predict", "Ground a Sentinel-1/optical GeoTIFF pair of any size."),
+    "evaluate": ("evaluate", "Score a checkpoint (or the Stage 2 input) over a dataset."),
+    "export": ("export", "Export the LoRA adapter or merged weights of a checkpoint."),
+    "memory-report": ("memory_report", "Measure the training memory budget of a config."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser; subcommand arguments are added when that subcommand is chosen."""
+    parser = argparse.ArgumentParser(prog="axion-stage3", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in SUBCOMMANDS.items():
+        subparsers.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``axion-stage3`` and ``python -m axion_terratorch.cli``."""
+    known, rest = build_parser().parse_known_args(argv)
+    module_name, help_text = SUBCOMMANDS[known.command]
+    module = importlib.import_module(f"axion_terratorch.cli.{module_name}")
+    parser = argparse.ArgumentParser(prog=f"axion-stage3 {known.command}", description=help_text)
+    module.add_arguments(parser)
+    return module.run(parser.parse_args(rest))

@@ -1,0 +1,7 @@
+"""``python -m axion_terratorch.cli``: the same as ``axion-stage3``."""
+
+import sys
+
+from axion_terratorch.cli import main
+
+sys.exit(main())
