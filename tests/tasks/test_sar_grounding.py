@@ -1,0 +1,93 @@
+"""SARGroundingTask in plain Python: defaults, band checks, optimiser, hparams, the loss hook."""
+
+import pytest
+import torch
+
+from axion_terratorch import SARGroundingTask
+from axion_terratorch.datamodules import SyntheticGroundingDataModule
+from axion_terratorch.losses import Stage3Loss
+from axion_terratorch.losses import lpips as lpips_module
+from axion_terratorch.metrics import GroundingMetrics
+from axion_terratorch.models import TerraMindResidualGrounding
+
+BANDS = ("B02", "B03", "B04", "B08", "B11")
+
+
+def offline_task(model, **kwargs) -> SARGroundingTask:
+    """A task with LPIPS off in loss and metrics (its backbone weights need a download)."""
+    kwargs.setdefault("loss", Stage3Loss(bands=BANDS, use_lpips=False))
+    kwargs.setdefault("metrics", GroundingMetrics(bands=BANDS, lpips=False))
+    return SARGroundingTask(model, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TerraMindResidualGrounding(variant="tiny", pretrained=False, bands=BANDS, decoder_channels=8)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    dm = SyntheticGroundingDataModule(num_train=2, num_val=2, num_test=2, tile_size=32, bands=BANDS, batch_size=2)
+    dm.setup("fit")
+    return next(iter(dm.val_dataloader()))
+
+
+def test_default_loss_and_metrics_follow_the_model_bands(model, monkeypatch):
+    # The defaults include LPIPS (the seed's); a random backbone stands in for its download here.
+    real_build = lpips_module.build_lpips
+    monkeypatch.setattr(lpips_module, "build_lpips", lambda net, pretrained_backbone: real_build(net, False))
+    task = SARGroundingTask(model)
+    assert task.loss.bands == BANDS
+    assert task.val_metrics.bands == BANDS
+    assert task.val_metrics is not task.test_metrics
+
+
+@pytest.mark.parametrize("part", ["loss", "metrics"])
+def test_band_mismatch_between_parts_is_refused(model, part):
+    parts = {"loss": Stage3Loss(bands=BANDS, use_lpips=False), "metrics": GroundingMetrics(bands=BANDS, lpips=False)}
+    parts[part] = (
+        Stage3Loss(use_lpips=False) if part == "loss" else GroundingMetrics(lpips=False)
+    )  # default bands: B02, B03, B04, B08
+    with pytest.raises(ValueError, match=rf"{part} is configured for bands .* but the model for"):
+        SARGroundingTask(model, **parts)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"lr": 0}, "lr"), ({"optimizer": "Adamm"}, "Adamm")])
+def test_bad_optimiser_settings_name_the_key(model, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        offline_task(model, **kwargs)
+
+
+def test_optimiser_holds_only_trainable_parameters_with_seed_defaults(model):
+    task = offline_task(model, lr=1e-4)
+    optimizer = task.configure_optimizers()["optimizer"]
+    assert isinstance(optimizer, torch.optim.AdamW)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    assert sum(p.numel() for p in params) == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert optimizer.param_groups[0]["weight_decay"] == 1e-5
+    assert optimizer.param_groups[0]["lr"] == 1e-4
+
+
+def test_plain_python_hparams_leave_modules_out(model):
+    task = offline_task(model, lr=3e-4)
+    assert task.hparams["lr"] == 3e-4
+    assert not {"model", "loss", "metrics"} & set(task.hparams)
+
+
+def test_compute_loss_reads_target_and_mask_keys(model, batch):
+    task = offline_task(model)
+    output = task(batch["image"])
+    with_target = task.compute_loss(output, batch)
+    assert with_target["spectral"] > 0  # the untrained model returns the degraded input
+    renamed = offline_task(model, target_key="s2_truth")
+    assert renamed.compute_loss(output, batch)["spectral"] == 0  # no "s2_truth" in the batch
+    with_truth = renamed.compute_loss(output, {**batch, "s2_truth": batch["target"]})
+    assert torch.equal(with_truth["spectral"], with_target["spectral"])
+
+
+def test_validation_updates_metrics_that_compute_against_the_target(model, batch):
+    task = offline_task(model)
+    task.validation_step(batch, 0)
+    values = task.val_metrics.compute()
+    assert values["sar_agreement_gain"] == pytest.approx(0.0, abs=1e-6)  # identity at init
+    assert torch.isfinite(values["psnr"]) and values["psnr"] > 10
