@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import torch
-
 from conftest import SHARED_DATA
 
 BANDS = ("B02", "B03", "B04", "B08")
