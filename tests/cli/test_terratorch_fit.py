@@ -11,8 +11,12 @@ from terratorch.cli_tools import build_lightning_cli
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
 
-FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1",
-        "--trainer.log_every_n_steps=1"]
+FAST = [
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=2",
+    "--trainer.limit_val_batches=1",
+    "--trainer.log_every_n_steps=1",
+]
 
 
 def logged_metrics(run_dir: Path) -> set[str]:
@@ -31,8 +35,17 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
     assert cli.trainer.global_step == 2
     logged = logged_metrics(run_dir)
     for key in (
-        "train/loss", "loss/sar_consistency", "loss/cycle_identity", "loss/spectral", "loss/total",
-        "val/loss", "val/sar_agreement", "val/sar_agreement_gain", "val/psnr", "val/ssim", "val/sam",
+        "train/loss",
+        "loss/sar_consistency",
+        "loss/cycle_identity",
+        "loss/spectral",
+        "loss/total",
+        "val/loss",
+        "val/sar_agreement",
+        "val/sar_agreement_gain",
+        "val/psnr",
+        "val/ssim",
+        "val/sam",
         "lr-AdamW",
     ):
         assert key in logged, key
@@ -54,7 +67,10 @@ def test_terratorch_command_runs_the_demo_config(demo_config):
     terratorch = Path(sys.executable).with_name("terratorch")
     result = subprocess.run(
         [str(terratorch), "fit", "-c", str(demo_config), *FAST],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Trainable parameters:" in result.stdout + result.stderr

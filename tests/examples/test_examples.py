@@ -12,23 +12,34 @@ FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.
 
 def test_lora_backbone_trains_inside_terratorch_segmentation_task(tmp_path):
     config = tiny_run_config(
-        REPO / "examples" / "segmentation_lora_backbone.yaml", tmp_path, num_train=4, num_val=2,
-        tile_size=32, batch_size=2,
+        REPO / "examples" / "segmentation_lora_backbone.yaml",
+        tmp_path,
+        num_train=4,
+        num_val=2,
+        tile_size=32,
+        batch_size=2,
     )
     cli = build_lightning_cli(["fit", "-c", str(config), *FAST])
     assert isinstance(cli.model, SemanticSegmentationTask)
     trainable = [n for n, p in cli.model.model.encoder.named_parameters() if p.requires_grad]
-    assert trainable and all("lora_" in n for n in trainable)
+    assert trainable
+    assert all("lora_" in n for n in trainable)
     (metrics_csv,) = tmp_path.glob("csv/version_*/metrics.csv")
     with metrics_csv.open() as f:
         logged = {k for row in csv.DictReader(f) for k, v in row.items() if v}
-    assert "train/loss" in logged and "val/loss" in logged
+    assert "train/loss" in logged
+    assert "val/loss" in logged
 
 
 def test_research_subclass_trains_from_yaml(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "examples"))
     config = tiny_run_config(
-        REPO / "examples" / "tv_grounding.yaml", tmp_path, num_train=4, num_val=2, tile_size=32, batch_size=2,
+        REPO / "examples" / "tv_grounding.yaml",
+        tmp_path,
+        num_train=4,
+        num_val=2,
+        tile_size=32,
+        batch_size=2,
     )
     cli = build_lightning_cli(["fit", "-c", str(config), *FAST, "--model.init_args.tv_weight=0.5"])
     task = cli.model

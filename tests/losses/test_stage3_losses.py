@@ -56,20 +56,28 @@ def test_total_is_the_weighted_sum_of_terms():
     sar, optical = scene()
     target = optical * 0.9
     output = optical + 0.02
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="randomly initialised backbone"):
         loss = Stage3Loss(
-            sar_consistency_weight=1.5, cycle_weight=0.7, identity_weight=0.2, lpips_weight=0.3,
-            spectral_weight=0.4, lpips_pretrained_backbone=False,
+            sar_consistency_weight=1.5,
+            cycle_weight=0.7,
+            identity_weight=0.2,
+            lpips_weight=0.3,
+            spectral_weight=0.4,
+            lpips_pretrained_backbone=False,
         )
     out = loss(output, optical, sar, target=target)
     expected = (
-        1.5 * out["sar_consistency"] + 0.7 * out["cycle"] + 0.2 * out["identity"] + 0.3 * out["lpips"]
+        1.5 * out["sar_consistency"]
+        + 0.7 * out["cycle"]
+        + 0.2 * out["identity"]
+        + 0.3 * out["lpips"]
         + 0.4 * out["spectral"]
     )
     assert torch.allclose(out["loss"], expected)
     assert torch.allclose(out["cycle_identity"], 0.7 * out["cycle"] + 0.2 * out["identity"])
     assert out["total"] is out["loss"]
-    assert out["spectral"] > 0 and out["lpips"] > 0
+    assert out["spectral"] > 0
+    assert out["lpips"] > 0
 
 
 def test_spectral_term_is_zero_without_target_and_lpips_off_builds_no_network():
@@ -77,7 +85,8 @@ def test_spectral_term_is_zero_without_target_and_lpips_off_builds_no_network():
     loss = Stage3Loss(use_lpips=False)
     assert loss.lpips is None
     out = loss(optical + 0.01, optical, sar)
-    assert out["spectral"] == 0 and out["lpips"] == 0
+    assert out["spectral"] == 0
+    assert out["lpips"] == 0
 
 
 def test_negative_weight_is_refused_with_its_name():
@@ -128,7 +137,8 @@ def test_lpips_offline_error_says_how_to_fix(tmp_path, monkeypatch):
     try:
         LPIPSLoss(pretrained_backbone=True)
     except RuntimeError as err:
-        assert "use_lpips: false" in str(err)
-        assert "alexnet" in str(err)
+        message = str(err)
     else:
         pytest.skip("torchvision weights were available (network or cache): nothing to test offline")
+    assert "use_lpips: false" in message
+    assert "alexnet" in message

@@ -82,7 +82,9 @@ def test_masked_pixels_do_not_count(images):
     noisy[..., :, 24:] = torch.rand_like(noisy[..., :, 24:])
     half = torch.ones(1, 1, 48, 48, dtype=torch.bool)
     half[..., :, 12:] = False  # 12 px margin: beyond the filters' reach
-    assert sar_agreement(optical, sar, mask=half) == pytest.approx(sar_agreement(noisy, sar, mask=half), abs=1e-5)
+    assert sar_agreement(optical, sar, mask=half) == pytest.approx(
+        sar_agreement(noisy, sar, mask=half), abs=1e-5
+    )
 
 
 def test_psnr_of_a_known_error():

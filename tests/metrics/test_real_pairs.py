@@ -8,7 +8,9 @@ from axion_terratorch.functional import smooth
 from axion_terratorch.losses import SARConsistencyLoss
 from axion_terratorch.metrics.functional import edge_cosine_agreement, sar_agreement
 
-pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="real BigEarthNet pairs not beside the checkout")
+pytestmark = pytest.mark.skipif(
+    not SHARED_DATA.is_dir(), reason="real BigEarthNet pairs not beside the checkout"
+)
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,11 @@ def test_entry_point_resolves_to_the_registering_module():
 
 
 def test_registration_is_idempotent():
-    before = {name: BACKBONE_REGISTRY.find_class(name) for name in registration.REGISTERED_NAMES
-              if name.endswith("_lora")}
+    before = {
+        name: BACKBONE_REGISTRY.find_class(name)
+        for name in registration.REGISTERED_NAMES
+        if name.endswith("_lora")
+    }
     assert registration.register_models() == registration.REGISTERED_NAMES
     after = {name: BACKBONE_REGISTRY.find_class(name) for name in before}
     assert before == after

@@ -27,7 +27,9 @@ def model():
 
 @pytest.fixture(scope="module")
 def batch():
-    dm = SyntheticGroundingDataModule(num_train=2, num_val=2, num_test=2, tile_size=32, bands=BANDS, batch_size=2)
+    dm = SyntheticGroundingDataModule(
+        num_train=2, num_val=2, num_test=2, tile_size=32, bands=BANDS, batch_size=2
+    )
     dm.setup("fit")
     return next(iter(dm.val_dataloader()))
 
@@ -44,7 +46,10 @@ def test_default_loss_and_metrics_follow_the_model_bands(model, monkeypatch):
 
 @pytest.mark.parametrize("part", ["loss", "metrics"])
 def test_band_mismatch_between_parts_is_refused(model, part):
-    parts = {"loss": Stage3Loss(bands=BANDS, use_lpips=False), "metrics": GroundingMetrics(bands=BANDS, lpips=False)}
+    parts = {
+        "loss": Stage3Loss(bands=BANDS, use_lpips=False),
+        "metrics": GroundingMetrics(bands=BANDS, lpips=False),
+    }
     parts[part] = (
         Stage3Loss(use_lpips=False) if part == "loss" else GroundingMetrics(lpips=False)
     )  # default bands: B02, B03, B04, B08
