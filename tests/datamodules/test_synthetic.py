@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S2L2A_BANDS, SAR_KEY
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
 from axion_terratorch.datasets import SyntheticGroundingDataset
+from axion_terratorch.datasets.synthetic import CLASS_NAMES
 
 SIZE = 32
 
@@ -212,3 +213,19 @@ def test_plot_returns_a_figure():
     assert isinstance(dataset.plot(dataset[0], suptitle="tile 0"), Figure)
     single = SyntheticGroundingDataset(1, tile_size=SIZE, bands=("B08",))
     assert isinstance(single.plot(single[0]), Figure)
+
+
+def test_segmentation_mode_yields_land_cover_masks_of_the_same_scene():
+    grounding = SyntheticGroundingDataset(2, tile_size=SIZE, seed=3)
+    segmentation = SyntheticGroundingDataset(2, tile_size=SIZE, seed=3, task="segmentation")
+    sample, scene = segmentation[0], grounding[0]
+    assert set(sample) == {"image", "mask"}
+    assert torch.equal(sample["image"][SAR_KEY], scene["image"][SAR_KEY])
+    assert torch.equal(sample["image"][OPTICAL_KEY], scene["target"])  # the clean optical, not Stage 2
+    assert sample["mask"].dtype == torch.int64
+    assert sample["mask"].shape == (SIZE, SIZE)
+    assert 0 <= int(sample["mask"].min())
+    assert int(sample["mask"].max()) < len(CLASS_NAMES)
+    water = sample["mask"] == CLASS_NAMES.index("water")
+    if water.any():  # water is dark in NIR (B08)
+        assert sample["image"][OPTICAL_KEY][3][water].mean() < sample["image"][OPTICAL_KEY][3][~water].mean()
