@@ -1,0 +1,77 @@
+"""Options shared by every real-data source: bands, units, tile size, Stage 2 input, bad tiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """How tiles are read and turned into samples (the ``tiles:`` group of a data config).
+
+    Args:
+        bands: Sentinel-2 bands of the optical input and target, in output order (any of the 12
+            L2A bands; they map to TerraMind's S2L2A slots through ``band_slots``).
+        tile_size: Output height and width in pixels: random crop in training, centre crop in
+            validation and test; smaller tiles are padded (padding is invalid in ``valid_mask``).
+            ``None`` keeps the tiles as they are (they must then all have one size).
+        s2_scale: Reflectance = (DN + ``s2_offset``) / ``s2_scale``; 10000 for L1C/L2A DN, 1 for
+            data stored as reflectance.
+        s2_offset: Added to DN before scaling: -1000 for L2A of processing baseline 04.00 (2022) on.
+        s2_nodata: Sentinel-2 nodata DN when a file declares none (0 in L1C/L2A products).
+        s1_nodata: Sentinel-1 nodata value when a file declares none; NaN is always nodata.
+        stage2_dir: Folder of Stage 2 outputs named like the tiles (``<tile>.npz`` with key
+            ``opt_v2``, or ``<tile>.tif``), reflectance on the tile's pixel grid.
+        stage2_bands: Band order of Stage 2 files that carry no band descriptions.
+        stage2_scale: Stage 2 reflectance = value / ``stage2_scale`` (1: stored as reflectance).
+        stage2_proxy: Build the degradation proxy (``axion_terratorch.datasets.degradation``) for
+            tiles without a Stage 2 output; without it such tiles are errors.
+        seed: Seed of the proxy (mixed with the tile name).
+        on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,
+            leaves the tile out and counts it (reported at the end of each epoch).
+
+    Raises:
+        ValueError: If an option is out of range; the message names it.
+    """
+
+    bands: Sequence[str] = DEFAULT_BANDS
+    tile_size: int | None = 120
+    s2_scale: float = REFLECTANCE_SCALE
+    s2_offset: float = 0.0
+    s2_nodata: float | None = 0.0
+    s1_nodata: float | None = None
+    stage2_dir: str | None = None
+    stage2_bands: Sequence[str] = DEFAULT_BANDS
+    stage2_scale: float = 1.0
+    stage2_proxy: bool = False
+    seed: int = 0
+    on_bad_tile: Literal["error", "skip"] = "error"
+
+    def __post_init__(self) -> None:
+        for name in ("bands", "stage2_bands"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                msg = f"{name} must be a list of band names such as ['B08'], got the string {value!r}"
+                raise TypeError(msg)
+            band_slots(value)
+            object.__setattr__(self, name, tuple(value))
+        if self.tile_size is not None and self.tile_size < 16:
+            msg = f"tile_size must be >= 16 px or None, got {self.tile_size}"
+            raise ValueError(msg)
+        for name in ("s2_scale", "stage2_scale"):
+            if getattr(self, name) <= 0:
+                msg = f"{name} must be > 0, got {getattr(self, name)}"
+                raise ValueError(msg)
+        if self.on_bad_tile not in ("error", "skip"):
+            msg = f"on_bad_tile must be 'error' or 'skip', got {self.on_bad_tile!r}"
+            raise ValueError(msg)
+        if self.stage2_dir is None and not self.stage2_proxy:
+            msg = (
+                "no Stage 2 input: set stage2_dir (folder of Stage 2 outputs) or stage2_proxy: true "
+                "(a degraded copy of the real Sentinel-2, see docs/data.md)"
+            )
+            raise ValueError(msg)

@@ -1,0 +1,172 @@
+"""Base dataset of paired Sentinel-1 / Sentinel-2 tiles: units, valid mask, Stage 2, crops, bad tiles."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.datasets.errors import BadTileError
+from axion_terratorch.datasets.options import TileOptions
+from axion_terratorch.datasets.stage2 import Stage2Source
+from axion_terratorch.datasets.units import dn_to_reflectance, sar_to_db
+from axion_terratorch.datasets.windows import crop_or_pad
+
+logger = logging.getLogger(__name__)
+
+Sample = dict[str, Tensor | dict[str, Tensor]]
+
+#: Sample key (with ``on_bad_tile: skip``): int64 count of bad tiles skipped to reach this sample.
+BAD_TILES_KEY = "bad_tiles"
+
+
+@dataclass
+class RawPair:
+    """One tile as a source stores it, before unit conversion.
+
+    Attributes:
+        name: Tile name (also the name of its Stage 2 file).
+        sar: float32 (2, H, W) VV, VH in dB or linear power, NaN = nodata.
+        optical: float32 (C, H, W) Sentinel-2 of ``TileOptions.bands`` as stored (DN), NaN = nodata.
+        s1_source: Sentinel-1 file(s), named in errors.
+        s2_source: Sentinel-2 file(s), named in errors.
+    """
+
+    name: str
+    sar: np.ndarray
+    optical: np.ndarray
+    s1_source: str
+    s2_source: str
+
+
+class PairedTileDataset(Dataset[Sample], abc.ABC):
+    """Turn a source's raw pairs into Stage 3 samples; subclasses list tiles and read them.
+
+    Samples::
+
+        {"image": {"S1GRD": float32 (2, S, S) VV/VH dB, "S2L2A": float32 (C, S, S) Stage 2
+         reflectance}, "target": float32 (C, S, S) real Sentinel-2 reflectance,
+         "valid_mask": bool (1, S, S)}
+
+    with ``S = tile_size`` and C = ``len(bands)``. A pixel is valid when it is finite and not nodata
+    in S1, S2 and the Stage 2 input, and not padding; invalid pixels are 0 in every array. With
+    ``on_bad_tile: skip`` a bad tile is replaced by the next good one (with a warning) and samples
+    carry ``"bad_tiles"``: the count of tiles skipped to reach them.
+
+    Subclasses set ``self.names`` (tile names, one per index) and implement :meth:`read_pair`;
+    they call :meth:`screen` with the problems found by cheap checks at construction.
+
+    Args:
+        options: Bands, units, tile size, Stage 2 input and bad-tile policy.
+        random_crop: Random ``tile_size`` windows (training) instead of centred ones.
+    """
+
+    names: list[str]
+
+    def __init__(self, options: TileOptions, random_crop: bool = False) -> None:
+        self.options = options
+        self.random_crop = random_crop
+        self.stage2 = Stage2Source(options)
+        self.names = []
+
+    @abc.abstractmethod
+    def read_pair(self, index: int) -> RawPair:
+        """Read tile ``index``; raise :class:`BadTileError` naming the file when it cannot be read."""
+
+    def __len__(self) -> int:
+        """Number of tiles."""
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> Sample:
+        """Sample of tile ``index`` (see the class docstring).
+
+        Raises:
+            BadTileError: With ``on_bad_tile: error``, if the tile is bad; with ``skip``, if every
+                tile is. The message names the file and the problem.
+        """
+        if self.options.on_bad_tile == "error":
+            return self.load(index)
+        for skipped in range(len(self)):
+            try:
+                sample = self.load((index + skipped) % len(self))
+            except BadTileError as error:
+                warnings.warn(f"skipping a bad tile: {error}", UserWarning, stacklevel=2)
+                continue
+            sample[BAD_TILES_KEY] = torch.tensor(skipped)
+            return sample
+        msg = f"all {len(self)} tiles of {type(self).__name__} are bad (see the warnings)"
+        raise BadTileError(msg)
+
+    def load(self, index: int) -> Sample:
+        """Sample of tile ``index``, raising :class:`BadTileError` if the tile is bad."""
+        options = self.options
+        raw = self.read_pair(index)
+        if options.s1_nodata is not None:
+            raw.sar[raw.sar == options.s1_nodata] = np.nan
+        if options.s2_nodata is not None:
+            raw.optical[raw.optical == options.s2_nodata] = np.nan
+        sar = sar_to_db(raw.sar, raw.s1_source)
+        optical = dn_to_reflectance(raw.optical, options.s2_scale, options.s2_offset, raw.s2_source)
+        valid = np.isfinite(sar).all(0) & np.isfinite(optical).all(0)
+        if not valid.any():
+            msg = (
+                f"tile {raw.name!r} ({raw.s1_source}, {raw.s2_source}) has no valid pixel: all nodata or NaN"
+            )
+            raise BadTileError(msg)
+        stage2 = self.stage2.load(raw.name, optical, valid)
+        valid &= np.isfinite(stage2).all(0)
+        arrays = [np.where(valid, a, 0).astype(np.float32) for a in (sar, stage2, optical)] + [valid[None]]
+        if options.tile_size is not None:
+            arrays = crop_or_pad(arrays, options.tile_size, random=self.random_crop)
+        sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
+        return {"image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t}, "target": optical_t, "valid_mask": valid_t}
+
+    def screen(self, problems: Mapping[str, str]) -> None:
+        """Drop tiles found bad at construction (``skip``) or raise for the first (``error``).
+
+        Also drops tiles that have neither a Stage 2 file nor the proxy. ``problems`` maps a tile
+        name to a message naming the file and the problem.
+
+        Raises:
+            BadTileError: With ``on_bad_tile: error``, if any tile has a problem.
+        """
+        label = type(self).__name__
+        problems = dict(problems)
+        for name in self.stage2.missing([n for n in self.names if n not in problems], label):
+            problems[name] = f"tile {name!r}: no Stage 2 output in stage2_dir={self.stage2.directory}"
+        report_bad_tiles(problems, self.options.on_bad_tile, label)
+        if problems:
+            self.names = [name for name in self.names if name not in problems]
+            logger.warning("%s: %d bad tiles left out at setup, %d remain", label, len(problems), len(self))
+
+
+def report_bad_tiles(problems: Mapping[str, str], on_bad_tile: str, label: str) -> None:
+    """Raise for the first problem (``error``) or warn about each (``skip``).
+
+    Args:
+        problems: Tile name -> message naming the file and the problem.
+        on_bad_tile: ``error`` or ``skip``.
+        label: Where the tiles come from, for the log.
+
+    Raises:
+        BadTileError: With ``on_bad_tile: error``, if there is any problem; the message gives the
+            first problem and how many others there are.
+    """
+    if not problems:
+        return
+    if on_bad_tile == "error":
+        first = next(iter(problems.values()))
+        more = f" (and {len(problems) - 1} more bad tiles)" if len(problems) > 1 else ""
+        msg = f"{first}{more}; set on_bad_tile: skip to leave bad tiles out"
+        raise BadTileError(msg)
+    for problem in problems.values():
+        warnings.warn(f"skipping a bad tile: {problem}", UserWarning, stacklevel=3)
+    logger.warning("%s: %d bad tiles left out", label, len(problems))

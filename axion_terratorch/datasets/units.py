@@ -1,0 +1,100 @@
+"""Unit conversion and plausibility checks: Sentinel-1 to dB, Sentinel-2 DN to reflectance.
+
+Conventions (see ``docs/data.md``):
+
+* Sentinel-1 backscatter is returned in dB. Linear power (no negative value and a median below 1)
+  is detected and converted with ``10 * log10``; zero or negative power becomes NaN (nodata).
+* Sentinel-2 reflectance is ``(DN + offset) / scale`` (L2A: scale 10000, offset -1000 from
+  processing baseline 04.00, January 2022, else 0).
+
+Checks run on finite pixels only and raise :class:`BadTileError` naming the file when a tile does
+not look like the unit it is declared in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from axion_terratorch.datasets.errors import BadTileError
+
+logger = logging.getLogger(__name__)
+
+#: Plausible median backscatter of a tile, dB (sigma0 of land and water lies in about -35..+5).
+SAR_DB_MEDIAN_RANGE = (-50.0, 20.0)
+#: Largest plausible 99th percentile of reflectance (bright clouds and snow reach about 1.5).
+MAX_REFLECTANCE_P99 = 2.0
+#: A tile whose largest reflectance is below this was most likely scaled twice.
+MIN_REFLECTANCE_MAX = 2e-3
+
+
+def is_linear_power(sar: np.ndarray) -> bool:
+    """Whether finite backscatter values look like linear power: none negative, median below 1."""
+    finite = sar[np.isfinite(sar)]
+    return finite.size > 0 and float(finite.min()) >= 0 and float(np.median(finite)) < 1
+
+
+def sar_to_db(sar: np.ndarray, source: str) -> np.ndarray:
+    """Return backscatter in dB, converting linear power (detected, logged) with ``10 * log10``.
+
+    Args:
+        sar: float (2, H, W) VV/VH, dB or linear power, NaN = nodata.
+        source: File (or tile) named in the log line and errors.
+
+    Returns:
+        float32 (2, H, W) in dB, NaN where the input was nodata or non-positive power.
+
+    Raises:
+        BadTileError: If the median is outside ``SAR_DB_MEDIAN_RANGE`` after conversion (e.g.
+            amplitude DN or a wrong band), naming ``source``.
+    """
+    sar = sar.astype(np.float32, copy=False)
+    if is_linear_power(sar):
+        logger.info("%s: Sentinel-1 looks like linear power; converting to dB (10*log10)", source)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sar = np.where(sar > 0, 10 * np.log10(sar), np.nan).astype(np.float32)
+    finite = sar[np.isfinite(sar)]
+    if finite.size:
+        median = float(np.median(finite))
+        low, high = SAR_DB_MEDIAN_RANGE
+        if not low <= median <= high:
+            msg = (
+                f"{source}: Sentinel-1 median {median:.3g} is neither backscatter in dB "
+                f"(median in [{low:g}, {high:g}]) nor linear power (non-negative, median < 1)"
+            )
+            raise BadTileError(msg)
+    return sar
+
+
+def dn_to_reflectance(dn: np.ndarray, scale: float, offset: float, source: str) -> np.ndarray:
+    """Return ``(dn + offset) / scale`` as float32 reflectance, checking that the result is plausible.
+
+    Args:
+        dn: (C, H, W) digital numbers (or reflectance when ``scale`` is 1), NaN = nodata.
+        scale: Divisor, 10000 for Sentinel-2 L1C/L2A DN.
+        offset: Added before scaling (-1000 for L2A products of baseline 04.00 and later).
+        source: File (or tile) named in errors.
+
+    Raises:
+        BadTileError: If the 99th percentile exceeds ``MAX_REFLECTANCE_P99`` (the data are DN but
+            ``scale`` is too small) or the maximum is below ``MIN_REFLECTANCE_MAX`` (the data are
+            reflectance already), naming ``source`` and the scale to check.
+    """
+    reflectance = ((dn.astype(np.float32, copy=False) + offset) / scale).astype(np.float32)
+    finite = reflectance[np.isfinite(reflectance)]
+    if finite.size:
+        p99, top = float(np.percentile(finite, 99)), float(finite.max())
+        if p99 > MAX_REFLECTANCE_P99:
+            msg = (
+                f"{source}: Sentinel-2 reflectance 99th percentile is {p99:.4g} after dividing by "
+                f"scale={scale:g}; the values look like DN: set the scale (10000 for L1C/L2A DN)"
+            )
+            raise BadTileError(msg)
+        if 0 < top < MIN_REFLECTANCE_MAX:
+            msg = (
+                f"{source}: Sentinel-2 reflectance is at most {top:.3g} after dividing by "
+                f"scale={scale:g}; the values look like reflectance already: set the scale to 1"
+            )
+            raise BadTileError(msg)
+    return reflectance
