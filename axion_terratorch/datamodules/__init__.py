@@ -1,5 +1,24 @@
 """Lightning data modules for Stage 3 grounding."""
 
+from axion_terratorch.datamodules.augmentation import JointFlipRotate
+from axion_terratorch.datamodules.bad_tiles import BadTileReport
+from axion_terratorch.datamodules.base import PairedTileDataModule
+from axion_terratorch.datamodules.bigearthnet import BigEarthNetPairDataModule
+from axion_terratorch.datamodules.folder import GeoTiffPairDataModule
+from axion_terratorch.datamodules.npz import NpzTileDataModule
+from axion_terratorch.datamodules.sen12ms import SEN12MSPairDataModule
+from axion_terratorch.datamodules.ssl4eo import SSL4EOS12PairDataModule
 from axion_terratorch.datamodules.synthetic import SyntheticGroundingDataModule, split_seed
 
-__all__ = ["SyntheticGroundingDataModule", "split_seed"]
+__all__ = [
+    "BadTileReport",
+    "BigEarthNetPairDataModule",
+    "GeoTiffPairDataModule",
+    "JointFlipRotate",
+    "NpzTileDataModule",
+    "PairedTileDataModule",
+    "SEN12MSPairDataModule",
+    "SSL4EOS12PairDataModule",
+    "SyntheticGroundingDataModule",
+    "split_seed",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +128,16 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
             arrays = crop_or_pad(arrays, options.tile_size, random=self.random_crop)
         sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
         return {"image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t}, "target": optical_t, "valid_mask": valid_t}
+
+    def keep(self, names: Collection[str]) -> None:
+        """Keep only the tiles in ``names`` (a split), in their current order."""
+        wanted = set(names)
+        self.names = [name for name in self.names if name in wanted]
+
+    def limit(self, count: int | None) -> None:
+        """Keep the first ``count`` tiles (``None``: all), for debugging runs."""
+        if count is not None:
+            self.names = self.names[:count]
 
     def screen(self, problems: Mapping[str, str]) -> None:
         """Drop tiles found bad at construction (``skip``) or raise for the first (``error``).
