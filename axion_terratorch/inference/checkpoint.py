@@ -1,0 +1,154 @@
+"""Rebuild a trained grounding model from a Lightning checkpoint of ``SARGroundingTask``.
+
+``terratorch fit`` (LightningCLI) stores the task's ``model`` argument as its ``class_path`` config in
+the checkpoint's ``hyper_parameters``, and every weight (frozen base included) in ``state_dict``
+under ``model.``. The model is rebuilt from that config without downloading or reading the base
+weights again (``pretrained=False``, ``ckpt_path=None``) and then given the checkpoint's weights.
+Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain containers only.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from jsonargparse import ArgumentError, ArgumentParser
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+#: Prefix of the model's weights in the task's state dict.
+MODEL_PREFIX = "model."
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or config cannot be read or does not describe a grounding model."""
+
+
+def read_checkpoint(path: PathLike) -> dict[str, Any]:
+    """Load a checkpoint file safely (``weights_only=True``) on the CPU.
+
+    Raises:
+        CheckpointError: If the file is missing, unreadable, or holds pickled objects beyond tensors
+            and plain containers; the message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"checkpoint not found: {path}"
+        raise CheckpointError(msg)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        msg = (
+            f"{path} cannot be loaded safely (torch.load(weights_only=True)): it holds objects other than "
+            f"tensors and plain containers ({err}). Re-save it from a trusted session or export it."
+        )
+        raise CheckpointError(msg) from err
+    except (OSError, RuntimeError) as err:
+        msg = f"cannot read checkpoint {path}: {err}"
+        raise CheckpointError(msg) from err
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        msg = f"{path} is not a Lightning checkpoint (no 'state_dict')"
+        raise CheckpointError(msg)
+    return checkpoint
+
+
+def model_config(
+    checkpoint: Mapping[str, Any], path: PathLike, config: PathLike | None = None
+) -> dict[str, Any]:
+    """The ``{"class_path", "init_args"}`` config of the task's model.
+
+    Taken from ``config`` (a ``terratorch fit`` YAML: ``model.init_args.model``) when given, else from
+    the checkpoint's hyperparameters.
+
+    Raises:
+        CheckpointError: If neither holds a model ``class_path``; the message says how to fix it.
+    """
+    if config is not None:
+        source = f"{config} (model.init_args.model)"
+        data = yaml.safe_load(Path(config).read_text()) or {}
+        model = ((data.get("model") or {}).get("init_args") or {}).get("model")
+    else:
+        source = f"{path} (hyper_parameters.model)"
+        model = (checkpoint.get("hyper_parameters") or {}).get("model")
+    if not isinstance(model, Mapping) or "class_path" not in model:
+        msg = (
+            f"no model class_path config in {source}: the checkpoint was not written by `terratorch fit` "
+            "(LightningCLI). Pass the run's YAML config (--config) to rebuild the model."
+        )
+        raise CheckpointError(msg)
+    return copy.deepcopy(dict(model))
+
+
+def build_model(config: Mapping[str, Any]) -> nn.Module:
+    """Instantiate ``{"class_path": ..., "init_args": {...}}`` as jsonargparse (LightningCLI) does."""
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--model", type=nn.Module)
+    try:
+        parsed = parser.parse_object({"model": dict(config)})
+    except ArgumentError as err:
+        msg = f"invalid model config {config.get('class_path')!r}: {err}"
+        raise CheckpointError(msg) from err
+    return parser.instantiate_classes(parsed).model
+
+
+def without_base_download(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with ``pretrained=False`` and ``ckpt_path=None`` where the model takes them."""
+    config = copy.deepcopy(dict(config))
+    init_args = config.setdefault("init_args", {})
+    init_args["pretrained"] = False
+    if "ckpt_path" in init_args:
+        init_args["ckpt_path"] = None
+    return config
+
+
+def model_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """The model's weights: the task's ``state_dict`` entries under ``model.``, prefix removed."""
+    return {
+        k[len(MODEL_PREFIX) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(MODEL_PREFIX)
+    }
+
+
+def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
+    """Rebuild the grounding model of a ``SARGroundingTask`` checkpoint, in eval mode, on the CPU.
+
+    Args:
+        path: Lightning checkpoint (``.ckpt``).
+        config: The run's YAML config, for checkpoints without a model config in their hyperparameters.
+
+    Raises:
+        CheckpointError: If the checkpoint cannot be read, has no model config, or its weights do not
+            fit the rebuilt model (the message lists some missing and unexpected keys).
+    """
+    checkpoint = read_checkpoint(path)
+    model = build_model(without_base_download(model_config(checkpoint, path, config)))
+    result = model.load_state_dict(model_state_dict(checkpoint), strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        msg = (
+            f"the weights in {path} do not fit {type(model).__name__}: missing {result.missing_keys[:5]}, "
+            f"unexpected {result.unexpected_keys[:5]}"
+        )
+        raise CheckpointError(msg)
+    return model.eval()
+
+
+def set_timesteps(model: nn.Module, timesteps: int | None) -> None:
+    """Override the diffusion steps of a generative model (``None`` keeps them).
+
+    Raises:
+        ValueError: If the model has no ``timesteps`` (e.g. the residual model).
+    """
+    if timesteps is None:
+        return
+    if not hasattr(model, "timesteps"):
+        msg = f"{type(model).__name__} has no diffusion timesteps; drop --timesteps"
+        raise ValueError(msg)
+    model.timesteps = timesteps

@@ -1,0 +1,78 @@
+"""``predict_scene``: checkpoint + GeoTIFF pair -> grounded GeoTIFF and its JSON sidecar."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from torch import nn
+
+from axion_terratorch.inference.checkpoint import load_model, set_timesteps
+from axion_terratorch.inference.files import write_json
+from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
+from axion_terratorch.inference.scene import GroundingOptions, ground_scene
+from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD, build_sidecar, sidecar_path
+from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+
+def predict_scene(
+    model: nn.Module | PathLike,
+    s1: PathLike,
+    optical: PathLike,
+    output: PathLike,
+    options: GroundingOptions | None = None,
+    optical_bands: Sequence[str] | None = None,
+    optical_units: OpticalUnits = "auto",
+    timesteps: int | None = None,
+    threshold: float = QUALITY_THRESHOLD,
+    lpips: bool = True,
+    config: PathLike | None = None,
+) -> dict[str, object]:
+    """Ground a Sentinel-1 / optical GeoTIFF pair; write ``output`` and ``output`` with ``.json``.
+
+    The inputs are checked (readable, bands present, same grid, some valid data) before anything is
+    written; both files are written atomically.
+
+    Args:
+        model: A grounding model, or the path of a ``SARGroundingTask`` checkpoint.
+        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB.
+        optical: Optical (Stage 2) GeoTIFF holding the model's bands.
+        output: Output GeoTIFF.
+        options: Tiling, precision and output type (default :class:`GroundingOptions`).
+        optical_bands: Names of the optical file's bands, in file order (when not in its descriptions).
+        optical_units: ``auto`` (integer = DN), ``dn`` or ``reflectance``.
+        timesteps: Diffusion steps of a generative model.
+        threshold: SAR agreement threshold of the quality flag.
+        lpips: Compute the LPIPS change when its weights are available.
+        config: Run YAML to rebuild the model when the checkpoint has no model config.
+
+    Returns:
+        The sidecar.
+    """
+    options = GroundingOptions() if options is None else options
+    for name, path in (("s1", s1), ("optical", optical)):
+        if Path(output).resolve() == Path(path).resolve():
+            msg = f"output {output} would overwrite the {name} input; choose another output path"
+            raise ValueError(msg)
+    checkpoint = None
+    if not isinstance(model, nn.Module):
+        checkpoint = Path(model)
+        model = load_model(checkpoint, config)
+    set_timesteps(model, timesteps)
+    bands = getattr(model, "bands", None)
+    if bands is None:
+        msg = f"{type(model).__name__} does not say its optical bands (a `bands` attribute)"
+        raise ValueError(msg)
+    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
+    lpips_model, note = optional_lpips(bands, lpips)
+    statistics = ground_scene(model, scene, output, options, SceneStatistics(bands, lpips_model))
+    sidecar = build_sidecar(output, scene, statistics, options, threshold, checkpoint, note)
+    write_json(sidecar_path(output), sidecar)
+    logger.info("wrote %s (%s)", output, sidecar["quality_flag"])
+    return sidecar

@@ -1,0 +1,234 @@
+"""Ground a whole Sentinel-1 / optical scene window by window, with flat memory.
+
+Pass 1 runs the model on overlapping windows (batched) and adds each prediction, times its
+normalised blending weight (:class:`~axion_terratorch.inference.tiling.TileLayout`), into an
+uncompressed float32 GeoTIFF beside the output: only the windows of one batch are in memory.
+Pass 2 reads that sum block by block, puts the input back where the SAR is invalid and nodata where
+the optical input is invalid, converts to the output type, writes the output and accumulates the
+sidecar statistics. Both files are written atomically; the temporary sum is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import rasterio
+import torch
+from rasterio.windows import Window as RioWindow
+from torch import nn
+from tqdm.auto import tqdm
+
+from axion_terratorch.atomic import atomic_path
+from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, S1GRD_MEAN, SAR_KEY
+from axion_terratorch.inference.geotiff import SceneInputs, SceneReader
+from axion_terratorch.inference.statistics import SceneStatistics
+from axion_terratorch.inference.tiling import TileLayout, Window
+
+logger = logging.getLogger(__name__)
+
+Precision = Literal["32", "16", "bf16"]
+#: Block side (px) of the second pass and of the output GeoTIFF's internal tiling.
+BLOCK = 512
+_AUTOCAST = {"16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class GroundingOptions:
+    """How a scene is tiled, run and written.
+
+    Attributes:
+        window: Model window side in px (a multiple of 16 suits TerraMind; others are padded).
+        overlap: Overlap of neighbouring windows in px, cross-faded with a cosine ramp.
+        batch_size: Windows per forward pass.
+        precision: ``"32"``, or autocast to ``"16"`` / ``"bf16"`` (the output is float32 either way).
+        device: Torch device of the model.
+        dn: Write uint16 DN (reflectance x 10000, rounded, clipped) instead of float32 reflectance.
+        progress: Show progress bars.
+    """
+
+    window: int = 256
+    overlap: int = 32
+    batch_size: int = 4
+    precision: Precision = "32"
+    device: str = "cpu"
+    dn: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            msg = f"batch_size must be >= 1, got {self.batch_size}"
+            raise ValueError(msg)
+        if self.precision not in ("32", *_AUTOCAST):
+            msg = f"precision must be '32', '16' or 'bf16', got {self.precision!r}"
+            raise ValueError(msg)
+        TileLayout(1, 1, self.window, self.overlap)  # checks window and overlap
+
+
+def ground_scene(
+    model: nn.Module,
+    scene: SceneInputs,
+    output: str | os.PathLike[str],
+    options: GroundingOptions,
+    statistics: SceneStatistics | None = None,
+) -> SceneStatistics:
+    """Ground ``scene`` with ``model`` and write ``output`` (GeoTIFF on the optical input's grid).
+
+    Args:
+        model: Maps ``{"S1GRD": (B, 2, h, w) dB, "S2L2A": (B, C, h, w) reflectance}`` to ``(B, C, h, w)``.
+        scene: The checked inputs.
+        output: Output GeoTIFF path.
+        options: Tiling, precision and output type.
+        statistics: Accumulator of the sidecar statistics (default: without LPIPS).
+
+    Returns:
+        The filled statistics.
+    """
+    statistics = SceneStatistics(scene.bands) if statistics is None else statistics
+    output = Path(output)
+    model.eval().to(options.device)
+    nodata = _output_nodata(scene, options.dn)
+    out_profile = _profile(scene, "uint16" if options.dn else "float32", nodata, "deflate")
+    with (
+        atomic_path(output) as out_tmp,
+        _scratch(output) as acc_path,
+        scene.open() as reader,
+        rasterio.open(acc_path, "w+", **_profile(scene, "float32", None, None)) as acc,
+    ):
+        _predict_windows(model, scene, reader, acc, options)
+        with rasterio.open(out_tmp, "w", **out_profile) as dst:
+            _finalise(scene, reader, acc, dst, nodata, options, statistics)
+    return statistics
+
+
+def _predict_windows(
+    model: nn.Module,
+    scene: SceneInputs,
+    reader: SceneReader,
+    acc: rasterio.DatasetWriter,
+    opts: GroundingOptions,
+) -> None:
+    layout = TileLayout(scene.height, scene.width, opts.window, opts.overlap)
+    windows = list(layout)
+    fill_sar = np.asarray(S1GRD_MEAN, dtype=np.float32)[:, None, None]
+    bar = tqdm(total=len(windows), desc="grounding windows", unit="win", disable=not opts.progress)
+    with bar, torch.inference_mode():
+        for start in range(0, len(windows), opts.batch_size):
+            batch: list[tuple[Window, np.ndarray, np.ndarray]] = []
+            for window in windows[start : start + opts.batch_size]:
+                sar, optical, sar_valid, opt_valid = reader.read(window)
+                if opt_valid.any():  # a window with no valid optical pixel only covers nodata
+                    batch.append(
+                        (window, np.where(sar_valid, sar, fill_sar), _fill_optical(optical, opt_valid))
+                    )
+            if batch:
+                predictions = _run(model, [b[1] for b in batch], [b[2] for b in batch], opts)
+                for (window, _, _), prediction in zip(batch, predictions, strict=True):
+                    rio_window = RioWindow(window.col, window.row, window.width, window.height)
+                    total = acc.read(window=rio_window) + prediction * layout.weight(window)
+                    acc.write(total, window=rio_window)
+            bar.update(min(opts.batch_size, len(windows) - start))
+
+
+def _fill_optical(optical: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Replace invalid pixels by the band means of the window's valid pixels (finite model input)."""
+    means = optical[:, valid].mean(axis=1)[:, None, None]
+    return np.where(valid, optical, means).astype(np.float32)
+
+
+def _run(
+    model: nn.Module, sar: list[np.ndarray], optical: list[np.ndarray], opts: GroundingOptions
+) -> np.ndarray:
+    device = torch.device(opts.device)
+    image = {
+        SAR_KEY: torch.from_numpy(np.stack(sar)).to(device),
+        OPTICAL_KEY: torch.from_numpy(np.stack(optical)).to(device),
+    }
+    dtype = _AUTOCAST.get(opts.precision)
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+    with autocast:
+        prediction = model(image)
+    return prediction.float().cpu().numpy()
+
+
+def _finalise(
+    scene: SceneInputs,
+    reader: SceneReader,
+    acc: rasterio.DatasetWriter,
+    dst: rasterio.DatasetWriter,
+    nodata: float | None,
+    opts: GroundingOptions,
+    statistics: SceneStatistics,
+) -> None:
+    blocks = list(_blocks(scene.height, scene.width))
+    for block in tqdm(blocks, desc="writing blocks", unit="block", disable=not opts.progress):
+        sar, optical, sar_valid, opt_valid = reader.read(block)
+        rio_window = RioWindow(block.col, block.row, block.width, block.height)
+        grounded = np.where(sar_valid, acc.read(window=rio_window), optical)
+        statistics.update(grounded, optical, sar, opt_valid & sar_valid)
+        fill = np.nan if nodata is None else nodata
+        if opts.dn:
+            values = np.clip(np.rint(grounded * REFLECTANCE_SCALE), 0, np.iinfo(np.uint16).max)
+            values = np.where(opt_valid, values, fill).astype(np.uint16)
+        else:
+            values = np.where(opt_valid, grounded, fill).astype(np.float32)
+        dst.write(values, window=rio_window)
+    for index, (name, description) in enumerate(zip(scene.bands, scene.optical.descriptions, strict=True), 1):
+        dst.set_band_description(index, description or name)
+
+
+def _blocks(height: int, width: int) -> Iterator[Window]:
+    for row in range(0, height, BLOCK):
+        for col in range(0, width, BLOCK):
+            yield Window(row, col, min(BLOCK, height - row), min(BLOCK, width - col))
+
+
+def _output_nodata(scene: SceneInputs, dn: bool) -> float | None:
+    """The optical input's nodata; for uint16 output, 0 when it is unset or not a uint16 value."""
+    nodata = scene.optical.nodata
+    if not dn:
+        return nodata
+    if nodata is None or not math.isfinite(nodata) or not 0 <= nodata <= np.iinfo(np.uint16).max:
+        return 0.0
+    return float(nodata)
+
+
+def _profile(scene: SceneInputs, dtype: str, nodata: float | None, compress: str | None) -> dict:
+    source = scene.profile
+    profile = {
+        "driver": "GTiff",
+        "width": scene.width,
+        "height": scene.height,
+        "count": len(scene.bands),
+        "dtype": dtype,
+        "crs": source.get("crs"),
+        "transform": source["transform"],
+        "nodata": nodata,
+        "BIGTIFF": "IF_SAFER",
+    }
+    if scene.width >= 16 and scene.height >= 16:
+        side = min(BLOCK, 16 * (min(scene.width, scene.height) // 16))
+        profile.update(tiled=True, blockxsize=side, blockysize=side)
+    if compress:
+        profile["compress"] = compress
+    return profile
+
+
+@contextlib.contextmanager
+def _scratch(output: Path) -> Iterator[Path]:
+    """A temporary file beside ``output`` (same file system, usually space for the scene), removed after."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".sum.tif", dir=output.parent)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
