@@ -42,7 +42,8 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         max_eval_samples: Use only the first ``max_eval_samples`` validation and test tiles.
 
     Raises:
-        ValueError: If an argument is out of range; the message names it.
+        ValueError: If an argument is out of range, or ``tiles`` has no Stage 2 input; the
+            message names it.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         if num_workers < 0:
             msg = f"num_workers must be >= 0, got {num_workers}"
             raise ValueError(msg)
+        tiles.check_stage2_input()
         super().__init__(PairedTileDataset, batch_size=batch_size, num_workers=num_workers)
         self.tiles = tiles
         self.aug = None

@@ -69,9 +69,16 @@ class TileOptions:
         if self.on_bad_tile not in ("error", "skip"):
             msg = f"on_bad_tile must be 'error' or 'skip', got {self.on_bad_tile!r}"
             raise ValueError(msg)
+
+    def check_stage2_input(self) -> None:
+        """Check that a Stage 2 input is configured (readers call this; the default has none).
+
+        Raises:
+            ValueError: If neither ``stage2_dir`` nor ``stage2_proxy`` is set.
+        """
         if self.stage2_dir is None and not self.stage2_proxy:
             msg = (
-                "no Stage 2 input: set stage2_dir (folder of Stage 2 outputs) or stage2_proxy: true "
-                "(a degraded copy of the real Sentinel-2, see docs/data.md)"
+                "no Stage 2 input: set tiles.stage2_dir (folder of Stage 2 outputs) or "
+                "tiles.stage2_proxy: true (a degraded copy of the real Sentinel-2, see docs/data.md)"
             )
             raise ValueError(msg)

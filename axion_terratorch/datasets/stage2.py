@@ -30,9 +30,13 @@ class Stage2Source:
     Args:
         options: ``stage2_dir``, ``stage2_bands``, ``stage2_scale``, ``stage2_proxy``, ``seed`` and
             ``bands`` (the bands returned) are used.
+
+    Raises:
+        ValueError: If ``options`` sets neither ``stage2_dir`` nor ``stage2_proxy``.
     """
 
     def __init__(self, options: TileOptions) -> None:
+        options.check_stage2_input()
         self.options = options
         self.directory = Path(options.stage2_dir) if options.stage2_dir is not None else None
 
