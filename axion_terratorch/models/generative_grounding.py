@@ -6,6 +6,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 import peft
 import torch
@@ -27,6 +28,13 @@ logger = logging.getLogger(__name__)
 #: Default LoRA targets: the cross-attention linears of the transformer's decoder blocks. Names are
 #: those of terratorch's ``TerraMindGeneration`` (the S2L2A tokenizer lives under ``tokenizer.``).
 DECODER_CROSS_ATTENTION_TARGETS = r"sampler\.model\.decoder\.\d+\.cross_attn\.(q|kv|proj)"
+#: Storage dtypes for the frozen weights (``frozen_dtype``).
+FrozenDtype = Literal["float32", "float16", "bfloat16"]
+FROZEN_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
 #: Tiles are padded to a square whose side is a multiple of this: the token grid must be square
 #: (TerraMind's decoder embedding) and the tokenizer's UNet works on 4 px patches downsampled 3 times.
 TILE_MULTIPLE = 32
@@ -78,6 +86,15 @@ class TerraMindGenerativeGrounding(nn.Module):
             the same output, whatever else is in the batch.
         checkpoint_steps: Recompute each denoising step in the backward pass instead of storing its
             activations (memory ~ one step instead of ``timesteps`` steps).
+        frozen_dtype: Storage dtype of the frozen weight matrices and kernels (parameters with
+            more than one dimension: all but 0.1% of the bytes; biases, norm weights, the trainable
+            parameters and buffers stay float32, as CPU norm layers need). ``"float16"`` / ``"bfloat16"`` halve their memory and, under
+            mixed precision, spare the half-precision copy of every frozen weight that autocast
+            otherwise makes, and autograd keeps, at each denoising step. With a half dtype the
+            forward pass always runs under ``torch.autocast`` in that dtype (it is entered if the
+            caller has not): the layers cannot mix float32 inputs with half weights.
+
+            .. versionadded:: 0.1
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -102,11 +119,15 @@ class TerraMindGenerativeGrounding(nn.Module):
         lora: LoraSettings | None = LoraSettings(),  # noqa: B008 - frozen dataclass
         noise_seed: int = 0,
         checkpoint_steps: bool = False,
+        frozen_dtype: FrozenDtype = "float32",
     ) -> None:
         super().__init__()
         lora = coerce_lora(lora)
         self.slots = band_slots(bands)
         check_relaxation(relaxation, temperature)
+        if frozen_dtype not in FROZEN_DTYPES:
+            msg = f"frozen_dtype must be one of {sorted(FROZEN_DTYPES)}, got {frozen_dtype!r}"
+            raise ValueError(msg)
         if timesteps < 1:  # checked before the (slow) build; the upper bound comes from the scheduler
             msg = f"timesteps must be >= 1, got {timesteps}"
             raise ValueError(msg)
@@ -127,6 +148,10 @@ class TerraMindGenerativeGrounding(nn.Module):
             _refuse_tokenizer_targets(generation, lora.target_modules or DECODER_CROSS_ATTENTION_TARGETS)
             self.generation = apply_lora(generation, lora, DECODER_CROSS_ATTENTION_TARGETS)
         self.tokenizer.requires_grad_(False)
+        self.frozen_dtype: FrozenDtype = frozen_dtype
+        for param in self.parameters():
+            if not param.requires_grad and param.ndim > 1:
+                param.data = param.data.to(FROZEN_DTYPES[frozen_dtype])
         trainable, total = count_parameters(self)
         logger.info(
             "TerraMind v1 %s generative grounding: %s of %s parameters trainable",
@@ -169,6 +194,11 @@ class TerraMindGenerativeGrounding(nn.Module):
             ``(B, C, H, W)`` reflectance of the configured bands (standardised when
             ``standardize`` is off).
         """
+        half = FROZEN_DTYPES[self.frozen_dtype]
+        device = image[OPTICAL_KEY].device.type if OPTICAL_KEY in image else "cpu"
+        if half != torch.float32 and not torch.is_autocast_enabled(device):
+            with torch.autocast(device, dtype=half):
+                return self.forward(image, timesteps)
         sar, optical = unpack_image(image, len(self.bands))
         height, width = optical.shape[-2:]
         if self.standardize:
@@ -234,7 +264,8 @@ class TerraMindGenerativeGrounding(nn.Module):
         return (
             f"variant={self.variant!r}, bands={self.bands}, timesteps={self.timesteps}, "
             f"relaxation={self.relaxation!r}, temperature={self.temperature}, noise_seed={self.noise_seed}, "
-            f"checkpoint_steps={self.checkpoint_steps}, standardize={self.standardize}"
+            f"checkpoint_steps={self.checkpoint_steps}, standardize={self.standardize}, "
+            f"frozen_dtype={self.frozen_dtype!r}"
         )
 
 

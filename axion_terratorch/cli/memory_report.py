@@ -1,0 +1,124 @@
+# ruff: noqa: T201 - a command: its report goes to stdout
+"""``axion-stage3 memory-report``: the training memory budget of a config, measured on one step.
+
+Example::
+
+    axion-stage3 memory-report -c configs/stage3.lowvr.yaml --tile-size 224 --json budget.json
+
+Defaults come from the config: ``trainer.precision``, ``data.init_args.batch_size`` and
+``tile_size``, the model's ``timesteps`` / ``checkpoint_steps`` / ``frozen_dtype``. Pretrained
+downloads are turned off (sizes do not depend on weight values), so it runs offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import torch
+
+from axion_terratorch.atomic import atomic_path
+
+#: Exit code for a config or argument error (the message names the key).
+CONFIG_ERROR = 2
+#: Exit code when the peak exceeds ``--max-gib``.
+OVER_BUDGET = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``memory-report`` options to ``parser``."""
+    parser.add_argument("-c", "--config", required=True, help="terratorch / LightningCLI YAML config")
+    parser.add_argument("--json", default=None, help="also write the report as JSON here (atomic write)")
+    parser.add_argument(
+        "--precision",
+        default=None,
+        help="32-true, 16-mixed or bf16-mixed (or 32, 16, bf16); default: trainer.precision of the config",
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="default: data.init_args.batch_size")
+    parser.add_argument(
+        "--tile-size", type=int, default=None, help="tile side in px; default: data tile_size"
+    )
+    parser.add_argument("--timesteps", type=int, default=None, help="DDIM steps (generative models)")
+    parser.add_argument(
+        "--checkpoint-steps",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="per-denoising-step activation checkpointing (generative models); default: the config",
+    )
+    parser.add_argument(
+        "--frozen-dtype",
+        choices=["float32", "float16", "bfloat16"],
+        default=None,
+        help="storage dtype of the frozen weights (generative models); default: the config",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    parser.add_argument(
+        "--cpu-half",
+        choices=["bfloat16", "float16"],
+        default="bfloat16",
+        help="autocast dtype of 16-mixed on the CPU: bfloat16 (same bytes as float16, much faster on CPUs)",
+    )
+    parser.add_argument(
+        "--max-gib", type=float, default=None, help="exit with status 1 if the peak exceeds this many GiB"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the task, measure one training step, print the table and write the JSON."""
+    from axion_terratorch.profiling.memory import (
+        GIB,
+        build_task,
+        load_config,
+        measure_training_memory,
+        normalize_precision,
+    )
+
+    try:
+        config = load_config(args.config)
+        data_args = (config.get("data") or {}).get("init_args") or {}
+        precision = normalize_precision(
+            args.precision or (config.get("trainer") or {}).get("precision", "32")
+        )
+        batch_size = args.batch_size or int(data_args.get("batch_size", 1))
+        tile_size = args.tile_size or _tile_size(data_args)
+        overrides: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("timesteps", args.timesteps),
+                ("checkpoint_steps", args.checkpoint_steps),
+                ("frozen_dtype", args.frozen_dtype),
+            )
+            if value is not None
+        }
+        if "seed_everything" in config and isinstance(config["seed_everything"], int):
+            torch.manual_seed(config["seed_everything"])
+        task = build_task(config["model"], overrides)
+        budget = measure_training_memory(
+            task,
+            batch_size=batch_size,
+            tile_size=tile_size,
+            precision=precision,
+            device=args.device,
+            cpu_half=getattr(torch, args.cpu_half),
+        )
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        print(f"axion-stage3 memory-report: {error}", file=sys.stderr)
+        return CONFIG_ERROR
+    print(budget.table())
+    if args.json is not None:
+        report = {"config": str(args.config), **budget.to_dict()}
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
+    if args.max_gib is not None and budget.peak_bytes > args.max_gib * GIB:
+        print(f"peak {budget.peak_bytes / GIB:.2f} GiB exceeds --max-gib {args.max_gib}", file=sys.stderr)
+        return OVER_BUDGET
+    return 0
+
+
+def _tile_size(data_args: dict[str, Any]) -> int:
+    if "tile_size" not in data_args:
+        msg = "no tile size: pass --tile-size or set data.init_args.tile_size in the config"
+        raise ValueError(msg)
+    return int(data_args["tile_size"])
