@@ -1,7 +1,9 @@
 """The ``axion-stage3`` command line: ``train``, ``predict``, ``evaluate``, ``export``, ``memory-report``.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
-modules are imported only when their subcommand runs, so ``axion-stage3 --help`` stays fast.
+modules are imported only when their subcommand runs, so ``axion-stage3 --help`` stays fast. A module
+that sets ``PASSTHROUGH = True`` receives unrecognised arguments as ``args.passthrough`` (``train``
+hands them to LightningCLI).
 """
 
 from __future__ import annotations
@@ -36,4 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(f"axion_terratorch.cli.{module_name}")
     parser = argparse.ArgumentParser(prog=f"axion-stage3 {known.command}", description=help_text)
     module.add_arguments(parser)
-    return module.run(parser.parse_args(rest))
+    args, extra = parser.parse_known_args(rest)
+    if extra and not getattr(module, "PASSTHROUGH", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.passthrough = extra
+    return module.run(args)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import inspect
 import logging
 from typing import Any
 
@@ -52,7 +54,8 @@ class SARGroundingTask(TerraTorchTask):
         optimizer: Name of a ``torch.optim`` optimizer.
         lr: Learning rate.
         optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (seed).
-        scheduler: Name of a ``torch.optim.lr_scheduler`` class, or ``None``.
+        scheduler: Name of a ``torch.optim.lr_scheduler`` class, import path of a scheduler class
+            (e.g. ``axion_terratorch.schedulers.WarmupCosineLR``), or ``None``.
         scheduler_hparams: Its arguments (terratorch's convention, ``interval`` included).
     """
 
@@ -122,17 +125,40 @@ class SARGroundingTask(TerraTorchTask):
             raise ValueError(msg)
 
     def configure_optimizers(self) -> Any:
-        """AdamW (seed) over the trainable parameters, with an optional terratorch-style scheduler."""
+        """The optimizer over the trainable parameters, with an optional scheduler.
+
+        ``scheduler`` is a ``torch.optim.lr_scheduler`` name (terratorch's convention, including its
+        ``SequentialLR`` form) or the import path of a scheduler class, e.g.
+        ``axion_terratorch.schedulers.WarmupCosineLR``; a class with a ``total_steps`` argument that
+        ``scheduler_hparams`` leaves out gets the trainer's number of optimizer steps.
+        """
         params = [p for p in self.parameters() if p.requires_grad]
-        return optimizer_factory(
-            self.optimizer_name,
-            self.lr,
-            params,
-            self.optimizer_hparams,
-            self.scheduler_name,
-            self.monitor,
-            self.scheduler_hparams,
-        )
+        if self.scheduler_name is None or "." not in self.scheduler_name:
+            return optimizer_factory(
+                self.optimizer_name,
+                self.lr,
+                params,
+                self.optimizer_hparams,
+                self.scheduler_name,
+                self.monitor,
+                self.scheduler_hparams,
+            )
+        optimizer = getattr(torch.optim, self.optimizer_name)(params, lr=self.lr, **self.optimizer_hparams)
+        hparams = dict(self.scheduler_hparams or {})
+        interval = hparams.pop("interval", "epoch")
+        scheduler_class = import_object(self.scheduler_name)
+        if "total_steps" in inspect.signature(scheduler_class).parameters and "total_steps" not in hparams:
+            hparams["total_steps"] = int(self.trainer.estimated_stepping_batches)
+        scheduler = scheduler_class(optimizer, **hparams)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": interval, "monitor": self.monitor},
+        }
+
+    def setup(self, stage: str) -> None:
+        """Check trainer settings the trainer itself does not, before any step runs."""
+        if stage == "fit":
+            check_trainer_settings(self.trainer)
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Grounded optical image ``(B, C, H, W)`` reflectance for ``batch["image"]``."""
@@ -211,6 +237,26 @@ class SARGroundingTask(TerraTorchTask):
         for name, value in metrics.compute().items():
             self.log(f"{stage}/{name}", value, prog_bar=name == "sar_agreement")
         metrics.reset()
+
+
+def check_trainer_settings(trainer: Any) -> None:
+    """Refuse trainer settings that cannot work together; the message names the keys."""
+    if trainer.max_steps >= 0 and trainer.min_steps and trainer.min_steps > trainer.max_steps:
+        msg = (
+            f"trainer.min_steps ({trainer.min_steps}) is larger than trainer.max_steps ({trainer.max_steps}):"
+            " early stopping could never act and the run could not reach min_steps"
+        )
+        raise ValueError(msg)
+
+
+def import_object(path: str) -> Any:
+    """Import ``package.module.Name``; the error names the path."""
+    module_name, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as error:
+        msg = f"cannot import {path!r}: {error}"
+        raise ValueError(msg) from error
 
 
 def _batch_size(batch: dict[str, Any]) -> int:

@@ -1,0 +1,154 @@
+"""``axion-stage3 train``: the seed's training command line, mapped onto a terratorch ``fit`` run.
+
+Each flag edits the YAML config before LightningCLI reads it; arguments it does not know
+(e.g. ``--trainer.precision=bf16-mixed``) go to LightningCLI unchanged.
+
+| flag | config key |
+|---|---|
+| ``--config`` | ``-c`` |
+| ``--data-dir`` | ``data.init_args.<root or data_dir>`` |
+| ``--output-dir`` | ``trainer.default_root_dir``, every logger's ``save_dir``, ``<dir>/checkpoints`` |
+| ``--lr`` | ``model.init_args.lr`` |
+| ``--lora-rank`` | ``model.init_args.model.init_args.lora.rank`` |
+| ``--max-steps`` | ``trainer.max_steps`` |
+| ``--resume`` | ``--ckpt_path`` |
+| ``--print-config`` | ``--print_config`` |
+| ``--validate-config`` | build model, data and trainer, run the checks, do not train |
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+PASSTHROUGH = True
+#: Data-module arguments that take the data directory, in order of preference.
+DATA_DIR_ARGS = ("root", "data_dir", "data_root", "root_dir")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The seed's flags."""
+    parser.add_argument("--config", "-c", type=Path, required=True, help="run config (terratorch YAML)")
+    parser.add_argument("--data-dir", type=Path, help="folder of the training data")
+    parser.add_argument("--output-dir", type=Path, help="folder for logs and checkpoints")
+    parser.add_argument("--lr", type=float, help="peak learning rate")
+    parser.add_argument("--lora-rank", type=int, help="LoRA rank")
+    parser.add_argument("--max-steps", type=int, help="optimizer steps to train")
+    parser.add_argument("--resume", type=Path, help="checkpoint to resume from")
+    parser.add_argument("--validate-config", action="store_true", help="check the config and exit")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Edit the config by the flags and run LightningCLI ``fit`` (or print / validate it)."""
+    from terratorch.cli_tools import build_lightning_cli
+
+    config = apply_flags(load_config(args.config), args)
+    extra = list(args.passthrough)
+    if args.resume is not None and not args.resume.is_file():
+        msg = f"--resume: checkpoint {args.resume} does not exist"
+        raise FileNotFoundError(msg)
+    with tempfile.TemporaryDirectory(prefix="axion-stage3-") as folder:
+        path = Path(folder) / args.config.name
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        if args.print_config:
+            try:
+                build_lightning_cli(["fit", "-c", str(path), *extra, "--print_config"])
+            except SystemExit as done:  # LightningCLI exits after printing
+                return int(done.code or 0)
+            return 0
+        if args.validate_config:
+            cli = build_lightning_cli(["-c", str(path), *extra], run=False)
+            check_run(cli.trainer, cli.model)
+            print(f"{args.config}: valid ({type(cli.model).__name__}, {type(cli.datamodule).__name__})")  # noqa: T201
+            return 0
+        resume = [] if args.resume is None else [f"--ckpt_path={args.resume}"]
+        build_lightning_cli(["fit", "-c", str(path), *extra, *resume])
+    return 0
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read a run config; errors name the file."""
+    if not path.is_file():
+        msg = f"--config: {path} does not exist"
+        raise FileNotFoundError(msg)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        msg = f"--config: {path} is not valid YAML: {error}"
+        raise ValueError(msg) from error
+    if not isinstance(config, dict):
+        msg = f"--config: {path} must hold a mapping (trainer, model, data), got {type(config).__name__}"
+        raise TypeError(msg)
+    return config
+
+
+def apply_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Return ``config`` with the seed's flags written into their keys."""
+    trainer = config.setdefault("trainer", {})
+    if args.output_dir is not None:
+        out = str(args.output_dir)
+        trainer["default_root_dir"] = out
+        for entry in _entries(trainer.get("logger")):
+            entry.setdefault("init_args", {})["save_dir"] = out
+        for entry in _entries(trainer.get("callbacks")):
+            init_args = entry.get("init_args", {})
+            if "dirpath" in init_args:
+                init_args["dirpath"] = str(args.output_dir / "checkpoints")
+    if args.max_steps is not None:
+        trainer["max_steps"] = args.max_steps
+    model_args = config.setdefault("model", {}).setdefault("init_args", {})
+    if args.lr is not None:
+        model_args["lr"] = args.lr
+    if args.lora_rank is not None:
+        inner = model_args.get("model", {}).get("init_args", {})
+        if inner.get("lora", {}) is None:
+            msg = "--lora-rank: LoRA is disabled in this config (model.init_args.model.init_args.lora: null)"
+            raise ValueError(msg)
+        model_args.setdefault("model", {}).setdefault("init_args", {}).setdefault("lora", {})["rank"] = (
+            args.lora_rank
+        )
+    if args.data_dir is not None:
+        data = config.get("data") or {}
+        data.setdefault("init_args", {})[_data_dir_key(data.get("class_path", ""))] = str(args.data_dir)
+    return config
+
+
+def check_run(trainer: Any, model: Any) -> None:
+    """Checks that need the built trainer and model (the task repeats them at ``fit``)."""
+    if trainer.max_steps >= 0 and trainer.min_steps and trainer.min_steps > trainer.max_steps:
+        msg = (
+            f"trainer.min_steps ({trainer.min_steps}) is larger than trainer.max_steps ({trainer.max_steps})"
+        )
+        raise ValueError(msg)
+    if not any(p.requires_grad for p in model.parameters()):
+        msg = "the model has no trainable parameter (check model.init_args.model.init_args.lora)"
+        raise ValueError(msg)
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+def _data_dir_key(class_path: str) -> str:
+    from axion_terratorch.tasks.sar_grounding import import_object
+
+    if not class_path:
+        msg = "--data-dir: the config has no data.class_path"
+        raise ValueError(msg)
+    parameters = inspect.signature(import_object(class_path)).parameters
+    for name in DATA_DIR_ARGS:
+        if name in parameters:
+            return name
+    msg = f"--data-dir: data module {class_path} takes no data directory (none of {list(DATA_DIR_ARGS)})"
+    raise ValueError(msg)
