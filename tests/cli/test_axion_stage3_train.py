@@ -81,7 +81,7 @@ def test_validate_config_refuses_impossible_values_by_name(demo_config, flags, e
 
 
 def test_missing_config_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         main(["train", "--config", str(tmp_path / "nope.yaml")])
 
 
