@@ -8,6 +8,7 @@ import torch
 import yaml
 
 from axion_terratorch.cli import main
+
 from conftest import REPO
 
 FAST = ["--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]
