@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-from conftest import SHARED_DATA
-from tile_writers import scene, write_sen12ms, write_ssl4eo
+from tile_writers import SHARED_DATA, scene, write_sen12ms, write_ssl4eo
 
 from axion_terratorch.constants import S2L2A_BANDS, SAR_KEY
 from axion_terratorch.datasets import (
@@ -82,7 +81,7 @@ def test_sen12ms_selects_l1c_bands_by_name_and_says_it_is_l1c(tmp_path, caplog):
             tmp_path, "train", TileOptions(stage2_proxy=True, tile_size=None, bands=("B09", "B11"))
         )
     assert "Level-1C" in caplog.text
-    assert ds.names == ["ROIs1158_spring_lc_1_p1"]
+    assert ds.names == ["ROIs1158_spring_lc_1_p1", "ROIs1158_spring_lc_1_p2"]
     sample = ds[0]
     sar, optical = scene(0, 32)
     assert torch.allclose(sample["image"][SAR_KEY], torch.from_numpy(sar))

@@ -12,6 +12,8 @@ from scipy import ndimage
 
 from axion_terratorch.constants import S2L2A_BANDS
 
+#: Real BigEarthNet v1 pairs beside the checkout, as in tests/conftest.py (tests skip without them).
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "bigearthnet_v1_example"
 CRS = "EPSG:32633"
 ORIGIN = (400000.0, 5300000.0)
 #: Native pixel size of each Sentinel-2 band, metres.
@@ -106,19 +108,27 @@ def write_npz(root: Path, name: str, size: int = 40, seed: int = 0, split: str |
 
 
 def write_sen12ms(root: Path, size: int = 32) -> None:
-    """Two SEN12MS triplets in torchgeo's layout: one train, one test (S2 L1C 13 bands, int16 DN)."""
-    seasons = ("ROIs1158_spring", "ROIs1868_summer", "ROIs1970_fall", "ROIs2017_winter")
-    for season in seasons:
+    """Three SEN12MS triplets in torchgeo's layout, two train and one test (S2 L1C, 13 bands, DN).
+
+    Tile ``k`` (in the order train p1, train p2, test p3) holds ``scene(k, size)``.
+    """
+    for season in ("ROIs1158_spring", "ROIs1868_summer", "ROIs1970_fall", "ROIs2017_winter"):
         (root / season).mkdir(parents=True, exist_ok=True)
-    ids = {"train": "ROIs1158_spring_lc_1_p1.tif", "test": "ROIs1868_summer_lc_2_p3.tif"}
-    for seed, (split, filename) in enumerate(ids.items()):
-        parts = filename.split("_")
-        sar, optical = scene(seed, size)
-        l1c = np.insert(optical, 10, 50.0, axis=0).astype(np.uint16)  # B10 (cirrus) after B09
-        for source, array in (("s1", sar), ("s2", l1c), ("lc", np.ones((4, size, size), np.uint16))):
-            folder = root / f"{parts[0]}_{parts[1]}" / f"{source}_{parts[3]}"
-            write_tif(folder / f"{parts[0]}_{parts[1]}_{source}_{parts[3]}_{parts[4]}", array)
-        (root / f"{split}_list.txt").write_text(filename + "\n")
+    ids = {
+        "train": ["ROIs1158_spring_lc_1_p1.tif", "ROIs1158_spring_lc_1_p2.tif"],
+        "test": ["ROIs1868_summer_lc_2_p3.tif"],
+    }
+    seed = 0
+    for split, filenames in ids.items():
+        for filename in filenames:
+            parts = filename.split("_")
+            sar, optical = scene(seed, size)
+            seed += 1
+            l1c = np.insert(optical, 10, 50.0, axis=0).astype(np.uint16)  # B10 (cirrus) after B09
+            for source, array in (("s1", sar), ("s2", l1c), ("lc", np.ones((4, size, size), np.uint16))):
+                folder = root / f"{parts[0]}_{parts[1]}" / f"{source}_{parts[3]}"
+                write_tif(folder / f"{parts[0]}_{parts[1]}_{source}_{parts[3]}_{parts[4]}", array)
+        (root / f"{split}_list.txt").write_text("\n".join(filenames) + "\n")
 
 
 def write_ssl4eo(root: Path, locations: int = 2, size: int = 24) -> None:
