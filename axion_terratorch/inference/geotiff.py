@@ -234,7 +234,7 @@ def _check_grid(a: rasterio.DatasetReader, a_path: Path, b: rasterio.DatasetRead
 
 def _check_has_data(src: rasterio.DatasetReader, raster: RasterBands) -> None:
     """Scan blocks until a valid pixel is found (fast on real scenes, memory flat on any)."""
-    for block in _blocks(src.height, src.width, 1024):
+    for block in _blocks(src.height, src.width, 512):
         values = src.read(list(raster.indexes), window=block, out_dtype="float32")
         if raster.valid(values).any():
             return

@@ -71,7 +71,9 @@ def predict_scene(
         raise ValueError(msg)
     scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
     lpips_model, note = optional_lpips(bands, lpips)
-    statistics = ground_scene(model, scene, output, options, SceneStatistics(bands, lpips_model))
+    statistics = ground_scene(
+        model, scene, output, options, SceneStatistics(bands, lpips_model, options.device)
+    )
     sidecar = build_sidecar(output, scene, statistics, options, threshold, checkpoint, note)
     write_json(sidecar_path(output), sidecar)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])

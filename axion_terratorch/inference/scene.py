@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 Precision = Literal["32", "16", "bf16"]
 #: Block side (px) of the second pass and of the output GeoTIFF's internal tiling.
-BLOCK = 512
+BLOCK = 256
 _AUTOCAST = {"16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -53,6 +53,8 @@ class GroundingOptions:
         device: Torch device of the model.
         dn: Write uint16 DN (reflectance x 10000, rounded, clipped) instead of float32 reflectance.
         progress: Show progress bars.
+        max_scored_blocks: At most this many blocks of ``BLOCK`` px, evenly spread over the scene,
+            are scored for the sidecar's SAR agreement and LPIPS (the per-band change uses every pixel).
     """
 
     window: int = 256
@@ -62,6 +64,7 @@ class GroundingOptions:
     device: str = "cpu"
     dn: bool = False
     progress: bool = True
+    max_scored_blocks: int = 64
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -69,6 +72,9 @@ class GroundingOptions:
             raise ValueError(msg)
         if self.precision not in ("32", *_AUTOCAST):
             msg = f"precision must be '32', '16' or 'bf16', got {self.precision!r}"
+            raise ValueError(msg)
+        if self.max_scored_blocks < 1:
+            msg = f"max_scored_blocks must be >= 1, got {self.max_scored_blocks}"
             raise ValueError(msg)
         TileLayout(1, 1, self.window, self.overlap)  # checks window and overlap
 
@@ -92,7 +98,7 @@ def ground_scene(
     Returns:
         The filled statistics.
     """
-    statistics = SceneStatistics(scene.bands) if statistics is None else statistics
+    statistics = SceneStatistics(scene.bands, device=options.device) if statistics is None else statistics
     output = Path(output)
     model.eval().to(options.device)
     nodata = _output_nodata(scene, options.dn)
@@ -169,11 +175,13 @@ def _finalise(
     statistics: SceneStatistics,
 ) -> None:
     blocks = list(_blocks(scene.height, scene.width))
-    for block in tqdm(blocks, desc="writing blocks", unit="block", disable=not opts.progress):
+    every = math.ceil(len(blocks) / opts.max_scored_blocks)
+    bar = tqdm(blocks, desc="writing blocks", unit="block", disable=not opts.progress)
+    for index, block in enumerate(bar):
         sar, optical, sar_valid, opt_valid = reader.read(block)
         rio_window = RioWindow(block.col, block.row, block.width, block.height)
         grounded = np.where(sar_valid, acc.read(window=rio_window), optical)
-        statistics.update(grounded, optical, sar, opt_valid & sar_valid)
+        statistics.update(grounded, optical, sar, opt_valid & sar_valid, score=index % every == 0)
         fill = np.nan if nodata is None else nodata
         if opts.dn:
             values = np.clip(np.rint(grounded * REFLECTANCE_SCALE), 0, np.iinfo(np.uint16).max)

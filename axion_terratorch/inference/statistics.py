@@ -32,20 +32,22 @@ MIN_BLOCK_PIXELS = 256
 class SceneStatistics:
     """SAR agreement of input and output, LPIPS change and per-band change, over valid pixels.
 
-    ``update(output, optical, sar, valid)`` takes one block as numpy arrays: ``output`` and
+    ``update(output, optical, sar, valid, score)`` takes one block as numpy arrays: ``output`` and
     ``optical`` float32 ``(C, h, w)`` reflectance, ``sar`` ``(2, h, w)`` dB, ``valid`` bool ``(h, w)``.
-    Agreements and LPIPS are computed per block (:func:`~axion_terratorch.metrics.functional.sar_agreement`
-    with the block's valid mask) and averaged weighted by the blocks' valid pixel counts; changes
-    (``output - optical``) are exact sums over all valid pixels.
+    Changes (``output - optical``) are exact sums over all valid pixels. Agreements and LPIPS are
+    computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.metrics.functional.sar_agreement`
+    with the block's valid mask) and averaged weighted by their valid pixel counts.
 
     Args:
         bands: Optical bands (B02, B03, B04 needed for luminance and LPIPS).
         lpips: An :class:`LPIPSLoss` for the LPIPS change, or ``None`` to leave it out.
+        device: Torch device of the agreement and LPIPS computations.
     """
 
-    def __init__(self, bands: Sequence[str], lpips: LPIPSLoss | None = None) -> None:
+    def __init__(self, bands: Sequence[str], lpips: LPIPSLoss | None = None, device: str = "cpu") -> None:
         self.bands = tuple(bands)
-        self.lpips = lpips
+        self.device = torch.device(device)
+        self.lpips = None if lpips is None else lpips.to(self.device)
         channels = len(self.bands)
         self.pixels = 0
         self.valid_pixels = 0
@@ -53,26 +55,31 @@ class SceneStatistics:
         self._sum_abs = np.zeros(channels)
         self._sum_sq = np.zeros(channels)
         self._max_abs = np.zeros(channels)
-        self._scored = 0
+        self._scored = 0  # valid pixels of the scored blocks
         self._agreement = np.zeros(2)  # input, output
         self._lpips = 0.0
 
-    def update(self, output: np.ndarray, optical: np.ndarray, sar: np.ndarray, valid: np.ndarray) -> None:
-        """Add one block."""
+    def update(
+        self, output: np.ndarray, optical: np.ndarray, sar: np.ndarray, valid: np.ndarray, score: bool = True
+    ) -> None:
+        """Add one block; ``score`` it for SAR agreement and LPIPS too."""
         self.pixels += valid.size
         count = int(valid.sum())
         if count == 0:
             return
         self.valid_pixels += count
-        change = (output[:, valid] - optical[:, valid]).astype(np.float64)
-        self._sum += change.sum(axis=1)
-        self._sum_abs += np.abs(change).sum(axis=1)
-        self._sum_sq += (change * change).sum(axis=1)
-        self._max_abs = np.maximum(self._max_abs, np.abs(change).max(axis=1))
-        if count < MIN_BLOCK_PIXELS:
+        change = output[:, valid] - optical[:, valid]  # float32 (C, n); sums in float64
+        self._sum += change.sum(axis=1, dtype=np.float64)
+        self._sum_sq += np.einsum("ij,ij->i", change, change, dtype=np.float64)
+        np.abs(change, out=change)
+        self._sum_abs += change.sum(axis=1, dtype=np.float64)
+        self._max_abs = np.maximum(self._max_abs, change.max(axis=1))
+        if not score or count < MIN_BLOCK_PIXELS:
             return
-        out_t, opt_t, sar_t = (torch.from_numpy(np.nan_to_num(a))[None] for a in (output, optical, sar))
-        mask = torch.from_numpy(valid)[None, None]
+        out_t, opt_t, sar_t, mask = (
+            torch.from_numpy(np.nan_to_num(a))[None].to(self.device)
+            for a in (output, optical, sar, valid[None])
+        )
         with torch.inference_mode():
             scores = [sar_agreement(image, sar_t, self.bands, mask).item() for image in (opt_t, out_t)]
             if self.lpips is not None:
