@@ -11,7 +11,6 @@ from torch import Tensor
 
 from axion_terratorch.datasets.bands import band_positions
 from axion_terratorch.datasets.errors import BadTileError
-from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import PairedTileDataset, RawPair
 
 
@@ -26,9 +25,6 @@ class TorchGeoPairDataset(PairedTileDataset, abc.ABC):
         options: Bands, units, tile size, Stage 2 input and bad-tile policy.
         random_crop: Random windows (training) instead of centred ones.
     """
-
-    def __init__(self, options: TileOptions, random_crop: bool = False) -> None:
-        super().__init__(options, random_crop)
 
     @abc.abstractmethod
     def fetch(self, index: int) -> dict[str, Tensor]:
