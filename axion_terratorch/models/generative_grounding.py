@@ -91,8 +91,9 @@ class TerraMindGenerativeGrounding(nn.Module):
             parameters and buffers stay float32, as CPU norm layers need). ``"float16"`` / ``"bfloat16"`` halve their memory and, under
             mixed precision, spare the half-precision copy of every frozen weight that autocast
             otherwise makes, and autograd keeps, at each denoising step. With a half dtype the
-            forward pass always runs under ``torch.autocast`` in that dtype (it is entered if the
-            caller has not): the layers cannot mix float32 inputs with half weights.
+            forward pass always runs under ``torch.autocast``: if the caller has not entered it,
+            the model does, in that dtype (in ``bfloat16`` on the CPU, as Lightning's ``16-mixed``
+            does there), since the layers cannot mix float32 inputs with half weights.
 
             .. versionadded:: 0.1
 
@@ -197,7 +198,8 @@ class TerraMindGenerativeGrounding(nn.Module):
         half = FROZEN_DTYPES[self.frozen_dtype]
         device = image[OPTICAL_KEY].device.type if OPTICAL_KEY in image else "cpu"
         if half != torch.float32 and not torch.is_autocast_enabled(device):
-            with torch.autocast(device, dtype=half):
+            # As Lightning's 16-mixed does on the CPU: float16 convolutions are very slow there.
+            with torch.autocast(device, dtype=torch.bfloat16 if device == "cpu" else half):
                 return self.forward(image, timesteps)
         sar, optical = unpack_image(image, len(self.bands))
         height, width = optical.shape[-2:]

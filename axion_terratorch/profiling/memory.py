@@ -336,7 +336,11 @@ def measure_training_memory(
         tile_size: Tile side in pixels.
         precision: Lightning precision (``32-true``, ``16-mixed``, ``bf16-mixed`` or 32/16/bf16).
         device: Where to run (CUDA adds ``torch.cuda.max_memory_allocated``).
-        cpu_half: Autocast dtype of ``16-mixed`` on the CPU (see :attr:`MemoryBudget.compute_dtype`).
+        cpu_half: Autocast dtype of ``16-mixed`` on the CPU (see :attr:`MemoryBudget.compute_dtype`);
+            Lightning itself runs ``16-mixed`` in ``bfloat16`` on the CPU. When it is not float16,
+            float16 parameters (``frozen_dtype: float16``) are stored in it too for the step: the
+            same bytes, and no per-use cast that float16 autocast on a GPU would not make either.
+            The task is modified in place.
 
     Returns:
         The :class:`MemoryBudget`.
@@ -351,6 +355,8 @@ def measure_training_memory(
     device = torch.device(device)
     dtype = compute_dtype(precision, str(device), cpu_half)
     task = task.to(device).train()
+    if device.type == "cpu" and precision == "16-mixed" and dtype != torch.float16:
+        _stand_in_half(task, dtype)
     trainable = [p for p in task.parameters() if p.requires_grad]
     frozen = [p for p in task.parameters() if not p.requires_grad] + list(task.buffers())
     optimizer = task_optimizer(task)
@@ -399,6 +405,14 @@ def measure_training_memory(
         "memory budget: total %s, peak %s", format_bytes(budget.total_bytes), format_bytes(budget.peak_bytes)
     )
     return budget
+
+
+def _stand_in_half(task: nn.Module, dtype: torch.dtype) -> None:
+    """Store float16 parameters in ``dtype`` (same element size), so that autocast in ``dtype``
+    uses them as it would use float16 ones under float16 autocast, without copies."""
+    for param in task.parameters():
+        if param.dtype == torch.float16:
+            param.data = param.data.to(dtype)
 
 
 def model_settings(model: nn.Module) -> dict[str, Any]:
