@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> list[dict]:
                 overrides["frozen_dtype"] = frozen_dtype
             torch.manual_seed(0)
             task = build_task(config["model"], overrides)
-            settings = [(t, c) for t in args.timesteps for c in args.checkpoint_steps] if generative else [None]
+            settings = (
+                [(t, c) for t in args.timesteps for c in args.checkpoint_steps] if generative else [None]
+            )
             for setting in settings:
                 if setting is not None:
                     task.model.timesteps, task.model.checkpoint_steps = setting
@@ -112,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--precision", default="16-mixed")
     parser.add_argument("--timesteps", type=int, nargs="+", default=[10])
     parser.add_argument("--checkpoint-steps", type=_bool, nargs="+", default=[True])
-    parser.add_argument("--frozen-dtype", nargs="+", default=["float16"], choices=["float32", "float16", "bfloat16"])
+    parser.add_argument(
+        "--frozen-dtype", nargs="+", default=["float16"], choices=["float32", "float16", "bfloat16"]
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the rows here")
     args = parser.parse_args(argv)
     rows = run(args)
