@@ -1,0 +1,125 @@
+"""Example images during validation: SAR, Stage 2 input, grounded output, target and edge maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+from matplotlib.image import imsave
+
+from axion_terratorch.atomic import atomic_path
+from axion_terratorch.callbacks.panels import Tile, render_panel
+from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, rgb_indices
+
+
+class ExampleImages(Callback):
+    """Render the first validation tiles as panels, to TensorBoard and as PNG files.
+
+    On every ``every_n_validations``-th validation (sanity checks excluded) the first ``num_tiles``
+    tiles of the validation set (the same tiles each time: validation loaders do not shuffle) are
+    run through the model once more and drawn as :func:`~axion_terratorch.callbacks.panels.render_panel`
+    panels: SAR, Stage 2 input, grounded output and target (when the batch has one) in RGB over
+    their edge maps. Each panel goes to every attached TensorBoard logger as image
+    ``val/examples/tile_{i}`` at the global step, and to
+    ``<dir>/step_{global_step:06d}_tile_{i}.png`` (written atomically), ``<dir>`` being ``save_dir``
+    or ``<trainer.log_dir>/examples``. Only the global-zero process draws and writes; under DDP its
+    tiles are the first of its shard of the validation set.
+
+    The task must have ``bands`` (with B04, B03, B02) and ``target_key``, as
+    :class:`~axion_terratorch.SARGroundingTask` has. To turn the images off, leave the callback out.
+
+    Args:
+        num_tiles: Number of tiles (>= 1).
+        every_n_validations: Draw on validations ``n, 2n, 3n, ...`` (>= 1; 1 = every validation).
+        save_dir: Folder of the PNG files; default ``<trainer.log_dir>/examples``.
+
+    Raises:
+        ValueError: If ``num_tiles`` or ``every_n_validations`` is below 1, or (at setup) the task's
+            bands lack red, green or blue.
+    """
+
+    def __init__(self, num_tiles: int = 4, every_n_validations: int = 1, save_dir: str | None = None) -> None:
+        for name, value in (("num_tiles", num_tiles), ("every_n_validations", every_n_validations)):
+            if value < 1:
+                msg = f"{name} must be >= 1, got {value} (to turn example images off, leave the callback out)"
+                raise ValueError(msg)
+        self.num_tiles = num_tiles
+        self.every_n_validations = every_n_validations
+        self.save_dir = save_dir
+        self.validations = 0
+        self._dir = Path(save_dir) if save_dir is not None else None
+        self._tiles: list[Tile] = []
+        self._drawing = False
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Check the bands and resolve the PNG folder (on every process: ``log_dir`` broadcasts)."""
+        rgb_indices(pl_module.bands)
+        if self.save_dir is None:
+            self._dir = Path(trainer.log_dir or trainer.default_root_dir) / "examples"
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Decide whether this validation draws."""
+        self._tiles = []
+        due = (self.validations + 1) % self.every_n_validations == 0
+        self._drawing = due and trainer.is_global_zero and not trainer.sanity_checking
+
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: dict[str, Any],
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """Keep the tiles still missing from this batch, with the model's output for them."""
+        missing = self.num_tiles - len(self._tiles)
+        if not self._drawing or dataloader_idx != 0 or missing <= 0:
+            return
+        image = {key: value[:missing] for key, value in batch["image"].items()}
+        with torch.no_grad(), trainer.precision_plugin.forward_context():
+            output = pl_module(image)
+        target = batch.get(pl_module.target_key)
+
+        def numpy(tensor: torch.Tensor, i: int) -> Any:
+            return tensor[i].detach().float().cpu().numpy()
+
+        for i in range(output.shape[0]):
+            self._tiles.append(
+                Tile(
+                    sar=numpy(image[SAR_KEY], i),
+                    optical=numpy(image[OPTICAL_KEY], i),
+                    output=numpy(output, i),
+                    target=None if target is None else numpy(target, i),
+                )
+            )
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Draw the kept tiles, log them to TensorBoard and write the PNG files."""
+        if trainer.sanity_checking:
+            return
+        self.validations += 1
+        if not self._drawing:
+            return
+        rgb = rgb_indices(pl_module.bands)
+        step = trainer.global_step
+        tensorboards = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
+        for i, tile in enumerate(self._tiles):
+            pixels = render_panel(tile, rgb, title=f"step {step}, validation tile {i}")
+            with atomic_path(self._dir / f"step_{step:06d}_tile_{i}.png") as tmp:
+                imsave(tmp, pixels, format="png")
+            for logger in tensorboards:
+                logger.experiment.add_image(f"val/examples/tile_{i}", pixels, step, dataformats="HWC")
+        self._tiles = []
+
+    def state_dict(self) -> dict[str, Any]:
+        """The number of validations seen, saved in checkpoints."""
+        return {"validations": self.validations}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the validation count on resume."""
+        self.validations = state_dict["validations"]
