@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
         precision = normalize_precision(
             args.precision or (config.get("trainer") or {}).get("precision", "32")
         )
-        batch_size = args.batch_size or int(data_args.get("batch_size", 1))
-        tile_size = args.tile_size or _tile_size(data_args)
+        batch_size = args.batch_size if args.batch_size is not None else int(data_args.get("batch_size", 1))
+        tile_size = args.tile_size if args.tile_size is not None else _tile_size(data_args)
         overrides: dict[str, Any] = {
             key: value
             for key, value in (

@@ -1,0 +1,65 @@
+"""``axion-stage3 memory-report`` on the shipped low-VRAM config, shrunk to ``tiny`` at 32 px."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from axion_terratorch.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def tiny_lowvr(tmp_path: Path) -> Path:
+    config = yaml.safe_load((REPO / "configs" / "stage3.lowvr.yaml").read_text())
+    config["model"]["init_args"]["model"]["init_args"]["variant"] = "tiny"
+    config["data"]["init_args"]["tile_size"] = 32
+    path = tmp_path / "lowvr.tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path, capsys):
+    out = tmp_path / "reports" / "budget.json"
+    code = main(
+        ["memory-report", "-c", str(tiny_lowvr), "--timesteps", "1", "--json", str(out), "--max-gib", "0.01"]
+    )
+    assert code == 1  # the peak (> 0.5 GiB of frozen weights) exceeds --max-gib; the report is still written
+    printed = capsys.readouterr()
+    assert "| **Total** (sum of the above) |" in printed.out
+    assert "exceeds --max-gib 0.01" in printed.err
+    report = json.loads(out.read_text())
+    assert sorted(p.name for p in out.parent.iterdir()) == ["budget.json"]  # no temporary file left
+    # defaults from the config: trainer.precision 16-mixed, data batch_size 1 and tile_size 32,
+    # the model's checkpoint_steps; pretrained weights off
+    assert report["precision"] == "16-mixed"
+    assert (report["batch_size"], report["tile_size"]) == (1, 32)
+    assert report["model_settings"]["timesteps"] == 1
+    assert report["model_settings"]["checkpoint_steps"] is True
+    assert report["optimizer_bytes"] >= 2 * report["adapter_bytes"]
+    assert report["total_bytes"] == sum(
+        report[k]
+        for k in ("frozen_bytes", "adapter_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-c", "missing.yaml"], "config not found"),
+        (["--precision", "16-true"], "'16-true'"),
+        (["--tile-size", "0"], "tile_size"),
+    ],
+)
+def test_errors_exit_2_and_name_the_problem(tiny_lowvr, args, message, capsys, monkeypatch):
+    # fail before any model is built (or right after, for the tile size)
+    monkeypatch.setattr("axion_terratorch.profiling.memory.build_task", lambda *a, **k: _Unbuilt())
+    argv = ["memory-report", *args] if args[0] == "-c" else ["memory-report", "-c", str(tiny_lowvr), *args]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+class _Unbuilt:
+    """Stands in for a task where the error is raised before the task is used."""
