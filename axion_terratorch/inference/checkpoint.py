@@ -34,7 +34,7 @@ class CheckpointError(ValueError):
 
 
 def read_checkpoint(path: PathLike) -> dict[str, Any]:
-    """Load a checkpoint file safely (``weights_only=True``) on the CPU.
+    """Load a checkpoint file safely (``weights_only=True``), memory-mapped, on the CPU.
 
     Raises:
         CheckpointError: If the file is missing, unreadable, or holds pickled objects beyond tensors
@@ -45,7 +45,7 @@ def read_checkpoint(path: PathLike) -> dict[str, Any]:
         msg = f"checkpoint not found: {path}"
         raise CheckpointError(msg)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as err:
         msg = (
             f"{path} cannot be loaded safely (torch.load(weights_only=True)): it holds objects other than "

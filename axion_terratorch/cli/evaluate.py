@@ -1,0 +1,111 @@
+# ruff: noqa: T201 - a command: its report goes to stdout
+"""``axion-stage3 evaluate``: score a checkpoint (or the Stage 2 input) over a dataset, or compare two runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from axion_terratorch.constants import DEFAULT_BANDS
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``evaluate``."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="SARGroundingTask checkpoint (.ckpt)")
+    source.add_argument("--identity", action="store_true", help="score the Stage 2 input itself (baseline)")
+    source.add_argument(
+        "--compare", nargs=2, metavar=("BASELINE_CSV", "RUN_CSV"), help="paired comparison of two tiles.csv"
+    )
+    parser.add_argument(
+        "--data", help="YAML with a data module class_path (a run config's `data:` or the section)"
+    )
+    parser.add_argument("--split", choices=["val", "test", "predict"], default="test")
+    parser.add_argument(
+        "--output-dir", help="report folder (tiles.csv, summary.json, panels, comparison.json)"
+    )
+    parser.add_argument(
+        "--baseline", help="tiles.csv of another run over the same tiles, compared tile by tile"
+    )
+    parser.add_argument("--metric", default="sar_agreement_output", help="column compared by --compare")
+    parser.add_argument("--bands", nargs="+", default=list(DEFAULT_BANDS), help="optical bands of --identity")
+    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report (or the comparison); exit 2 on a usage or input error."""
+    import torch
+
+    from axion_terratorch.inference.checkpoint import CheckpointError, load_model, read_checkpoint
+    from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
+    from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
+    from axion_terratorch.inference.files import write_json
+    from axion_terratorch.inference.report import write_report
+    from axion_terratorch.inference.statistics import optional_lpips
+
+    try:
+        if args.compare:
+            baseline, current = args.compare
+            result = paired_comparison(
+                read_tiles_csv(baseline), read_tiles_csv(current), args.metric, ("baseline", "run")
+            )
+            if args.output_dir:
+                write_json(Path(args.output_dir) / "comparison.json", result)
+            print(_describe(result))
+            return 0
+        if not args.data or not args.output_dir:
+            print("axion-stage3 evaluate: error: --data and --output-dir are needed", file=sys.stderr)
+            return 2
+        keys = {"target_key": "target", "mask_key": "valid_mask"}
+        if args.identity:
+            model = IdentityGrounding(args.bands)
+        else:
+            hparams = read_checkpoint(args.checkpoint).get("hyper_parameters") or {}
+            keys = {
+                "target_key": hparams.get("target_key", "target"),
+                "mask_key": hparams.get("valid_mask_key", "valid_mask"),
+            }
+            model = load_model(args.checkpoint, args.config)
+        device = torch.device(args.device)
+        model.to(device)
+        datamodule = build_datamodule(args.data)
+        lpips, note = optional_lpips(model.bands, not args.no_lpips)
+        metadata = {
+            "model": "identity (Stage 2 input)" if args.identity else str(args.checkpoint),
+            "data": str(args.data),
+            "split": args.split,
+            "lpips_note": note,
+        }
+        summary = write_report(
+            model,
+            lambda: iterate_batches(datamodule, args.split, device),
+            args.output_dir,
+            None if lpips is None else lpips.to(device),
+            baseline=args.baseline,
+            metadata=metadata,
+            progress=not args.quiet,
+            **keys,
+        )
+    except (CheckpointError, ValueError, FileNotFoundError) as err:
+        print(f"axion-stage3 evaluate: error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{summary['n_tiles']} tiles: SAR agreement {summary['sar_agreement_input_mean']:.3f} -> "
+        f"{summary['sar_agreement_output_mean']:.3f}, improved {100 * summary['share_improved']:.0f}% "
+        f"(report in {args.output_dir})"
+    )
+    return 0
+
+
+def _describe(result: dict[str, object]) -> str:
+    return (
+        f"{result['metric']} over {result['n']} tiles: mean difference {result['mean_difference']:+.4f}, "
+        f"t = {result['t_statistic']:.3f}, p = {result['p_value']:.3g}, Cohen's d = {result['cohens_d']}"
+    )

@@ -1,0 +1,78 @@
+# ruff: noqa: T201 - a command: its report goes to stdout
+"""``axion-stage3 export``: export the LoRA adapter or merged weights of a checkpoint (or of a run's best)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``export``."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="checkpoint to export")
+    source.add_argument("--run-dir", help="run folder: export its best checkpoint (*.ckpt under it)")
+    parser.add_argument(
+        "--select",
+        choices=["sar_agreement", "composite"],
+        default="sar_agreement",
+        help="how --run-dir picks",
+    )
+    parser.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="METRIC=W",
+        help="composite weight, e.g. val/ssim=0.5 (repeatable)",
+    )
+    parser.add_argument("--output", required=True, help="export folder")
+    parser.add_argument("--merged", action="store_true", help="export merged weights instead of the adapter")
+    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing export folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export; exit 2 on a usage or input error."""
+    from axion_terratorch.inference.checkpoint import CheckpointError
+    from axion_terratorch.inference.export import export_checkpoint
+    from axion_terratorch.inference.selection import rank_checkpoints
+
+    try:
+        provenance: dict[str, object] = {}
+        checkpoint = args.checkpoint
+        if args.run_dir:
+            candidates = sorted(Path(args.run_dir).glob("**/*.ckpt"))
+            weights = dict(_weight(item) for item in args.weight) or None
+            ranked = rank_checkpoints(candidates, args.select, args.run_dir, weights)
+            checkpoint = ranked[0].path
+            provenance["selection"] = {
+                "criterion": args.select,
+                "ranking": [{"checkpoint": str(r.path), "score": r.score, **r.metrics} for r in ranked],
+            }
+            print(
+                f"best of {len(ranked)} checkpoints by {args.select}: {checkpoint} (score {ranked[0].score:.4f})"
+            )
+        kind = "merged" if args.merged else "adapter"
+        folder = export_checkpoint(checkpoint, args.output, kind, args.config, args.overwrite, provenance)
+    except (CheckpointError, ValueError, FileExistsError) as err:
+        print(f"axion-stage3 export: error: {err}", file=sys.stderr)
+        return 2
+    print(f"exported {kind} of {checkpoint} to {folder}")
+    return 0
+
+
+def _weight(item: str) -> tuple[str, float]:
+    """``"val/ssim=0.5"`` -> ``("val/ssim", 0.5)``."""
+    name, _, value = item.partition("=")
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = None
+    if not name or weight is None:
+        msg = f"--weight expects METRIC=NUMBER, got {item!r}"
+        raise ValueError(msg)
+    return name, weight

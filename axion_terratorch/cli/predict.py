@@ -1,0 +1,96 @@
+# ruff: noqa: T201 - a command: its report goes to stdout
+"""``axion-stage3 predict``: ground a Sentinel-1 / optical GeoTIFF pair of any size."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from axion_terratorch.inference.checkpoint import CheckpointError
+from axion_terratorch.inference.geotiff import SceneInputError
+from axion_terratorch.inference.scene import GroundingOptions
+from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD, sidecar_path
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``predict``."""
+    parser.add_argument(
+        "--checkpoint", required=True, help="SARGroundingTask checkpoint (.ckpt) of `terratorch fit`"
+    )
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB")
+    parser.add_argument("--optical", required=True, help="optical (Stage 2) GeoTIFF on the same grid")
+    parser.add_argument(
+        "--output", required=True, help="output GeoTIFF; its sidecar is written beside it (.json)"
+    )
+    parser.add_argument(
+        "--bands",
+        nargs="+",
+        help="names of the optical file's bands in file order (default: its descriptions)",
+    )
+    parser.add_argument(
+        "--optical-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+    )
+    parser.add_argument(
+        "--dn",
+        action="store_true",
+        help="write uint16 DN (reflectance x 10000) instead of float32 reflectance",
+    )
+    parser.add_argument("--window", type=int, default=256, help="model window in px")
+    parser.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring windows in px")
+    parser.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    parser.add_argument("--precision", choices=["32", "16", "bf16"], default="32")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
+    parser.add_argument("--timesteps", type=int, help="diffusion steps of a generative model")
+    parser.add_argument(
+        "--quality-threshold",
+        type=float,
+        default=QUALITY_THRESHOLD,
+        help="SAR agreement below which the output is flagged preview-only",
+    )
+    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out of the sidecar")
+    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ground the scene and print a one-line summary. Exit 2 on bad input (nothing is written then)."""
+    from axion_terratorch.inference.pipeline import predict_scene
+
+    try:
+        options = GroundingOptions(
+            window=args.window,
+            overlap=args.overlap,
+            batch_size=args.batch_size,
+            precision=args.precision,
+            device=args.device,
+            dn=args.dn,
+            progress=not args.quiet,
+        )
+        sidecar = predict_scene(
+            args.checkpoint,
+            args.s1,
+            args.optical,
+            args.output,
+            options,
+            optical_bands=args.bands,
+            optical_units=args.optical_units,
+            timesteps=args.timesteps,
+            threshold=args.quality_threshold,
+            lpips=not args.no_lpips,
+            config=args.config,
+        )
+    except (SceneInputError, CheckpointError, ValueError) as err:
+        print(f"axion-stage3 predict: error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{sidecar['output']}: {sidecar['quality_flag']}, SAR agreement {_fmt(sidecar['sar_agreement_input'])}"
+        f" -> {_fmt(sidecar['sar_agreement_output'])} (sidecar {sidecar_path(args.output)})"
+    )
+    return 0
+
+
+def _fmt(value: object) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,187 @@
+"""Export a trained model: the LoRA adapter alone (peft layout) or merged weights, and load them back.
+
+Adapter export (a few MB), one folder::
+
+    config.yaml                  # kind: adapter; the model's class_path config; adapters; provenance
+    adapter/<module>/            # peft save_pretrained of each PeftModel: adapter_config.json,
+                                 # adapter_model.safetensors (LoRA weights only)
+    extra_weights.safetensors    # trained weights outside the adapters (e.g. decoder and head)
+
+It is loaded onto a base model built from ``config.yaml`` (TerraMind's pretrained weights, as in
+training). Merged export: ``config.yaml`` (kind: merged, ``lora: null``, ``pretrained: false``) and
+``model.safetensors`` with the LoRA updates folded into the base weights (``merge_and_unload``).
+Folders are written into a temporary folder beside the target and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import peft
+import safetensors.torch
+import yaml
+from torch import Tensor, nn
+
+from axion_terratorch.inference.checkpoint import (
+    CheckpointError,
+    build_model,
+    load_model,
+    model_config,
+    read_checkpoint,
+    without_base_download,
+)
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+ExportKind = Literal["adapter", "merged"]
+CONFIG_FILE = "config.yaml"
+EXTRA_FILE = "extra_weights.safetensors"
+MERGED_FILE = "model.safetensors"
+
+
+def peft_modules(model: nn.Module) -> dict[str, peft.PeftModel]:
+    """The ``PeftModel`` submodules of ``model`` by qualified name (outermost only)."""
+    found: dict[str, peft.PeftModel] = {}
+    for name, module in model.named_modules():
+        if isinstance(module, peft.PeftModel) and not any(name.startswith(f"{p}.") for p in found):
+            found[name] = module
+    return found
+
+
+def extra_weights(model: nn.Module) -> dict[str, Tensor]:
+    """Weights that an adapter export must carry besides the LoRA weights: the parameters and buffers
+    of every module outside the ``PeftModel`` s that has trainable parameters of its own."""
+    wrapped = list(peft_modules(model))
+    extra = {}
+    for name, module in model.named_modules():
+        if any(name == w or name.startswith(f"{w}.") for w in wrapped):
+            continue
+        own = dict(module.named_parameters(recurse=False))
+        if any(p.requires_grad for p in own.values()):
+            tensors = {**own, **dict(module.named_buffers(recurse=False))}
+            extra.update(
+                {f"{name}.{key}" if name else key: t.detach().contiguous() for key, t in tensors.items()}
+            )
+    return extra
+
+
+def export_checkpoint(
+    checkpoint: PathLike,
+    folder: PathLike,
+    kind: ExportKind = "adapter",
+    config: PathLike | None = None,
+    overwrite: bool = False,
+    provenance: Mapping[str, object] | None = None,
+) -> Path:
+    """Export a ``SARGroundingTask`` checkpoint as an adapter or as merged weights.
+
+    Args:
+        checkpoint: Lightning checkpoint.
+        folder: Output folder (must not exist unless ``overwrite``).
+        kind: ``adapter`` or ``merged``.
+        config: The run's YAML, for checkpoints without a model config.
+        overwrite: Replace an existing ``folder``.
+        provenance: Extra entries recorded in ``config.yaml`` (e.g. the checkpoint ranking).
+
+    Raises:
+        CheckpointError: If the checkpoint cannot be rebuilt, or an adapter export is asked of a
+            model without LoRA or whose base was trained too (``lora.freeze_base_model: false``).
+        FileExistsError: If ``folder`` exists and ``overwrite`` is off.
+    """
+    raw_config = model_config(read_checkpoint(checkpoint), checkpoint, config)
+    lora = raw_config.get("init_args", {}).get("lora", {})
+    if kind == "adapter" and (lora is None or not lora.get("freeze_base_model", True)):
+        msg = (
+            f"{checkpoint}: the model has no LoRA adapter or trained its base weights too "
+            f"(lora: {lora}); export merged weights instead (--merged)"
+        )
+        raise CheckpointError(msg)
+    model = load_model(checkpoint, config)
+    adapters = peft_modules(model)
+    if not adapters:
+        msg = f"{checkpoint}: {type(model).__name__} holds no peft LoRA adapter to export"
+        raise CheckpointError(msg)
+    meta: dict[str, Any] = {"kind": kind, "source_checkpoint": str(checkpoint), **(provenance or {})}
+    with _atomic_folder(folder, overwrite) as tmp:
+        if kind == "adapter":
+            meta["model"] = raw_config
+            meta["adapters"] = {}
+            for name, module in adapters.items():
+                module.save_pretrained(tmp / "adapter" / name)
+                meta["adapters"][name] = f"adapter/{name}"
+            safetensors.torch.save_file(extra_weights(model), tmp / EXTRA_FILE)
+        else:
+            for name, module in adapters.items():
+                model.set_submodule(name, module.merge_and_unload())
+            meta["model"] = without_base_download(raw_config)
+            meta["model"]["init_args"]["lora"] = None
+            safetensors.torch.save_model(model, str(tmp / MERGED_FILE))
+        (tmp / CONFIG_FILE).write_text(yaml.safe_dump(meta, sort_keys=False))
+    logger.info("exported %s of %s to %s", kind, checkpoint, folder)
+    return Path(folder)
+
+
+def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
+    """Load an export back, in eval mode.
+
+    Args:
+        folder: An adapter or merged export.
+        base: For an adapter export, the base model to load the adapter onto (built as the config
+            says, TerraMind weights included); default: build it from ``config.yaml``.
+
+    Raises:
+        CheckpointError: If the files do not fit the model (the message names the file and keys).
+    """
+    folder = Path(folder)
+    meta = yaml.safe_load((folder / CONFIG_FILE).read_text())
+    if meta["kind"] == "merged":
+        model = build_model(meta["model"])
+        missing, unexpected = safetensors.torch.load_model(model, str(folder / MERGED_FILE), strict=False)
+        _check_keys(folder / MERGED_FILE, missing, unexpected)
+        return model.eval()
+    model = build_model(meta["model"]) if base is None else base
+    for name, relative in meta["adapters"].items():
+        module = model.get_submodule(name)
+        path = folder / relative / "adapter_model.safetensors"
+        if not isinstance(module, peft.PeftModel):
+            msg = f"{path}: module {name!r} of {type(model).__name__} has no LoRA adapter to load into"
+            raise CheckpointError(msg)
+        result = peft.set_peft_model_state_dict(module, safetensors.torch.load_file(path))
+        _check_keys(path, [k for k in result.missing_keys if "lora_" in k], result.unexpected_keys)
+    extra_path = folder / EXTRA_FILE
+    extra = safetensors.torch.load_file(extra_path)
+    result = model.load_state_dict(extra, strict=False)
+    _check_keys(extra_path, sorted(extra_weights(model).keys() - extra.keys()), result.unexpected_keys)
+    return model.eval()
+
+
+def _check_keys(path: Path, missing: list[str], unexpected: list[str]) -> None:
+    if missing or unexpected:
+        msg = f"{path} does not fit the model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
+        raise CheckpointError(msg)
+
+
+@contextlib.contextmanager
+def _atomic_folder(folder: PathLike, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary folder beside ``folder``; rename it to ``folder`` when the block succeeds."""
+    target = Path(folder)
+    if target.exists() and not overwrite:
+        msg = f"export folder exists: {target} (choose another or overwrite)"
+        raise FileExistsError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

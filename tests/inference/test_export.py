@@ -1,0 +1,124 @@
+import pytest
+import torch
+import yaml
+from scene_data import TINY_CONFIG, scene_arrays, tiny_model, write_checkpoint
+
+from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.inference.checkpoint import CheckpointError, build_model, load_model
+from axion_terratorch.inference.export import export_checkpoint, extra_weights, load_export, peft_modules
+from axion_terratorch.inference.selection import rank_checkpoints
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    model = tiny_model()
+    return model, write_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "run.ckpt")
+
+
+@pytest.fixture(scope="module")
+def image():
+    sar, optical = scene_arrays(32, 32)
+    return {SAR_KEY: torch.from_numpy(sar)[None], OPTICAL_KEY: torch.from_numpy(optical)[None]}
+
+
+def base_like(model):
+    """A base model from the config with the same frozen (pretrained) weights, fresh adapters and head."""
+    base = build_model(TINY_CONFIG)
+    frozen = {
+        k: v for k, v in model.state_dict().items() if "lora_" not in k and k not in extra_weights(model)
+    }
+    base.load_state_dict(frozen, strict=False)
+    return base
+
+
+def test_checkpoint_reloads_exactly_with_safe_loading(trained, image):
+    model, ckpt = trained
+    with torch.no_grad():
+        assert torch.equal(load_model(ckpt)(image), model(image))
+
+
+def test_adapter_export_holds_only_lora_weights_and_reloads_exactly(tmp_path, trained, image):
+    model, ckpt = trained
+    folder = export_checkpoint(ckpt, tmp_path / "adapter")
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {
+        "config.yaml",
+        "extra_weights.safetensors",
+        "adapter/backbone.encoder/adapter_model.safetensors",
+        "adapter/backbone.encoder/adapter_config.json",
+    } <= files
+    adapter_bytes = (folder / "adapter/backbone.encoder/adapter_model.safetensors").stat().st_size
+    assert adapter_bytes < 0.02 * ckpt.stat().st_size
+    base = base_like(model)
+    with torch.no_grad():
+        assert not torch.equal(base(image), model(image))
+        assert torch.equal(load_export(folder, base)(image), model(image))
+    assert yaml.safe_load((folder / "config.yaml").read_text())["model"] == TINY_CONFIG
+
+
+def test_merged_export_reproduces_the_checkpoint(tmp_path, trained, image):
+    model, ckpt = trained
+    folder = export_checkpoint(ckpt, tmp_path / "merged", kind="merged")
+    merged = load_export(folder)
+    assert not peft_modules(merged)
+    with torch.no_grad():
+        torch.testing.assert_close(merged(image), model(image), atol=1e-5, rtol=0)
+
+
+def test_export_refuses_an_existing_folder_and_a_trained_base(tmp_path, trained):
+    model, ckpt = trained
+    (tmp_path / "out").mkdir()
+    with pytest.raises(FileExistsError, match="out"):
+        export_checkpoint(ckpt, tmp_path / "out")
+    config = {
+        **TINY_CONFIG,
+        "init_args": {**TINY_CONFIG["init_args"], "lora": {"rank": 2, "freeze_base_model": False}},
+    }
+    with pytest.raises(CheckpointError, match="--merged"):
+        export_checkpoint(write_checkpoint(model, tmp_path / "full.ckpt", config), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_checkpoint_without_model_config_names_the_fix(tmp_path):
+    torch.save({"state_dict": {}, "hyper_parameters": {"lr": 1.0}}, tmp_path / "plain.ckpt")
+    with pytest.raises(CheckpointError, match="--config"):
+        load_model(tmp_path / "plain.ckpt")
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(tmp_path / "missing.ckpt")
+
+
+def fake_checkpoint(path, step, score=None):
+    callbacks = {}
+    if score is not None:
+        callbacks["ModelCheckpoint{'monitor': 'val/sar_agreement'}"] = {
+            "monitor": "val/sar_agreement",
+            "current_score": torch.tensor(score),
+        }
+    torch.save({"global_step": step, "callbacks": callbacks, "state_dict": {}}, path)
+    return path
+
+
+def test_rank_by_sar_agreement_uses_the_saved_monitor_score(tmp_path):
+    ckpts = [
+        fake_checkpoint(tmp_path / f"{s}.ckpt", step, s) for step, s in ((10, 0.3), (20, 0.5), (30, 0.4))
+    ]
+    ranked = rank_checkpoints(ckpts, run_dir=tmp_path)
+    assert [r.path.name for r in ranked] == ["0.5.ckpt", "0.4.ckpt", "0.3.ckpt"]
+
+
+def test_rank_by_composite_reads_the_csv_logs(tmp_path):
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "metrics.csv").write_text(
+        "epoch,step,train/loss,val/sar_agreement,val/ssim\n0,5,0.9,,\n0,9,,0.30,0.90\n1,19,,0.40,0.50\n"
+    )
+    ckpts = [fake_checkpoint(tmp_path / f"s{step}.ckpt", step) for step in (10, 20)]
+    by_agreement = rank_checkpoints(ckpts, "sar_agreement", tmp_path)
+    assert by_agreement[0].path.name == "s20.ckpt"
+    composite = rank_checkpoints(ckpts, "composite", tmp_path)  # 0.30 + 0.45 beats 0.40 + 0.25
+    assert composite[0].path.name == "s10.ckpt"
+    assert composite[0].score == pytest.approx(0.75)
+    assert set(composite[0].metrics) == {"val/sar_agreement", "val/ssim"}
+    (tmp_path / "empty").mkdir()
+    lone = fake_checkpoint(tmp_path / "empty" / "a.ckpt", 1)
+    with pytest.raises(ValueError, match="no val/sar_agreement"):
+        rank_checkpoints([lone], run_dir=tmp_path / "empty")
