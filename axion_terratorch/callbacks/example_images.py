@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -26,8 +27,9 @@ class ExampleImages(Callback):
     their edge maps. Each panel goes to every attached TensorBoard logger as image
     ``val/examples/tile_{i}`` at the global step, and to
     ``<dir>/step_{global_step:06d}_tile_{i}.png`` (written atomically), ``<dir>`` being ``save_dir``
-    or ``<trainer.log_dir>/examples``. Only the global-zero process draws and writes; under DDP its
-    tiles are the first of its shard of the validation set.
+    or ``<trainer.log_dir>/examples``. Every process runs the extra forward on its first tiles (so
+    sharded models such as FSDP stay in step); only the global-zero process draws and writes, so
+    under DDP the tiles are the first of rank 0's shard of the validation set.
 
     The task must have ``bands`` (with B04, B03, B02) and ``target_key``, as
     :class:`~axion_terratorch.SARGroundingTask` has. To turn the images off, leave the callback out.
@@ -51,21 +53,23 @@ class ExampleImages(Callback):
         self.every_n_validations = every_n_validations
         self.save_dir = save_dir
         self.validations = 0
-        self._dir = Path(save_dir) if save_dir is not None else None
+        self._dir: Path | None = None
         self._tiles: list[Tile] = []
         self._drawing = False
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Check the bands and resolve the PNG folder (on every process: ``log_dir`` broadcasts)."""
         rgb_indices(pl_module.bands)
-        if self.save_dir is None:
+        if self.save_dir is not None:
+            self._dir = Path(self.save_dir)
+        else:
             self._dir = Path(trainer.log_dir or trainer.default_root_dir) / "examples"
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Decide whether this validation draws."""
         self._tiles = []
         due = (self.validations + 1) % self.every_n_validations == 0
-        self._drawing = due and trainer.is_global_zero and not trainer.sanity_checking
+        self._drawing = due and not trainer.sanity_checking
 
     def on_validation_batch_end(
         self,
@@ -84,17 +88,13 @@ class ExampleImages(Callback):
         with torch.no_grad(), trainer.precision_plugin.forward_context():
             output = pl_module(image)
         target = batch.get(pl_module.target_key)
-
-        def numpy(tensor: torch.Tensor, i: int) -> Any:
-            return tensor[i].detach().float().cpu().numpy()
-
         for i in range(output.shape[0]):
             self._tiles.append(
                 Tile(
-                    sar=numpy(image[SAR_KEY], i),
-                    optical=numpy(image[OPTICAL_KEY], i),
-                    output=numpy(output, i),
-                    target=None if target is None else numpy(target, i),
+                    sar=_array(image[SAR_KEY][i]),
+                    optical=_array(image[OPTICAL_KEY][i]),
+                    output=_array(output[i]),
+                    target=None if target is None else _array(target[i]),
                 )
             )
 
@@ -103,18 +103,18 @@ class ExampleImages(Callback):
         if trainer.sanity_checking:
             return
         self.validations += 1
-        if not self._drawing:
+        tiles, self._tiles = self._tiles, []
+        if not (self._drawing and trainer.is_global_zero) or self._dir is None:
             return
         rgb = rgb_indices(pl_module.bands)
         step = trainer.global_step
         tensorboards = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-        for i, tile in enumerate(self._tiles):
+        for i, tile in enumerate(tiles):
             pixels = render_panel(tile, rgb, title=f"step {step}, validation tile {i}")
             with atomic_path(self._dir / f"step_{step:06d}_tile_{i}.png") as tmp:
                 imsave(tmp, pixels, format="png")
             for logger in tensorboards:
                 logger.experiment.add_image(f"val/examples/tile_{i}", pixels, step, dataformats="HWC")
-        self._tiles = []
 
     def state_dict(self) -> dict[str, Any]:
         """The number of validations seen, saved in checkpoints."""
@@ -123,3 +123,7 @@ class ExampleImages(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the validation count on resume."""
         self.validations = state_dict["validations"]
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().float().cpu().numpy()
