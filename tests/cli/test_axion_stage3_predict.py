@@ -1,0 +1,120 @@
+"""``axion-stage3 predict`` in-process, and ``terratorch predict`` with the task."""
+
+import json
+
+import numpy as np
+import rasterio
+import torch
+from inference.scene_data import tiny_model, write_checkpoint, write_pair
+from terratorch.cli_tools import build_lightning_cli
+
+from axion_terratorch.cli import main
+
+FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=1", "--trainer.limit_val_batches=1"]
+
+
+def test_predict_writes_a_geotiff_and_its_sidecar(tmp_path, capsys):
+    s1, opt = write_pair(tmp_path, 48, 40)
+    ckpt = write_checkpoint(tiny_model(), tmp_path / "model.ckpt")
+    out = tmp_path / "out" / "grounded.tif"
+    args = [
+        "predict",
+        "--checkpoint",
+        str(ckpt),
+        "--s1",
+        str(s1),
+        "--optical",
+        str(opt),
+        "--output",
+        str(out),
+        "--window",
+        "32",
+        "--overlap",
+        "8",
+        "--batch-size",
+        "2",
+        "--no-lpips",
+        "--quiet",
+        "--dn",
+    ]
+    assert main(args) == 0
+    assert "grounded.tif" in capsys.readouterr().out
+    with rasterio.open(out) as dst, rasterio.open(opt) as src:
+        assert dst.dtypes[0] == "uint16"
+        assert (dst.crs, dst.transform, dst.shape, dst.nodata) == (
+            src.crs,
+            src.transform,
+            src.shape,
+            src.nodata,
+        )
+        assert dst.descriptions == src.descriptions
+        assert not np.array_equal(dst.read(), src.read())
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["quality_flag"] in ("production", "preview-only")
+    assert sidecar["settings"]["window"] == 32
+    assert sidecar["lpips_change"] is None
+
+
+def test_predict_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, capsys):
+    s1, _ = write_pair(tmp_path, 32, 32)
+    ckpt = write_checkpoint(tiny_model(), tmp_path / "model.ckpt")
+    out = tmp_path / "out" / "grounded.tif"
+    args = [
+        "predict",
+        "--checkpoint",
+        str(ckpt),
+        "--s1",
+        str(s1),
+        "--optical",
+        str(tmp_path / "nope.tif"),
+        "--output",
+        str(out),
+        "--quiet",
+    ]
+    assert main(args) == 2
+    assert "nope.tif" in capsys.readouterr().err
+    assert not out.parent.exists()
+
+
+def test_terratorch_predict_and_axion_predict_with_a_fit_checkpoint(demo_config, tmp_path):
+    build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
+    ckpt = demo_config.parent / "checkpoints" / "last.ckpt"
+    predictions = tmp_path / "predictions"
+    build_lightning_cli(
+        [
+            "predict",
+            "-c",
+            str(demo_config),
+            "--ckpt_path",
+            str(ckpt),
+            "--predict_output_dir",
+            str(predictions),
+        ]
+    )
+    (saved,) = predictions.glob("*.pt")  # terratorch's writer saves each batch's tensor
+    assert torch.load(saved).shape == (2, 4, 32, 32)
+    s1, opt = write_pair(tmp_path / "scene", 40, 40)
+    out = tmp_path / "grounded.tif"
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(ckpt),
+                "--s1",
+                str(s1),
+                "--optical",
+                str(opt),
+                "--output",
+                str(out),
+                "--overlap",
+                "8",
+                "--window",
+                "32",
+                "--no-lpips",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert out.is_file()
