@@ -1,0 +1,70 @@
+"""On the real BigEarthNet pairs: the default quality threshold, and predict on real GeoTIFFs."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from scene_data import PointwiseGrounding
+
+from axion_terratorch.inference.pipeline import predict_scene
+from axion_terratorch.inference.scene import GroundingOptions
+from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD
+from axion_terratorch.metrics.functional import sar_agreement
+
+from conftest import SHARED_DATA
+
+pytestmark = pytest.mark.skipif(
+    not SHARED_DATA.is_dir(), reason="real BigEarthNet pairs not beside the checkout"
+)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    from real_pairs import load_pairs
+
+    return load_pairs()
+
+
+def unrelated(optical):
+    perm = torch.randperm(optical[0, 0].numel(), generator=torch.Generator().manual_seed(0))
+    return {
+        "flipped": optical.flip(-1),
+        "rotated": optical.rot90(1, (-2, -1)),
+        "shuffled": optical.flatten(2)[..., perm].view_as(optical),
+    }
+
+
+def test_default_threshold_passes_true_pairs_and_flags_unrelated_structure(pairs):
+    for name, sar, optical in pairs:
+        assert sar_agreement(optical, sar).item() >= QUALITY_THRESHOLD, name
+        for kind, image in unrelated(optical).items():
+            assert sar_agreement(image, sar).item() < QUALITY_THRESHOLD, (name, kind)
+
+
+def test_predict_on_a_real_pair_keeps_the_grid_and_scores_the_input(tmp_path, pairs):
+    name, sar, optical = pairs[0]
+    s1_dir = SHARED_DATA / "BigEarthNet-S1-v1.0" / name
+    with rasterio.open(s1_dir / f"{name}_VV.tif") as src:
+        profile = src.profile | {"count": 2, "dtype": "float32"}
+    with rasterio.open(tmp_path / "s1.tif", "w", **profile) as dst:
+        dst.write(sar[0].numpy())
+    with rasterio.open(
+        tmp_path / "opt.tif", "w", **(profile | {"count": 4, "dtype": "uint16", "nodata": 0})
+    ) as dst:
+        dst.write(np.rint(optical[0].numpy() * 1e4).astype(np.uint16))
+    options = GroundingOptions(window=64, overlap=16, progress=False)
+    sidecar = predict_scene(
+        PointwiseGrounding(),
+        tmp_path / "s1.tif",
+        tmp_path / "opt.tif",
+        tmp_path / "out.tif",
+        options,
+        optical_bands=["B02", "B03", "B04", "B08"],
+        lpips=False,
+    )
+    with rasterio.open(tmp_path / "out.tif") as out:
+        assert (out.crs, out.transform, out.shape) == (profile["crs"], profile["transform"], (120, 120))
+    assert sidecar["sar_agreement_input"] == pytest.approx(sar_agreement(optical, sar).item(), abs=1e-4)
+    assert json.loads((tmp_path / "out.json").read_text())["quality_flag"] == "production"
