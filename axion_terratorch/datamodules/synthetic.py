@@ -9,9 +9,11 @@ from typing import Literal
 
 import numpy as np
 from torch import Tensor
+from torch.utils.data import DataLoader
 from torchgeo.datamodules import NonGeoDataModule
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.datamodules.sampling import resumable_train_loader
 from axion_terratorch.datasets.synthetic import SyntheticGroundingDataset
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class SyntheticGroundingDataModule(NonGeoDataModule):
             raise ValueError(msg)
         super().__init__(SyntheticGroundingDataset, batch_size=batch_size, num_workers=num_workers)
         self.aug = None
+        self.seed = seed
         self.split_datasets = {
             split: SyntheticGroundingDataset(
                 num_samples=count,
@@ -115,6 +118,12 @@ class SyntheticGroundingDataModule(NonGeoDataModule):
                 msg = f"stage must be one of 'fit', 'validate', 'test', 'predict', got {stage!r}"
                 raise ValueError(msg)
         logger.debug("synthetic data set up for stage %r", stage)
+
+    def train_dataloader(self) -> DataLoader[Batch]:
+        """Shuffled training batches in an order fixed by ``seed`` and the epoch (resumable)."""
+        return resumable_train_loader(
+            self.train_dataset, self.batch_size, self.num_workers, self.seed, self.collate_fn
+        )
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Return ``batch`` unchanged (no device-side augmentation, see the class docstring)."""

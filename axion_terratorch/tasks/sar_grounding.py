@@ -183,6 +183,20 @@ class SARGroundingTask(TerraTorchTask):
             f"Trainable parameters: {trainable:,} ({100.0 * trainable / max(total, 1):.3f}%)"
         )
 
+    def on_train_start(self) -> None:
+        """After resuming from a mid-epoch checkpoint, skip the batches that epoch already trained on.
+
+        Applies to training loaders whose sampler has ``skip`` (the project's data modules use
+        :class:`~axion_terratorch.datamodules.sampling.ResumableRandomSampler`): their order depends
+        only on the seed and the epoch, so the resumed run sees the batches the interrupted one would
+        have seen next.
+        """
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        loader = self.trainer.train_dataloader
+        sampler = getattr(loader, "sampler", None)
+        if 0 < done < self.trainer.num_training_batches and hasattr(sampler, "skip"):
+            sampler.skip(done * loader.batch_size)
+
     def training_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
         """Forward, loss and logging of one training batch."""
         terms = self.compute_loss(self(batch["image"]), batch)
