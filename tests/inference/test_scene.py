@@ -169,3 +169,17 @@ def test_band_names_given_in_file_order_select_and_reorder(tmp_path):
     assert scene.optical.indexes == (2, 4, 3, 1)
     with pytest.raises(SceneInputError, match="has 4 band"):
         SceneInputs(s1, reordered, BANDS, optical_bands=["B02"])
+
+
+def test_sidecar_says_why_lpips_is_missing(tmp_path, monkeypatch):
+    from axion_terratorch.inference import statistics
+
+    def offline(*args, **kwargs):
+        msg = "LPIPS needs torchvision's pretrained 'alex' weights"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(statistics, "LPIPSLoss", offline)
+    s1, opt = write_pair(tmp_path, 32, 32)
+    sidecar = predict_scene(PointwiseGrounding(), s1, opt, tmp_path / "out.tif", GroundingOptions(**QUIET))
+    assert sidecar["lpips_change"] is None
+    assert "LPIPS unavailable" in sidecar["lpips_note"]
