@@ -107,9 +107,23 @@ def orientation_agreement(
     ``sum(w cos 2(theta_sar - theta_opt)) / sum(w)`` over valid pixels, with ``w = c_sar c_opt``
     (``weighting="joint"``, the metric) or ``w = c_sar`` (``"sar"``: every optical pixel counts
     where the SAR has structure, so noise in the optical lowers it; the loss uses this).
-    1: same local orientations; ~0: unrelated structure.
+    1: same local orientations; ~0: unrelated structure. Computed in float32 whatever the autocast
+    context: squared gradients and ``TINY`` underflow in float16.
     """
     check_sar(optical, sar)
+    with torch.autocast(optical.device.type, enabled=False):
+        return _orientation_agreement(optical.float(), sar.float(), bands, mask, sar_sigma, rho, weighting)
+
+
+def _orientation_agreement(
+    optical: Tensor,
+    sar: Tensor,
+    bands: Sequence[str],
+    mask: Tensor | None,
+    sar_sigma: float,
+    rho: float,
+    weighting: Literal["joint", "sar"],
+) -> Tensor:
     weight = as_weight(mask, optical)[:, 0]
     d_s, o_s, t_s = _structure_tensor(smooth(sar.mean(dim=1, keepdim=True), sar_sigma), rho)
     d_o, o_o, t_o = _structure_tensor(luminance(optical, bands), rho)

@@ -142,3 +142,17 @@ def test_lpips_offline_error_says_how_to_fix(tmp_path, monkeypatch):
         pytest.skip("torchvision weights were available (network or cache): nothing to test offline")
     assert "use_lpips: false" in message
     assert "alexnet" in message
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_loss_and_gradients_stay_finite_under_autocast(dtype):
+    """``precision: 16-mixed`` / ``bf16-mixed``: the SAR terms run in float32 inside autocast."""
+    sar, optical = scene()
+    output = (optical + 0.01).requires_grad_()
+    loss = Stage3Loss(use_lpips=False, edge_weight=1.0, texture_weight=0.5)
+    with torch.autocast("cpu", dtype=dtype):
+        terms = loss(output * 1.0, optical, sar, target=optical)
+    assert all(torch.isfinite(value) for value in terms.values())
+    terms["loss"].backward()
+    assert torch.isfinite(output.grad).all()
+    assert output.grad.abs().sum() > 0
