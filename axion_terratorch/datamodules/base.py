@@ -5,11 +5,15 @@ from __future__ import annotations
 import abc
 import logging
 
+import numpy as np
+import torch
 from torch import Tensor
+from torch.utils.data import DataLoader
 from torchgeo.datamodules import NonGeoDataModule
 
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
+from axion_terratorch.datamodules.sampling import resumable_train_loader
 from axion_terratorch.datamodules.splits import Split
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import BAD_TILES_KEY, PairedTileDataset
@@ -120,12 +124,26 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
             return "val"
         return "test" if trainer.testing else "predict"
 
+    def train_dataloader(self) -> DataLoader[Batch]:
+        """Shuffled training batches in an order fixed by ``tiles.seed`` and the epoch (resumable)."""
+        return resumable_train_loader(
+            self.train_dataset, self.batch_size, self.num_workers, self.tiles.seed, self.collate_fn
+        )
+
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        """Count skipped bad tiles, then augment training batches (see the class docstring)."""
+        """Count skipped bad tiles, then augment training batches (see the class docstring).
+
+        The flips and rotations of a training batch are drawn from a generator seeded by
+        ``tiles.seed`` and the trainer's batch counter, so a resumed run augments as the
+        uninterrupted one would.
+        """
         split = self._split()
         skipped = batch.pop(BAD_TILES_KEY, None)
         if skipped is not None:
             self.bad_tile_counts[split] = self.bad_tile_counts.get(split, 0) + int(skipped.sum())
         if self.trainer is not None and self.trainer.training and self.train_aug is not None:
-            batch = self.train_aug(batch)
+            step = self.trainer.fit_loop.epoch_loop.batch_progress.total.ready
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(np.random.SeedSequence([self.tiles.seed, step]).generate_state(1)[0]))
+                batch = self.train_aug(batch)
         return batch

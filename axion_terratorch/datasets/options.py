@@ -30,7 +30,8 @@ class TileOptions:
         stage2_scale: Stage 2 reflectance = value / ``stage2_scale`` (1: stored as reflectance).
         stage2_proxy: Build the degradation proxy (``axion_terratorch.datasets.degradation``) for
             tiles without a Stage 2 output; without it such tiles are errors.
-        seed: Seed of the proxy (mixed with the tile name).
+        seed: Seed of the proxy (mixed with the tile name), of the training order and of the
+            training augmentation (mixed with the step), so a resumed run sees the same batches.
         on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,
             leaves the tile out and counts it (reported at the end of each epoch).
 
