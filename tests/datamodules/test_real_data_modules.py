@@ -135,10 +135,13 @@ def test_augmentation_moves_every_array_identically_and_only_in_training(tmp_pat
 
     write_npz(tmp_path, "a", size=32)
     dm = NpzTileDataModule(tmp_path, val_ratio=0, test_ratio=0, tiles=TILES)
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    dm.trainer = trainer
     for training in (True, False):
-        dm.trainer = type(
-            "T", (), {"training": training, "validating": not training, "sanity_checking": False}
-        )()
+        if training:
+            trainer.training = True
+        else:
+            trainer.validating = True
         result = dm.on_after_batch_transfer({**batch, "image": dict(batch["image"])}, 0)
         assert torch.equal(result["image"][SAR_KEY], sar) != training
 
