@@ -87,7 +87,7 @@ def test_missing_config_is_named(tmp_path):
 
 
 def test_seed_command_as_written_resolves_the_seed_config():
-    """``python scripts/train_stage3.py --config configs/train/stage3.lowvr.yaml --print-config``."""
+    """The seed's ``--config configs/train/stage3.lowvr.yaml --data-dir tiles/ --output-dir ...``."""
     result = subprocess.run(
         [
             sys.executable,
@@ -96,6 +96,12 @@ def test_seed_command_as_written_resolves_the_seed_config():
             "train",
             "--config",
             "configs/train/stage3.lowvr.yaml",
+            "--data-dir",
+            "my_tiles/",
+            "--output-dir",
+            "checkpoints/stage3/",
+            "--lr",
+            "5e-5",
             "--print-config",
         ],
         cwd=REPO,
@@ -108,3 +114,8 @@ def test_seed_command_as_written_resolves_the_seed_config():
     printed = yaml.safe_load(result.stdout)
     assert printed["model"]["init_args"]["model"]["class_path"].endswith("TerraMindGenerativeGrounding")
     assert printed["model"]["init_args"]["scheduler"] == "axion_terratorch.schedulers.WarmupCosineLR"
+    assert printed["model"]["init_args"]["lr"] == 5e-5
+    assert printed["data"]["init_args"]["root"] == "my_tiles"
+    assert printed["trainer"]["default_root_dir"] == "checkpoints/stage3"
+    dirpaths = {c["init_args"].get("dirpath") for c in printed["trainer"]["callbacks"]} - {None}
+    assert dirpaths == {"checkpoints/stage3/checkpoints"}
