@@ -119,3 +119,20 @@ def test_seed_command_as_written_resolves_the_seed_config():
     assert printed["trainer"]["default_root_dir"] == "checkpoints/stage3"
     dirpaths = {c["init_args"].get("dirpath") for c in printed["trainer"]["callbacks"]} - {None}
     assert dirpaths == {"checkpoints/stage3/checkpoints"}
+
+
+@pytest.mark.parametrize(
+    ("flag", "named"),
+    [
+        ("--trainer.precision=fp12", "precision"),
+        ("--trainer.max_stepz=3", "max_stepz"),
+        ("--model.init_args.loss.init_args.cycle_weight=-1", "cycle_weight"),
+        (r"--model.init_args.model.init_args.lora.target_modules=.*q_proj", "target_modules"),
+    ],
+)
+def test_wrong_keys_and_values_stop_before_training_naming_the_key(demo_config, capsys, flag, named):
+    with pytest.raises((SystemExit, ValueError)) as error:
+        main(["train", "--config", str(demo_config), "--validate-config", flag])
+    message = str(error.value) + capsys.readouterr().err
+    assert named in message
+    assert not (demo_config.parent / "checkpoints").exists()
