@@ -2,6 +2,7 @@
 
 import copy
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from einops import rearrange
@@ -13,7 +14,11 @@ from terratorch.models.backbones.terramind.model.modality_info import MODALITY_I
 from terratorch.registry import FULL_MODEL_REGISTRY
 from torch import nn
 
+from axion_terratorch import SARGroundingTask
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.datamodules import SyntheticGroundingDataModule
+from axion_terratorch.losses import Stage3Loss
+from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindGenerativeGrounding, count_parameters
 from axion_terratorch.models.generative_grounding import (
     DECODER_CROSS_ATTENTION_TARGETS,
@@ -286,3 +291,41 @@ def test_ckpt_path_in_generation_layout_and_bad_files(plain, tmp_path):
     torch.save({"backbone.weight": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="ckpt_path"):
         load_checkpoint(plain.core, tmp_path / "other.pt")
+
+
+def test_trains_and_reloads_as_the_model_of_the_task(model, tmp_path):
+    """Same task, losses and metrics as the residual model: a Lightning fit step, then a reload."""
+    clone = copy.deepcopy(model)
+    clone.timesteps = 1
+    task = SARGroundingTask(
+        clone, loss=Stage3Loss(use_lpips=False), metrics=GroundingMetrics(lpips=False), lr=1e-2
+    )
+    datamodule = SyntheticGroundingDataModule(num_train=2, num_val=1, num_test=1, tile_size=32, batch_size=1)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        limit_val_batches=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        num_sanity_val_steps=0,
+    )
+    before = {n: p.detach().clone() for n, p in task.named_parameters() if p.requires_grad}
+    trainer.fit(task, datamodule)
+    changed = [n for n, p in task.named_parameters() if p.requires_grad and not torch.equal(p, before[n])]
+    assert changed
+    assert all("lora_" in n for n in changed)
+    assert {"val/sar_agreement", "val/sar_agreement_gain", "val/psnr"} <= set(trainer.callback_metrics)
+    path = tmp_path / "generative.ckpt"
+    trainer.save_checkpoint(path)
+    fresh = copy.deepcopy(model)
+    fresh.timesteps = 1
+    reloaded = SARGroundingTask.load_from_checkpoint(
+        path, model=fresh, loss=Stage3Loss(use_lpips=False), metrics=GroundingMetrics(lpips=False)
+    )
+    image = make_image(32, seed=3)
+    task.eval()
+    reloaded.eval()
+    with torch.no_grad():
+        assert torch.equal(task(image), reloaded(image))
