@@ -29,7 +29,7 @@ def sidecar_split(path: Path) -> str | None:
         return None
     try:
         split = json.loads(sidecar.read_text()).get("split")
-    except (json.JSONDecodeError, AttributeError) as error:
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError, RecursionError) as error:
         msg = f"{sidecar}: not a JSON object ({error})"
         raise ValueError(msg) from error
     if split is not None and split not in SPLITS:

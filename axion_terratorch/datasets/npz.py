@@ -10,6 +10,7 @@ import numpy as np
 
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
+from axion_terratorch.datasets.raster import check_pixels, check_real_dtype
 from axion_terratorch.datasets.tiles import PairedTileDataset, RawPair
 
 #: NPZ keys of the Sentinel-1 polarisations (VV, VH).
@@ -86,15 +87,22 @@ class NpzTileDataset(PairedTileDataset):
         if len(set(sizes.values())) != 1 or len(next(iter(sizes.values()))) != 2:
             msg = f"{path}: arrays must be 2-D and of one size, got {sizes}"
             raise BadTileError(msg)
+        check_pixels(*next(iter(sizes.values())), str(path))
 
     def read_pair(self, index: int) -> RawPair:
         """Read tile ``index``: S1 from ``s1_vv``/``s1_vh``, S2 from ``s2_b<n>`` of the bands."""
         name = self.names[index]
         path = self.files[name]
         try:
-            with np.load(path) as npz:
-                arrays = [np.asarray(npz[key], dtype=np.float32) for key in self.keys]
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = []
+                for key in self.keys:
+                    array = npz[key]
+                    check_real_dtype(array.dtype, f"{path} key {key!r}")
+                    arrays.append(np.asarray(array, dtype=np.float32))
+        except BadTileError:
+            raise
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, MemoryError) as error:
             msg = f"{path}: cannot read the arrays, the file may be truncated ({error})"
             raise BadTileError(msg) from error
         return RawPair(name, np.stack(arrays[:2]), np.stack(arrays[2:]), str(path), str(path))

@@ -16,6 +16,32 @@ from rasterio.warp import Resampling, reproject
 
 from axion_terratorch.datasets.errors import BadTileError
 
+#: Most pixels per band a tile reader loads at once (2**28: 1 GiB of float32, a 16384 px square, more than
+#: a whole 10980 px Sentinel-2 granule). Larger declared sizes are refused before any allocation.
+MAX_BAND_PIXELS = 2**28
+
+
+def check_pixels(height: int, width: int, where: str) -> None:
+    """Refuse a declared ``height`` x ``width`` above :data:`MAX_BAND_PIXELS`.
+
+    Raises:
+        BadTileError: If the size is too large; the message names ``where`` (file, key).
+    """
+    if height * width > MAX_BAND_PIXELS:
+        msg = f"{where}: declares {height}x{width} px, more than {MAX_BAND_PIXELS} px per band; cut it into tiles"
+        raise BadTileError(msg)
+
+
+def check_real_dtype(dtype: np.dtype | str, where: str) -> None:
+    """Refuse data types that do not convert to float32 without loss of meaning (complex, text, records).
+
+    Raises:
+        BadTileError: If ``dtype`` is not boolean, integer or floating point; the message names ``where``.
+    """
+    if np.dtype(dtype).kind not in "biuf":
+        msg = f"{where}: data type {np.dtype(dtype)} is not a real number type (expected integer or float)"
+        raise BadTileError(msg)
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -85,13 +111,19 @@ def read_bands(
         nodata: Nodata value used when the file declares none.
 
     Raises:
-        BadTileError: If the file is unreadable or truncated, or only one of the raster and ``grid``
-            is georeferenced; the message names the file.
+        BadTileError: If the file is unreadable or truncated, only one of the raster and ``grid``
+            is georeferenced, its data type is not real (e.g. complex) or it declares more than
+            :data:`MAX_BAND_PIXELS` per band; the message names the file.
     """
     path = Path(path)
     try:
         with rasterio.open(path) as src:
             own = Grid(src.crs, src.transform, src.height, src.width)
+            for index in indexes:
+                check_real_dtype(src.dtypes[index - 1], f"{path} band {index}")
+            check_pixels(src.height, src.width, str(path))
+            if grid is not None:
+                check_pixels(grid.height, grid.width, f"{path} (output grid)")
             fill = src.nodata if src.nodata is not None else nodata
             if grid is None or own.same_as(grid):
                 data = src.read(list(indexes)).astype(np.float32)
@@ -119,6 +151,9 @@ def read_bands(
                 raise BadTileError(msg)
     except RasterioError as error:
         msg = f"{path}: cannot read pixels, the file may be truncated ({error})"
+        raise BadTileError(msg) from error
+    except MemoryError as error:
+        msg = f"{path}: not enough memory to read {len(indexes)} band(s) of it ({error})"
         raise BadTileError(msg) from error
     if fill is not None:
         data[data == fill] = np.nan

@@ -13,7 +13,7 @@ from axion_terratorch.datasets.bands import band_positions, normalize_band
 from axion_terratorch.datasets.degradation import stage2_proxy
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
-from axion_terratorch.datasets.raster import read_bands, read_header
+from axion_terratorch.datasets.raster import check_real_dtype, read_bands, read_header
 from axion_terratorch.datasets.units import dn_to_reflectance
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,15 @@ class Stage2Source:
 
 def _read_npz(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
     try:
-        with np.load(path) as npz:
+        with np.load(path, allow_pickle=False) as npz:
             keys = sorted(npz.files)
-            data = np.asarray(npz[STAGE2_NPZ_KEY], dtype=np.float32) if STAGE2_NPZ_KEY in keys else None
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+            data = npz[STAGE2_NPZ_KEY] if STAGE2_NPZ_KEY in keys else None
+            if data is not None:
+                check_real_dtype(data.dtype, f"{path} key {STAGE2_NPZ_KEY!r}")
+                data = np.asarray(data, dtype=np.float32)
+    except BadTileError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, MemoryError) as error:
         msg = f"{path}: unreadable NPZ ({error})"
         raise BadTileError(msg) from error
     if data is None:
