@@ -329,3 +329,23 @@ def test_trains_and_reloads_as_the_model_of_the_task(model, tmp_path):
     reloaded.eval()
     with torch.no_grad():
         assert torch.equal(task(image), reloaded(image))
+
+
+def test_half_precision_frozen_weights_stay_close_and_keep_adapters_in_float32():
+    torch.manual_seed(0)
+    full = TerraMindGenerativeGrounding(variant="tiny", pretrained=False, timesteps=1, noise_seed=SEED)
+    stand_in_decoder_weights(full)
+    half = TerraMindGenerativeGrounding(
+        variant="tiny", pretrained=False, timesteps=1, noise_seed=SEED, frozen_dtype="bfloat16"
+    )
+    half.load_state_dict(full.state_dict())
+    dtypes = {n: p.dtype for n, p in half.named_parameters()}
+    assert all(dtypes[n] == torch.float32 for n in dtypes if "lora_" in n)
+    assert any(d == torch.bfloat16 for n, d in dtypes.items() if "lora_" not in n)
+    image = make_image(32, seed=2)
+    with torch.no_grad():
+        reference, approx = full(image), half(image)
+    assert approx.dtype == torch.float32
+    assert (approx - reference).abs().max() < 0.05
+    with pytest.raises(ValueError, match="frozen_dtype"):
+        TerraMindGenerativeGrounding(variant="tiny", pretrained=False, frozen_dtype="float8")
