@@ -17,6 +17,7 @@ from torch import nn
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
+from axion_terratorch.inference.checkpoint import set_timesteps
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindGenerativeGrounding, count_parameters
@@ -349,3 +350,20 @@ def test_half_precision_frozen_weights_stay_close_and_keep_adapters_in_float32()
     assert (approx - reference).abs().max() < 0.05
     with pytest.raises(ValueError, match="frozen_dtype"):
         TerraMindGenerativeGrounding(variant="tiny", pretrained=False, frozen_dtype="float8")
+
+
+def test_inference_timesteps_override(model):
+    """``axion-stage3 predict --timesteps N`` sets the step count of a generative checkpoint's model."""
+    clone = copy.deepcopy(model)
+    image = make_image(32, seed=4)
+    set_timesteps(clone, 1)
+    with torch.no_grad():
+        one = clone(image)
+    set_timesteps(clone, 2)
+    assert clone.timesteps == 2
+    with torch.no_grad():
+        assert not torch.equal(clone(image), one)
+    set_timesteps(clone, None)  # no override keeps the trained setting
+    assert clone.timesteps == 2
+    with pytest.raises(ValueError, match="no diffusion timesteps"):
+        set_timesteps(nn.Linear(1, 1), 5)
