@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import torch
-from conftest import SHARED_DATA
+
+from run_configs import SHARED_DATA
 
 BANDS = ("B02", "B03", "B04", "B08")
 #: Seasonal snow: S1 and S2 edges do not agree there (see the data's README).

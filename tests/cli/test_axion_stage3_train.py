@@ -9,7 +9,7 @@ import yaml
 
 from axion_terratorch.cli import main
 
-from conftest import REPO
+from run_configs import REPO
 
 FAST = ["--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from terratorch.cli_tools import build_lightning_cli
 
-from conftest import REPO
+from run_configs import REPO
 
 CONFIGS = sorted((REPO / "configs").rglob("stage3*.yaml")) + sorted((REPO / "examples").glob("*.yaml"))
 

@@ -6,7 +6,7 @@ import torch
 from terratorch.cli_tools import build_lightning_cli
 from terratorch.tasks import SemanticSegmentationTask
 
-from conftest import REPO, tiny_run_config
+from run_configs import REPO, tiny_run_config
 
 FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1"]
 

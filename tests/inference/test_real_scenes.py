@@ -13,7 +13,7 @@ from axion_terratorch.inference.scene import GroundingOptions
 from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD
 from axion_terratorch.metrics.functional import sar_agreement
 
-from conftest import SHARED_DATA
+from run_configs import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(
     not SHARED_DATA.is_dir(), reason="real BigEarthNet pairs not beside the checkout"

@@ -7,7 +7,7 @@ from axion_terratorch.functional import smooth
 from axion_terratorch.losses import SARConsistencyLoss
 from axion_terratorch.metrics.functional import edge_cosine_agreement, sar_agreement
 
-from conftest import SHARED_DATA
+from run_configs import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(
     not SHARED_DATA.is_dir(), reason="real BigEarthNet pairs not beside the checkout"

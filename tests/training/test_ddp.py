@@ -11,7 +11,7 @@ import pytest
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
 
-from conftest import REPO, tiny_run_config
+from run_configs import REPO, tiny_run_config
 
 
 def test_two_process_ddp_run_matches_a_single_process_evaluation(tmp_path):

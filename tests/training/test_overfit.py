@@ -4,7 +4,7 @@ import csv
 
 from terratorch.cli_tools import build_lightning_cli
 
-from conftest import REPO, tiny_run_config
+from run_configs import REPO, tiny_run_config
 
 
 def test_overfit_single_batch_drives_the_loss_down(tmp_path):

@@ -10,7 +10,7 @@ from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch.datamodules.sampling import ResumableRandomSampler
 
-from conftest import REPO, tiny_run_config
+from run_configs import REPO, tiny_run_config
 
 CRASH = "simulated crash"
 #: 8 tiles in batches of 2: 4 optimizer steps per epoch.
