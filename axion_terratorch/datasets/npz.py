@@ -41,7 +41,7 @@ def npz_shapes(path: Path) -> dict[str, tuple[int, ...]]:
                         else np.lib.format.read_array_header_2_0
                     )
                     shapes[member.removesuffix(".npy")] = read_header(f)[0]
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, NotImplementedError, zipfile.BadZipFile) as error:
         msg = f"{path}: unreadable NPZ ({error})"
         raise BadTileError(msg) from error
     return shapes
@@ -102,7 +102,15 @@ class NpzTileDataset(PairedTileDataset):
                     arrays.append(np.asarray(array, dtype=np.float32))
         except BadTileError:
             raise
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, MemoryError) as error:
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            NotImplementedError,
+            zipfile.BadZipFile,
+            MemoryError,
+        ) as error:
             msg = f"{path}: cannot read the arrays, the file may be truncated ({error})"
             raise BadTileError(msg) from error
         return RawPair(name, np.stack(arrays[:2]), np.stack(arrays[2:]), str(path), str(path))

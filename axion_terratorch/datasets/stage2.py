@@ -113,7 +113,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
                 data = np.asarray(data, dtype=np.float32)
     except BadTileError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, MemoryError) as error:
+    except (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile, MemoryError) as error:
         msg = f"{path}: unreadable NPZ ({error})"
         raise BadTileError(msg) from error
     if data is None:

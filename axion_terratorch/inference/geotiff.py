@@ -95,6 +95,8 @@ class SceneInputs:
     ) -> None:
         self.s1_path, self.optical_path = Path(s1), Path(optical)
         with _open(self.s1_path) as sar_src, _open(self.optical_path) as opt_src:
+            _check_real(sar_src, self.s1_path)
+            _check_real(opt_src, self.optical_path)
             self.sar = _sar_bands(sar_src, self.s1_path)
             self.optical = _optical_bands(opt_src, self.optical_path, bands, optical_bands, optical_units)
             _check_grid(sar_src, self.s1_path, opt_src, self.optical_path)
@@ -150,6 +152,14 @@ def _open(path: Path) -> rasterio.DatasetReader:
     except RasterioIOError as err:
         msg = f"cannot read {path} as a raster: {err}"
         raise SceneInputError(msg) from err
+
+
+def _check_real(src: rasterio.DatasetReader, path: Path) -> None:
+    """Refuse complex (or other non-real) bands: reading them as float32 drops the imaginary part."""
+    odd = sorted({d for d in src.dtypes if np.dtype(d).kind not in "biuf"})
+    if odd:
+        msg = f"{path}: band data type(s) {odd} are not real numbers; give integer or float bands"
+        raise SceneInputError(msg)
 
 
 def _descriptions(src: rasterio.DatasetReader) -> list[str | None]:
