@@ -41,8 +41,8 @@ class Stage2Source:
         self.directory = Path(options.stage2_dir) if options.stage2_dir is not None else None
 
     def find(self, name: str) -> Path | None:
-        """The Stage 2 file of tile ``name``, or ``None``."""
-        if self.directory is None:
+        """The Stage 2 file of tile ``name``, or ``None`` (also for names that would leave ``stage2_dir``)."""
+        if self.directory is None or Path(name).name != name or name in {"", ".", ".."}:
             return None
         for suffix in STAGE2_SUFFIXES:
             path = self.directory / f"{name}{suffix}"

@@ -1,0 +1,122 @@
+"""Checkpoints, adapters, configs and tile names from others: no code runs, no path leaves its folder."""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from safetensors import SafetensorError
+from tile_writers import write_npz
+
+from axion_terratorch.checkpoint_io import AtomicCheckpointIO
+from axion_terratorch.datasets import NpzTileDataset, TileOptions
+from axion_terratorch.datasets.stage2 import Stage2Source
+from axion_terratorch.inference.checkpoint import CheckpointError, load_model, read_checkpoint
+from axion_terratorch.inference.export import CONFIG_FILE, EXTRA_FILE, export_checkpoint, load_export
+from axion_terratorch.inference.selection import _checkpoint_metrics
+from axion_terratorch.models.terramind_generation import load_checkpoint
+
+
+class CreatesFile:
+    """Unpickling this object creates ``path``: the proof that a loader ran code from the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+@pytest.fixture
+def crafted(tmp_path):
+    """A Lightning-looking checkpoint whose unpickling would create ``tmp_path/pwned``."""
+    marker = tmp_path / "pwned"
+    path = tmp_path / "shared.ckpt"
+    torch.save(
+        {"state_dict": {"model.w": torch.zeros(1)}, "global_step": 3, "payload": CreatesFile(marker)}, path
+    )
+    torch.load(path, weights_only=False)  # the file is a live exploit: an unsafe load runs it
+    assert marker.exists()
+    marker.unlink()
+    return path, marker
+
+
+def test_inference_checkpoint_loaders_refuse_a_crafted_pickle(crafted):
+    path, marker = crafted
+    for load in (read_checkpoint, load_model, lambda p: export_checkpoint(p, p.parent / "export")):
+        with pytest.raises(CheckpointError, match=r"shared\.ckpt cannot be loaded safely"):
+            load(path)
+    assert not marker.exists()
+    assert not (path.parent / "export").exists()
+
+
+def test_other_weight_loaders_refuse_a_crafted_pickle(crafted):
+    """Checkpoint ranking, TerraMind ``ckpt_path`` (ours and terratorch's) and Lightning's resume."""
+    path, marker = crafted
+    from terratorch.registry import BACKBONE_REGISTRY
+
+    loaders = {
+        "selection._checkpoint_metrics": lambda: _checkpoint_metrics(path),
+        "terramind_generation.load_checkpoint": lambda: load_checkpoint(None, path),
+        "terratorch terramind_v1_tiny ckpt_path": lambda: BACKBONE_REGISTRY.build(
+            "terramind_v1_tiny", modalities=["S2L2A", "S1GRD"], pretrained=False, ckpt_path=str(path)
+        ),
+        "trainer resume (AtomicCheckpointIO.load_checkpoint)": lambda: AtomicCheckpointIO().load_checkpoint(
+            path
+        ),
+    }
+    for name, load in loaders.items():
+        with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+            load()
+        assert not marker.exists(), name
+
+
+def test_checkpoint_hyperparameters_cannot_name_an_arbitrary_callable(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "hparams.ckpt"
+    model = {"class_path": "pathlib.Path.touch", "init_args": {"self": str(marker)}}
+    torch.save({"state_dict": {}, "hyper_parameters": {"model": model}}, path)
+    with pytest.raises(CheckpointError, match=r"invalid model config 'pathlib\.Path\.touch'"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_export_folder_loader_reads_only_yaml_and_safetensors(tmp_path):
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / CONFIG_FILE).write_text(f"kind: !!python/object/apply:pathlib.Path.touch ['{marker}']\n")
+    with pytest.raises(yaml.constructor.ConstructorError):
+        load_export(folder)
+    assert not marker.exists()
+    # an adapter or extra-weights file that is a pickle in disguise is refused by safetensors
+    (folder / CONFIG_FILE).write_text(yaml.safe_dump({"kind": "adapter", "model": None, "adapters": {}}))
+    torch.save({"w": CreatesFile(marker)}, folder / EXTRA_FILE)
+    with pytest.raises(SafetensorError):
+        load_export(folder, base=torch.nn.Linear(1, 1))
+    assert not marker.exists()
+
+
+def test_npz_tiles_with_object_arrays_are_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "pwned"
+    path = write_npz(tmp_path / "tiles", "a", size=8)
+    arrays = dict(np.load(path))
+    arrays["s1_vv"] = np.full((8, 8), CreatesFile(marker), dtype=object)
+    np.savez(path, **arrays)
+    dataset = NpzTileDataset([path], TileOptions(tile_size=None, stage2_proxy=True))
+    with pytest.raises(ValueError, match=r"a\.npz.*Object arrays cannot be loaded"):
+        dataset[0]
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["../outside", "../../outside", "/tmp/outside", ".."])
+def test_stage2_lookup_stays_inside_stage2_dir(tmp_path, name):
+    stage2 = tmp_path / "data" / "stage2"
+    stage2.mkdir(parents=True)
+    for folder in (tmp_path, tmp_path / "data"):
+        np.savez(folder / "outside.npz", opt_v2=np.zeros((4, 8, 8), np.float32))
+    options = TileOptions(stage2_dir=str(stage2))
+    assert Stage2Source(options).find(name) is None
+    assert Stage2Source(options).missing([name], "test") == [name]
