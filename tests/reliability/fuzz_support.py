@@ -8,6 +8,7 @@ of its CI default; ``AXION_FUZZ_REPORT=<file.json>`` writes the counts of the se
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -17,16 +18,41 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
 # The fake-tile writers live beside the dataset tests; make them importable here too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
 
-#: target -> outcome -> count, over the whole pytest session (printed by conftest.py).
+#: target -> outcome -> count, over the whole pytest session (printed by :func:`fuzz_summary`).
 OUTCOMES: defaultdict[str, Counter[str]] = defaultdict(Counter)
 #: Longest a single fuzz case may take before it counts as a hang.
 CASE_TIMEOUT_S = 20.0
+
+
+class _OutcomeSummary:
+    """pytest plugin: print :data:`OUTCOMES` at the end of the session (and write ``$AXION_FUZZ_REPORT``)."""
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not OUTCOMES:
+            return
+        terminalreporter.section("fuzz cases per target")
+        for target, counts in sorted(OUTCOMES.items()):
+            terminalreporter.write_line(f"{target}: {sum(counts.values())} cases")
+            for outcome, count in counts.most_common():
+                terminalreporter.write_line(f"    {count:5d}  {outcome}")
+        report = os.environ.get("AXION_FUZZ_REPORT")
+        if report:
+            Path(report).write_text(json.dumps({t: dict(c) for t, c in OUTCOMES.items()}, indent=2))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_summary(request: pytest.FixtureRequest) -> None:
+    """Register the end-of-session summary (import this fixture into each fuzz test module)."""
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("axion-fuzz-summary"):
+        manager.register(_OutcomeSummary(), "axion-fuzz-summary")
 
 
 def fuzz_settings(default_examples: int) -> settings:

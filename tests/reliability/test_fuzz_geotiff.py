@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import torch
-from fuzz_support import assert_clean_sample, check_named, fuzz_settings, patch_tiff_tag, record, time_limit
+from fuzz_support import (
+    assert_clean_sample,
+    check_named,
+    fuzz_settings,
+    fuzz_summary,  # noqa: F401 - autouse: prints the case counts
+    patch_tiff_tag,
+    record,
+    time_limit,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
@@ -103,7 +111,7 @@ def write_pair(root: Path, size: int, seed: int, mutation: tuple) -> tuple[Path,
     return s1, s2, invalid
 
 
-@fuzz_settings(150)
+@fuzz_settings(120)
 @given(size=st.integers(1, 24), seed=st.integers(0, 3), mutation=mutation)
 def test_geotiff_pairs_give_a_clean_sample_or_a_named_error(size, seed, mutation):
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), time_limit():
@@ -124,7 +132,7 @@ def test_geotiff_pairs_give_a_clean_sample_or_a_named_error(size, seed, mutation
         record("GeoTIFF pair (GeoTiffPairDataset)", f"valid sample ({mutation[0]})")
 
 
-@fuzz_settings(100)
+@fuzz_settings(60)
 @given(size=st.integers(1, 24), seed=st.integers(0, 3), mutation=mutation)
 def test_scene_inputs_give_windows_or_a_named_error(size, seed, mutation):
     """The predict path (``SceneInputs``): checked at construction, then one window read."""

@@ -8,7 +8,14 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from fuzz_support import assert_clean_sample, check_named, fuzz_settings, record, time_limit
+from fuzz_support import (
+    assert_clean_sample,
+    check_named,
+    fuzz_settings,
+    fuzz_summary,  # noqa: F401 - autouse: prints the case counts
+    record,
+    time_limit,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -99,7 +106,7 @@ def write_tile(
     return path, marker
 
 
-@fuzz_settings(200)
+@fuzz_settings(150)
 @given(
     size=st.integers(1, 16),
     seed=st.integers(0, 3),

@@ -1,0 +1,113 @@
+"""A training run killed with SIGKILL (between steps, or during a checkpoint write) resumes from its
+newest complete checkpoint and logs the same losses as a run never killed."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+from fuzz_support import fuzz_summary  # noqa: F401 - autouse: prints the outcomes
+from fuzz_support import record
+from terratorch.cli_tools import build_lightning_cli
+
+from conftest import REPO, tiny_run_config
+
+MAX_STEPS = 6
+#: 8 tiles in batches of 2, validation on one batch, every step logged.
+RUN = [f"--trainer.max_steps={MAX_STEPS}", "--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]
+CHILD = "import sys; from terratorch.cli_tools import build_lightning_cli; build_lightning_cli(sys.argv[1:])"
+
+
+def write_config(run_dir):
+    config = tiny_run_config(
+        REPO / "configs" / "stage3.demo.yaml", run_dir, num_train=8, num_val=2, tile_size=32, batch_size=2
+    )
+    settings = yaml.safe_load(config.read_text())
+    for callback in settings["trainer"]["callbacks"]:
+        if callback["class_path"].endswith("ModelCheckpoint"):  # last.ckpt after every optimizer step
+            callback["init_args"] = {
+                "dirpath": callback["init_args"]["dirpath"],
+                "save_last": True,
+                "every_n_train_steps": 1,
+                "save_top_k": 0,
+            }
+    config.write_text(yaml.safe_dump(settings))
+    return config
+
+
+def train_losses(run_dir):
+    losses = {}
+    for metrics_csv in sorted(run_dir.glob("csv/version_*/metrics.csv")):
+        with metrics_csv.open() as f:
+            for row in csv.DictReader(f):
+                if row.get("train/loss"):
+                    losses[int(row["step"])] = float(row["train/loss"])
+    return losses
+
+
+def kill_when(run_dir, moment, timeout=240.0):
+    """Start training in a child process and SIGKILL it at ``moment``; return what was caught."""
+    checkpoints = run_dir / "checkpoints"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, "fit", "-c", str(write_config(run_dir)), *RUN],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            names = [entry.name for entry in os.scandir(checkpoints)] if checkpoints.is_dir() else []
+            writing = [name for name in names if name.endswith(".tmp")]
+            if moment == "during_write" and writing and "last.ckpt" in names:  # not the first write
+                child.send_signal(signal.SIGKILL)
+                return writing
+            if moment == "after_step_3" and "last.ckpt" in names:
+                try:
+                    step = torch.load(checkpoints / "last.ckpt", weights_only=True, mmap=True)["global_step"]
+                except (OSError, RuntimeError, EOFError):
+                    continue  # replaced while we read it
+                if step >= 3:
+                    child.send_signal(signal.SIGKILL)
+                    return [f"global_step {step}"]
+            time.sleep(0.002)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+    pytest.fail(f"the run ended (exit {child.returncode}) before the kill point {moment!r}")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("reference")
+    build_lightning_cli(["fit", "-c", str(write_config(run_dir)), *RUN])
+    return train_losses(run_dir)
+
+
+@pytest.mark.parametrize("moment", ["during_write", "after_step_3"])
+def test_killed_run_resumes_from_its_newest_checkpoint_with_the_same_losses(tmp_path, reference, moment):
+    run_dir = tmp_path / "killed"
+    caught = kill_when(run_dir, moment)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=True)  # complete: the kill never leaves a torn last.ckpt
+    step = checkpoint["global_step"]
+    assert 1 <= step < MAX_STEPS, caught
+    stale = sorted(p.name for p in last.parent.glob(".*.tmp"))  # the interrupted write, never renamed
+    build_lightning_cli(["fit", "-c", str(write_config(run_dir)), *RUN, f"--ckpt_path={last}"])
+    resumed = train_losses(run_dir)
+    assert torch.load(last, weights_only=True)["global_step"] == MAX_STEPS
+    redone = sorted(s for s in resumed if s >= step)
+    assert redone == list(range(step, MAX_STEPS)), "resume must start at the checkpoint's step"
+    for s in redone:
+        assert resumed[s] == pytest.approx(reference[s], rel=1e-5, abs=1e-7), s
+    record(
+        "SIGKILL during training, then --ckpt_path last.ckpt",
+        f"{moment}: caught {caught}; last.ckpt loaded at step {step}; steps {step}-{MAX_STEPS - 1} "
+        f"re-run with the reference losses; {len(stale)} stale temporary file(s) left",
+    )
