@@ -11,8 +11,10 @@ import time
 import pytest
 import torch
 import yaml
-from fuzz_support import fuzz_summary  # noqa: F401 - autouse: prints the outcomes
-from fuzz_support import record
+from fuzz_support import (
+    fuzz_summary,  # noqa: F401 - autouse: prints the outcomes
+    record,
+)
 from terratorch.cli_tools import build_lightning_cli
 
 from conftest import REPO, tiny_run_config
