@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,7 +22,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     temporary folder and moves it into place: across file systems the move is a copy, so a crash
     during it leaves a truncated checkpoint (a corrupt ``last.ckpt``). Here the checkpoint is written
     beside its destination, flushed to disk and renamed over it in one step: the previous file stays
-    intact until the new one is complete. A failed write (full disk, no permission) raises an
+    intact until the new one is complete, and the temporary file a killed process leaves behind is
+    removed by the next save of the same checkpoint. A failed write (full disk, no permission) raises an
     ``OSError`` naming the path. Remote paths (``s3://`` ...) keep Lightning's behaviour.
 
     Use it in a run config::
@@ -39,6 +41,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if not isinstance(get_filesystem(path), LocalFileSystem) or storage_options is not None:
             super().save_checkpoint(checkpoint, path, storage_options)
             return
+        target = Path(path)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
         try:
             with atomic_path(path) as tmp:
                 torch.save(checkpoint, tmp)

@@ -59,8 +59,12 @@ def test_checkpoint_io_keeps_the_last_good_checkpoint_when_a_save_fails(tmp_path
             handle.write(b"trunc")
         raise OSError(28, "No space left on device")
 
+    stale = tmp_path / ".last.ckpt.abc123.tmp"  # as a process killed mid-write leaves it
+    stale.write_bytes(b"partial")
     monkeypatch.setattr(torch, "save", full_disk)
     with pytest.raises(OSError, match=r"could not write checkpoint .*last\.ckpt"):
         io.save_checkpoint({"step": 2}, path)
     monkeypatch.undo()
     assert io.load_checkpoint(path, weights_only=True) == {"step": 1}
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]

@@ -135,7 +135,9 @@ def test_augmentation_moves_every_array_identically_and_only_in_training(tmp_pat
 
     write_npz(tmp_path, "a", size=32)
     dm = NpzTileDataModule(tmp_path, val_ratio=0, test_ratio=0, tiles=TILES)
-    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
     dm.trainer = trainer
     for training in (True, False):
         if training:

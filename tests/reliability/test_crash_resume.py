@@ -17,7 +17,7 @@ from fuzz_support import (
 )
 from terratorch.cli_tools import build_lightning_cli
 
-from conftest import REPO, tiny_run_config
+from run_configs import REPO, tiny_run_config
 
 MAX_STEPS = 6
 #: 8 tiles in batches of 2, validation on one batch, every step logged.

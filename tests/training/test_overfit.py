@@ -34,4 +34,6 @@ def test_overfit_single_batch_drives_the_loss_down(tmp_path):
     # Measured: 0.025 -> 0.0065 (tiny TerraMind, frozen base, LoRA rank 8): the adapters and the small
     # decoder memorise most of one batch, not all of it.
     assert losses[-1] < 0.35 * losses[0]
-    assert losses[-1] == min(losses[-10:]) or losses[-1] < 1.05 * min(losses[-10:])  # still settling, no blow-up
+    assert losses[-1] == min(losses[-10:]) or losses[-1] < 1.05 * min(
+        losses[-10:]
+    )  # still settling, no blow-up
