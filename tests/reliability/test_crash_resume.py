@@ -104,6 +104,7 @@ def test_killed_run_resumes_from_its_newest_checkpoint_with_the_same_losses(tmp_
     build_lightning_cli(["fit", "-c", str(write_config(run_dir)), *RUN, f"--ckpt_path={last}"])
     resumed = train_losses(run_dir)
     assert torch.load(last, weights_only=True)["global_step"] == MAX_STEPS
+    assert not list(last.parent.glob(".*.tmp"))  # the next save of last.ckpt removed the torn write
     redone = sorted(s for s in resumed if s >= step)
     assert redone == list(range(step, MAX_STEPS)), "resume must start at the checkpoint's step"
     for s in redone:
@@ -111,5 +112,5 @@ def test_killed_run_resumes_from_its_newest_checkpoint_with_the_same_losses(tmp_
     record(
         "SIGKILL during training, then --ckpt_path last.ckpt",
         f"{moment}: caught {caught}; last.ckpt loaded at step {step}; steps {step}-{MAX_STEPS - 1} "
-        f"re-run with the reference losses; {len(stale)} stale temporary file(s) left",
+        f"re-run with the reference losses; {len(stale)} stale temporary file(s), removed by the next save",
     )
