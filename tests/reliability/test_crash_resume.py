@@ -69,6 +69,9 @@ def kill_when(run_dir, moment, timeout=240.0):
             if moment == "during_write" and writing and "last.ckpt" in names:  # not the first write
                 child.send_signal(signal.SIGKILL)
                 return writing
+            if moment == "during_validation" and any(run_dir.glob("tensorboard/*/examples/*.png")):
+                child.send_signal(signal.SIGKILL)  # ExampleImages draws during the epoch-end validation
+                return ["an example panel of the epoch-end validation"]
             if moment == "after_step_3" and "last.ckpt" in names:
                 try:
                     step = torch.load(checkpoints / "last.ckpt", weights_only=True, mmap=True)["global_step"]
@@ -92,7 +95,7 @@ def reference(tmp_path_factory):
     return train_losses(run_dir)
 
 
-@pytest.mark.parametrize("moment", ["during_write", "after_step_3"])
+@pytest.mark.parametrize("moment", ["during_write", "after_step_3", "during_validation"])
 def test_killed_run_resumes_from_its_newest_checkpoint_with_the_same_losses(tmp_path, reference, moment):
     run_dir = tmp_path / "killed"
     caught = kill_when(run_dir, moment)
