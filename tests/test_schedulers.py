@@ -1,0 +1,50 @@
+"""WarmupCosineLR: linear warmup to the peak, cosine to min_lr at the last step, argument checks."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from axion_terratorch.schedulers import WarmupCosineLR
+
+
+def learning_rates(steps, **kwargs):
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-4)
+    scheduler = WarmupCosineLR(optimizer, total_steps=steps, **kwargs)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_seed_schedule_shape():
+    rates = learning_rates(1000, warmup_steps=100, min_lr=1e-6)
+    assert rates[0] == pytest.approx(1e-4 / 101)
+    assert rates[99] == pytest.approx(1e-4 * 100 / 101)
+    assert rates[100] == pytest.approx(1e-4)
+    assert rates[550] == pytest.approx(1e-6 + (1e-4 - 1e-6) * 0.5 * (1 + math.cos(math.pi * 450 / 900)))
+    assert min(rates[100:]) >= 1e-6
+    assert all(a >= b for a, b in itertools.pairwise(rates[100:]))
+
+
+def test_warmup_ratio_equals_the_same_warmup_in_steps():
+    assert learning_rates(200, warmup_ratio=0.1, min_lr=0) == learning_rates(200, warmup_steps=20, min_lr=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"warmup_steps": 10, "warmup_ratio": 0.1}, "exactly one"),
+        ({}, "exactly one"),
+        ({"warmup_ratio": 1.5}, "warmup_ratio"),
+        ({"warmup_steps": 100}, "warmup_steps"),
+        ({"warmup_steps": 1, "min_lr": -1.0}, "min_lr"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, match):
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match=match):
+        WarmupCosineLR(optimizer, total_steps=100, **kwargs)
