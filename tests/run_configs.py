@@ -1,8 +1,10 @@
 """Paths and run-config helpers shared by the tests (a plain module: conftest files are per folder)."""
 
+import csv
 from pathlib import Path
 
 import yaml
+from lightning.pytorch import Callback
 
 REPO = Path(__file__).resolve().parents[1]
 #: Real BigEarthNet v1 pairs beside the checkout (optional: tests using it skip without it).
@@ -24,3 +26,50 @@ def tiny_run_config(source: Path, out_dir: Path, **data_args: object) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def resume_run_config(out_dir: Path, extra_callbacks: list[dict] | None = None) -> Path:
+    """The demo config for resume tests: 8 tiles of 32 px in batches of 2 (4 optimizer steps per
+    epoch), ``last.ckpt`` written after every optimizer step, optional extra callbacks."""
+    config = tiny_run_config(
+        REPO / "configs" / "stage3.demo.yaml", out_dir, num_train=8, num_val=2, tile_size=32, batch_size=2
+    )
+    settings = yaml.safe_load(config.read_text())
+    callbacks = settings["trainer"]["callbacks"]
+    for callback in callbacks:
+        if callback["class_path"].endswith("ModelCheckpoint"):
+            callback["init_args"] = {
+                "dirpath": callback["init_args"]["dirpath"],
+                "save_last": True,
+                "every_n_train_steps": 1,
+                "save_top_k": 0,
+            }
+    callbacks.extend(extra_callbacks or [])
+    config.write_text(yaml.safe_dump(settings))
+    return config
+
+
+def logged_train_losses(run_dir: Path) -> dict[int, float]:
+    """``train/loss`` by step from every CSV log version under ``run_dir`` (later versions win)."""
+    losses = {}
+    for metrics_csv in sorted(run_dir.glob("csv/version_*/metrics.csv")):
+        with metrics_csv.open() as f:
+            for row in csv.DictReader(f):
+                if row.get("train/loss"):
+                    losses[int(row["step"])] = float(row["train/loss"])
+    return losses
+
+
+#: The error :class:`CrashAt` raises.
+CRASH = "simulated crash"
+
+
+class CrashAt(Callback):
+    """Stand-in for a killed process: fail before optimizer step ``step`` (after its checkpoint)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError(CRASH)

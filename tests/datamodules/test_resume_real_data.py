@@ -1,7 +1,5 @@
 """Real-data modules resume exactly: same order and same flips/rotations after a crash."""
 
-import csv
-
 import lightning.pytorch as pl
 import pytest
 from grounding_run import BANDS, tiny_task
@@ -12,16 +10,7 @@ from tile_writers import write_npz
 from axion_terratorch.datamodules import NpzTileDataModule
 from axion_terratorch.datasets import TileOptions
 
-CRASH = "simulated crash"
-
-
-class CrashAt(pl.Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if trainer.global_step == self.step:
-            raise RuntimeError(CRASH)
+from run_configs import CRASH, CrashAt, logged_train_losses
 
 
 def fit(root, out, max_steps, ckpt_path=None, crash_at=None):
@@ -37,23 +26,13 @@ def fit(root, out, max_steps, ckpt_path=None, crash_at=None):
         accelerator="cpu",
         max_steps=max_steps,
         limit_val_batches=0,
-        logger=CSVLogger(out),
+        logger=CSVLogger(out, name="csv"),
         callbacks=callbacks,
         log_every_n_steps=1,
         enable_progress_bar=False,
         enable_model_summary=False,
     )
     trainer.fit(tiny_task(), dm, ckpt_path=ckpt_path)
-
-
-def losses(out):
-    found = {}
-    for path in sorted(out.glob("lightning_logs/version_*/metrics.csv")):
-        with path.open() as f:
-            found.update(
-                {int(r["step"]): float(r["train/loss"]) for r in csv.DictReader(f) if r.get("train/loss")}
-            )
-    return found
 
 
 def test_npz_run_resumed_mid_epoch_matches_the_uninterrupted_run(tmp_path):
@@ -70,7 +49,8 @@ def test_npz_run_resumed_mid_epoch_matches_the_uninterrupted_run(tmp_path):
         max_steps=4,
         ckpt_path=tmp_path / "resumed" / "ckpt" / "last.ckpt",
     )
-    reference, resumed = losses(tmp_path / "reference"), losses(tmp_path / "resumed")
+    reference = logged_train_losses(tmp_path / "reference")
+    resumed = logged_train_losses(tmp_path / "resumed")
     assert sorted(reference) == sorted(resumed) == [0, 1, 2, 3]
     for step in reference:
         assert resumed[step] == pytest.approx(reference[step], rel=1e-5, abs=1e-7), step

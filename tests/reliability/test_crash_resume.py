@@ -1,7 +1,6 @@
 """A training run killed with SIGKILL (between steps, or during a checkpoint write) resumes from its
 newest complete checkpoint and logs the same losses as a run never killed."""
 
-import csv
 import os
 import signal
 import subprocess
@@ -10,14 +9,13 @@ import time
 
 import pytest
 import torch
-import yaml
 from fuzz_support import (
     fuzz_summary,  # noqa: F401 - autouse: prints the outcomes
     record,
 )
 from terratorch.cli_tools import build_lightning_cli
 
-from run_configs import REPO, tiny_run_config
+from run_configs import REPO, logged_train_losses, resume_run_config
 
 MAX_STEPS = 6
 #: 8 tiles in batches of 2, validation on one batch, every step logged.
@@ -25,38 +23,11 @@ RUN = [f"--trainer.max_steps={MAX_STEPS}", "--trainer.limit_val_batches=1", "--t
 CHILD = "import sys; from terratorch.cli_tools import build_lightning_cli; build_lightning_cli(sys.argv[1:])"
 
 
-def write_config(run_dir):
-    config = tiny_run_config(
-        REPO / "configs" / "stage3.demo.yaml", run_dir, num_train=8, num_val=2, tile_size=32, batch_size=2
-    )
-    settings = yaml.safe_load(config.read_text())
-    for callback in settings["trainer"]["callbacks"]:
-        if callback["class_path"].endswith("ModelCheckpoint"):  # last.ckpt after every optimizer step
-            callback["init_args"] = {
-                "dirpath": callback["init_args"]["dirpath"],
-                "save_last": True,
-                "every_n_train_steps": 1,
-                "save_top_k": 0,
-            }
-    config.write_text(yaml.safe_dump(settings))
-    return config
-
-
-def train_losses(run_dir):
-    losses = {}
-    for metrics_csv in sorted(run_dir.glob("csv/version_*/metrics.csv")):
-        with metrics_csv.open() as f:
-            for row in csv.DictReader(f):
-                if row.get("train/loss"):
-                    losses[int(row["step"])] = float(row["train/loss"])
-    return losses
-
-
 def kill_when(run_dir, moment, timeout=240.0):
     """Start training in a child process and SIGKILL it at ``moment``; return what was caught."""
     checkpoints = run_dir / "checkpoints"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "fit", "-c", str(write_config(run_dir)), *RUN],
+        [sys.executable, "-c", CHILD, "fit", "-c", str(resume_run_config(run_dir)), *RUN],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -91,8 +62,8 @@ def kill_when(run_dir, moment, timeout=240.0):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("reference")
-    build_lightning_cli(["fit", "-c", str(write_config(run_dir)), *RUN])
-    return train_losses(run_dir)
+    build_lightning_cli(["fit", "-c", str(resume_run_config(run_dir)), *RUN])
+    return logged_train_losses(run_dir)
 
 
 @pytest.mark.parametrize("moment", ["during_write", "after_step_3", "during_validation"])
@@ -104,8 +75,8 @@ def test_killed_run_resumes_from_its_newest_checkpoint_with_the_same_losses(tmp_
     step = checkpoint["global_step"]
     assert 0 < step < MAX_STEPS, caught
     stale = sorted(p.name for p in last.parent.glob(".*.tmp"))  # the interrupted write, never renamed
-    build_lightning_cli(["fit", "-c", str(write_config(run_dir)), *RUN, f"--ckpt_path={last}"])
-    resumed = train_losses(run_dir)
+    build_lightning_cli(["fit", "-c", str(resume_run_config(run_dir)), *RUN, f"--ckpt_path={last}"])
+    resumed = logged_train_losses(run_dir)
     assert torch.load(last, weights_only=True)["global_step"] == MAX_STEPS
     assert not list(last.parent.glob(".*.tmp"))  # the next save of last.ckpt removed the torn write
     redone = sorted(s for s in resumed if s >= step)
