@@ -37,8 +37,10 @@ class SyntheticGroundingDataModule(NonGeoDataModule):
 
     There is no batch augmentation or normalisation: torchgeo's default ``aug`` normalises
     ``batch["image"]`` as one tensor, which a modality dict is not, so ``aug`` is ``None`` and batches
-    pass through :meth:`on_after_batch_transfer` unchanged. The models standardise their inputs;
-    augmentation arrives with the real-data data modules.
+    pass through :meth:`on_after_batch_transfer` unchanged. The models standardise their inputs; the
+    real-data modules add flips and rotations (:class:`~axion_terratorch.datamodules.augmentation.JointFlipRotate`).
+    Training batches come in an order fixed by ``seed`` and the epoch, so a resumed run sees the same
+    batches (:mod:`~axion_terratorch.datamodules.sampling`).
 
     Args:
         num_train: Number of training tiles.
