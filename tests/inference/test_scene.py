@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import rasterio
+import torch
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from scene_data import BANDS, PointwiseGrounding, scene_arrays, tiny_model, write_pair, write_raster
@@ -172,13 +173,9 @@ def test_band_names_given_in_file_order_select_and_reorder(tmp_path):
 
 
 def test_sidecar_says_why_lpips_is_missing(tmp_path, monkeypatch):
-    from axion_terratorch.inference import statistics
-
-    def offline(*args, **kwargs):
-        msg = "LPIPS needs torchvision's pretrained 'alex' weights"
-        raise RuntimeError(msg)
-
-    monkeypatch.setattr(statistics, "LPIPSLoss", offline)
+    # The real offline failure: an empty torch hub folder and no network for the backbone weights.
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
     s1, opt = write_pair(tmp_path, 32, 32)
     sidecar = predict_scene(PointwiseGrounding(), s1, opt, tmp_path / "out.tif", GroundingOptions(**QUIET))
     assert sidecar["lpips_change"] is None
