@@ -10,7 +10,7 @@ from typing import Literal
 from torch import Tensor
 from torchgeo.datasets import BigEarthNet, BigEarthNetV2
 
-from axion_terratorch.constants import S2L2A_BANDS
+from axion_terratorch.constants import S1GRD_BANDS, S2L2A_BANDS
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.wrapped import TorchGeoPairDataset
 
@@ -24,12 +24,14 @@ BIGEARTHNET_V2_S1: tuple[str, ...] = ("VH", "VV")
 def split_bigearthnet(sample: dict[str, Tensor]) -> tuple[Tensor, Tensor, Sequence[str]]:
     """``(S1 (2, H, W) VV, VH, S2 (12, H, W), S2 band names)`` of a ``BigEarthNet(bands="all")`` sample."""
     image = sample["image"]
-    return image[[1, 0]], image[2:], BIGEARTHNET_CHANNELS[2:]
+    vv_vh = [BIGEARTHNET_CHANNELS.index(p) for p in S1GRD_BANDS]
+    return image[vv_vh], image[2:], BIGEARTHNET_CHANNELS[2:]
 
 
 def split_bigearthnet_v2(sample: dict[str, Tensor]) -> tuple[Tensor, Tensor, Sequence[str]]:
     """``(S1 (2, H, W) VV, VH, S2 (12, H, W), S2 band names)`` of a ``BigEarthNetV2(bands="all")`` sample."""
-    return sample["image_s1"][[1, 0]], sample["image_s2"], S2L2A_BANDS
+    vv_vh = [BIGEARTHNET_V2_S1.index(p) for p in S1GRD_BANDS]
+    return sample["image_s1"][vv_vh], sample["image_s2"], S2L2A_BANDS
 
 
 class BigEarthNetPairs(TorchGeoPairDataset):
