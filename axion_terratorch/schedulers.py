@@ -16,6 +16,9 @@ class WarmupCosineLR(LambdaLR):
     gradient accumulation does not stretch it. Through :class:`~axion_terratorch.SARGroundingTask`
     ``total_steps`` defaults to the trainer's number of optimizer steps
     (``trainer.estimated_stepping_batches``, which accounts for ``max_steps``, epochs and accumulation).
+    Unlike ``diffusers.optimization.get_cosine_schedule_with_warmup`` (a factory function, decaying to
+    0) it is a class that a YAML ``scheduler`` path can name, with the seed's ``min_lr`` floor and a
+    ``warmup_ratio`` option.
 
     Args:
         optimizer: The optimizer; its ``lr`` is the peak learning rate.
