@@ -1,14 +1,20 @@
 # ruff: noqa: T201 - a command-line script: its table goes to stdout
-"""CPU train-step time: the plugin's LoRA training vs full fine-tuning vs a bare PyTorch loop.
+r"""CPU train-step time: the plugin's LoRA training vs full fine-tuning vs a bare PyTorch loop.
 
 For each model (``residual``, ``generative``), tile size and (generative) ``timesteps``, in one run:
 
 * ``plugin LoRA``: ``SARGroundingTask`` with the LoRA model in a Lightning ``Trainer`` (the
   plugin's step: Lightning loop, ``training_step``, logging, optimizer);
-* ``plugin full``: the same with full fine-tuning (``lora=None``: the residual model's encoder, the
-  generative model's transformer; the S2L2A tokenizer is frozen by design);
-* ``bare LoRA``: the same LoRA model and ``Stage3Loss`` in a plain loop (forward, loss, backward,
-  AdamW step, ``zero_grad``): the plugin's overhead is ``plugin LoRA / bare LoRA``.
+* ``plugin full``: the same with the plugin's full fine-tuning (``lora=None``: every weight of the
+  residual model; the generative model's transformer, its S2L2A tokenizer frozen by design);
+* ``plugin full (all)`` (generative only): every weight trainable, the tokenizer's diffusion
+  decoder included: full fine-tuning in the literal sense;
+* ``bare LoRA`` / ``bare full``: the LoRA and full models with ``Stage3Loss`` in a plain loop
+  (forward, loss, backward, AdamW step, ``zero_grad``), each phase timed: the plugin's overhead is
+  ``plugin LoRA / bare LoRA``, and the phases show where LoRA saves time and where it cannot.
+
+``--lora-targets REGEX`` puts the adapters on other layers than the model's default (for example
+the last encoder blocks only, which shortens the backward pass).
 
 Every step sees the same in-memory batch (no data loading), ``pretrained=False`` weights (the
 generative decoder's zero-initialised layers get small random values, as in the tests), LPIPS off.
@@ -21,6 +27,8 @@ Usage::
 
     python benchmarks/train_step_speed.py --json benchmarks/train_step_speed.json   # tiny, 96 px, 2 steps
     python benchmarks/train_step_speed.py --tiles 96 120 224 --timesteps 5 10 20 --variant tiny
+    python benchmarks/train_step_speed.py --models residual --variant base --tiles 224 \
+        --lora-targets '.*encoder\.(9|10|11)\.attn\.(qkv|proj)'
     python benchmarks/train_step_speed.py --models generative --profile
 """
 
@@ -98,15 +106,24 @@ def stand_in_decoder_weights(model: nn.Module, std: float = 0.02) -> None:
                 module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * std)
 
 
-def build_model(kind: str, variant: str, lora: bool, timesteps: int) -> nn.Module:
+MODES = ("lora", "full", "full_all")
+
+
+def build_model(
+    kind: str, variant: str, mode: str, timesteps: int, lora_targets: str | None = None
+) -> nn.Module:
+    """The model of ``kind`` trained in ``mode``: ``lora``, ``full`` (plugin) or ``full_all``."""
     torch.manual_seed(0)
-    settings = LoraSettings(rank=8, alpha=16) if lora else None
+    settings = LoraSettings(rank=8, alpha=16, target_modules=lora_targets) if mode == "lora" else None
     if kind == "residual":
-        return TerraMindResidualGrounding(variant=variant, pretrained=False, lora=settings)
-    model = TerraMindGenerativeGrounding(
-        variant=variant, pretrained=False, lora=settings, timesteps=timesteps
-    )
-    stand_in_decoder_weights(model)
+        model: nn.Module = TerraMindResidualGrounding(variant=variant, pretrained=False, lora=settings)
+    else:
+        model = TerraMindGenerativeGrounding(
+            variant=variant, pretrained=False, lora=settings, timesteps=timesteps
+        )
+        stand_in_decoder_weights(model)
+    if mode == "full_all":
+        model.requires_grad_(True)
     return model
 
 
@@ -150,31 +167,35 @@ def plugin_steps(
     return timer.times
 
 
-def bare_steps(model: nn.Module, tile: int, steps: int) -> list[float]:
-    """Per-step times of a plain PyTorch loop over the same model and loss (float32)."""
+PHASES = ("forward", "backward", "optimizer")
+
+
+def bare_steps(model: nn.Module, tile: int, steps: int) -> dict[str, list[float]]:
+    """Per-step and per-phase times of a plain PyTorch loop over the same model and loss (float32).
+
+    Phases: ``forward`` (model and loss), ``backward``, ``optimizer`` (AdamW step and ``zero_grad``).
+    """
     loss_fn = Stage3Loss(use_lpips=False, bands=model.bands)
     model.train()
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1e-5
     )
     data = RepeatedSample(tile, steps, model.bands).sample
-    batch = {
-        "image": {k: v[None] for k, v in data["image"].items()},
-        "target": data["target"][None],
-        "valid_mask": data["valid_mask"][None],
-    }
-    times = []
+    image = {k: v[None] for k, v in data["image"].items()}
+    target, mask = data["target"][None], data["valid_mask"][None]
+    times: dict[str, list[float]] = {name: [] for name in ("step", *PHASES)}
     for _ in range(steps):
-        start = time.perf_counter()
-        image = batch["image"]
-        out = model(image)
-        loss = loss_fn(
-            out, image[OPTICAL_KEY], image[SAR_KEY], target=batch["target"], mask=batch["valid_mask"]
-        )
+        marks = [time.perf_counter()]
+        loss = loss_fn(model(image), image[OPTICAL_KEY], image[SAR_KEY], target=target, mask=mask)
+        marks.append(time.perf_counter())
         loss["loss"].backward()
+        marks.append(time.perf_counter())
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        times.append(time.perf_counter() - start)
+        marks.append(time.perf_counter())
+        for name, begin, end in zip(PHASES, marks, marks[1:], strict=False):
+            times[name].append(end - begin)
+        times["step"].append(marks[-1] - marks[0])
     return times
 
 
@@ -182,51 +203,83 @@ def fastest_after(times: list[float], warmup: int) -> float:
     return min(times[warmup:])
 
 
+def measure_cell(kind: str, tile: int, timesteps: int | None, args: argparse.Namespace) -> dict[str, Any]:
+    """Every mode of one model, tile and ``timesteps``, one after the other."""
+    steps = args.warmup + args.repeats
+    row: dict[str, Any] = {
+        "model": kind,
+        "variant": args.variant,
+        "tile": tile,
+        "timesteps": timesteps,
+        "lora_targets": args.lora_targets,
+    }
+    modes = MODES if kind == "generative" else MODES[:2]
+    times: dict[str, list[float]] = {}
+    for mode in modes:
+        model = build_model(kind, args.variant, mode, timesteps or 1, args.lora_targets)
+        row[f"trainable_{mode}"] = count_parameters(model)[0]
+        times[f"plugin_{mode}"] = plugin_steps(model, tile, steps, args.precision)
+        if mode in ("lora", "full"):
+            bare = bare_steps(model, tile, steps)
+            times[f"bare_{mode}"] = bare.pop("step")
+            for phase, values in bare.items():
+                row[f"bare_{mode}_{phase}_s"] = statistics.median(values[args.warmup :])
+        del model
+    row["steps_s"] = times
+    for name, values in times.items():
+        row[f"{name}_s"] = fastest_after(values, args.warmup)
+        row[f"{name}_median_s"] = statistics.median(values[args.warmup :])
+    row["lora_over_full"] = row["plugin_lora_s"] / row["plugin_full_s"]
+    if "plugin_full_all_s" in row:
+        row["lora_over_full_all"] = row["plugin_lora_s"] / row["plugin_full_all_s"]
+    row["plugin_over_bare"] = row["plugin_lora_s"] / row["bare_lora_s"]
+    row["samples_per_s_plugin_lora"] = 1.0 / row["plugin_lora_s"]
+    return row
+
+
 def run(args: argparse.Namespace) -> list[dict]:
     rows = []
-    steps = args.warmup + args.repeats
     for kind in args.models:
         for tile in args.tiles:
             for timesteps in args.timesteps if kind == "generative" else [None]:
-                lora_model = build_model(kind, args.variant, True, timesteps or 1)
-                full_model = build_model(kind, args.variant, False, timesteps or 1)
-                row: dict[str, Any] = {
-                    "model": kind,
-                    "variant": args.variant,
-                    "tile": tile,
-                    "timesteps": timesteps,
-                }
-                row["trainable_lora"] = count_parameters(lora_model)[0]
-                row["trainable_full"] = count_parameters(full_model)[0]
-                times = {
-                    "plugin_lora": plugin_steps(lora_model, tile, steps, args.precision),
-                    "bare_lora": bare_steps(lora_model, tile, steps),
-                    "plugin_full": plugin_steps(full_model, tile, steps, args.precision),
-                }
-                row["steps_s"] = times
-                for name, values in times.items():
-                    row[f"{name}_s"] = fastest_after(values, args.warmup)
-                    row[f"{name}_median_s"] = statistics.median(values[args.warmup :])
-                row["lora_over_full"] = row["plugin_lora_s"] / row["plugin_full_s"]
-                row["plugin_over_bare"] = row["plugin_lora_s"] / row["bare_lora_s"]
-                row["samples_per_s_plugin_lora"] = 1.0 / row["plugin_lora_s"]
+                row = measure_cell(kind, tile, timesteps, args)
                 rows.append(row)
                 print(_line(row), flush=True)
     return rows
 
 
 HEADER = (
-    "| model | tile | timesteps | plugin LoRA (s) | plugin full FT (s) | bare LoRA (s) "
-    "| LoRA / full | plugin / bare | samples/s (plugin LoRA) |"
+    "| model | tile | timesteps | plugin LoRA (s) | plugin full FT (s) | plugin full FT, all (s) "
+    "| bare LoRA (s) | LoRA / full | LoRA / full, all | plugin / bare | samples/s (plugin LoRA) |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
+PHASE_HEADER = (
+    "| model | tile | timesteps | mode | forward + loss (s) | backward (s) | optimizer (s) |\n"
+    "|---|---:|---:|---|---:|---:|---:|"
+)
+
+
+def _optional(row: dict, key: str, digits: int) -> str:
+    return f"{row[key]:.{digits}f}" if key in row else "-"
 
 
 def _line(row: dict) -> str:
     return (
         f"| {row['model']} {row['variant']} | {row['tile']} | {row['timesteps'] or '-'} "
-        f"| {row['plugin_lora_s']:.3f} | {row['plugin_full_s']:.3f} | {row['bare_lora_s']:.3f} "
-        f"| {row['lora_over_full']:.2f} | {row['plugin_over_bare']:.2f} | {row['samples_per_s_plugin_lora']:.2f} |"
+        f"| {row['plugin_lora_s']:.3f} | {row['plugin_full_s']:.3f} "
+        f"| {_optional(row, 'plugin_full_all_s', 3)} | {row['bare_lora_s']:.3f} "
+        f"| {row['lora_over_full']:.2f} | {_optional(row, 'lora_over_full_all', 2)} "
+        f"| {row['plugin_over_bare']:.2f} | {row['samples_per_s_plugin_lora']:.2f} |"
     )
+
+
+def _phase_lines(row: dict) -> list[str]:
+    return [
+        f"| {row['model']} {row['variant']} | {row['tile']} | {row['timesteps'] or '-'} | {mode} | "
+        + " | ".join(f"{row[f'bare_{mode}_{phase}_s']:.3f}" for phase in PHASES)
+        + " |"
+        for mode in ("lora", "full")
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -238,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tiles", type=int, nargs="+", default=[96])
     parser.add_argument("--timesteps", type=int, nargs="+", default=[2])
     parser.add_argument("--precision", default="32-true", help="Lightning precision of the plugin runs")
+    parser.add_argument(
+        "--lora-targets", default=None, help="regex of the adapted layers (default: the model's)"
+    )
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile plugin LoRA steps instead")
@@ -245,13 +301,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.profile:
         for kind in args.models:
-            model = build_model(kind, args.variant, True, args.timesteps[0])
+            model = build_model(kind, args.variant, "lora", args.timesteps[0], args.lora_targets)
             print(f"== {kind} {args.variant}, tile {args.tiles[0]}, timesteps {args.timesteps[0]}")
             plugin_steps(model, args.tiles[0], args.warmup + args.repeats, args.precision, profile=True)
         return 0
     rows = run(args)
     print()
-    print("\n".join([HEADER, "|---|---:|---:|---:|---:|---:|---:|---:|---:|", *map(_line, rows)]))
+    print("\n".join([HEADER, *map(_line, rows)]))
+    print()
+    print("\n".join([PHASE_HEADER, *(line for row in rows for line in _phase_lines(row))]))
     if args.json is not None:
         result = {
             "command": "python benchmarks/train_step_speed.py " + " ".join(argv or []),
