@@ -110,7 +110,12 @@ MODES = ("lora", "full", "full_all")
 
 
 def build_model(
-    kind: str, variant: str, mode: str, timesteps: int, lora_targets: str | None = None
+    kind: str,
+    variant: str,
+    mode: str,
+    timesteps: int,
+    lora_targets: str | None = None,
+    checkpoint_steps: bool = False,
 ) -> nn.Module:
     """The model of ``kind`` trained in ``mode``: ``lora``, ``full`` (plugin) or ``full_all``."""
     torch.manual_seed(0)
@@ -119,7 +124,11 @@ def build_model(
         model: nn.Module = TerraMindResidualGrounding(variant=variant, pretrained=False, lora=settings)
     else:
         model = TerraMindGenerativeGrounding(
-            variant=variant, pretrained=False, lora=settings, timesteps=timesteps
+            variant=variant,
+            pretrained=False,
+            lora=settings,
+            timesteps=timesteps,
+            checkpoint_steps=checkpoint_steps,
         )
         stand_in_decoder_weights(model)
     if mode == "full_all":
@@ -212,11 +221,14 @@ def measure_cell(kind: str, tile: int, timesteps: int | None, args: argparse.Nam
         "tile": tile,
         "timesteps": timesteps,
         "lora_targets": args.lora_targets,
+        "checkpoint_steps": args.checkpoint_steps if kind == "generative" else None,
     }
     modes = MODES if kind == "generative" else MODES[:2]
     times: dict[str, list[float]] = {}
     for mode in modes:
-        model = build_model(kind, args.variant, mode, timesteps or 1, args.lora_targets)
+        model = build_model(
+            kind, args.variant, mode, timesteps or 1, args.lora_targets, args.checkpoint_steps
+        )
         row[f"trainable_{mode}"] = count_parameters(model)[0]
         times[f"plugin_{mode}"] = plugin_steps(model, tile, steps, args.precision)
         if mode in ("lora", "full"):
@@ -237,7 +249,8 @@ def measure_cell(kind: str, tile: int, timesteps: int | None, args: argparse.Nam
     return row
 
 
-def run(args: argparse.Namespace) -> list[dict]:
+def run(args: argparse.Namespace, argv: Sequence[str]) -> list[dict]:
+    """Measure every cell; with ``--json``, rewrite the file after each one (a killed run keeps them)."""
     rows = []
     for kind in args.models:
         for tile in args.tiles:
@@ -245,7 +258,21 @@ def run(args: argparse.Namespace) -> list[dict]:
                 row = measure_cell(kind, tile, timesteps, args)
                 rows.append(row)
                 print(_line(row), flush=True)
+                if args.json is not None:
+                    write_json(args.json, argv, rows)
     return rows
+
+
+def write_json(path: Path, argv: Sequence[str], rows: list[dict]) -> None:
+    result = {
+        "command": "python benchmarks/train_step_speed.py " + " ".join(argv),
+        "torch": torch.__version__,
+        "machine": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "rows": rows,
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
 
 
 HEADER = (
@@ -294,6 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--lora-targets", default=None, help="regex of the adapted layers (default: the model's)"
     )
+    parser.add_argument(
+        "--checkpoint-steps",
+        action="store_true",
+        help="recompute each denoising step in backward (the generative lowvr config's setting)",
+    )
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile plugin LoRA steps instead")
@@ -301,25 +333,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.profile:
         for kind in args.models:
-            model = build_model(kind, args.variant, "lora", args.timesteps[0], args.lora_targets)
+            model = build_model(
+                kind, args.variant, "lora", args.timesteps[0], args.lora_targets, args.checkpoint_steps
+            )
             print(f"== {kind} {args.variant}, tile {args.tiles[0]}, timesteps {args.timesteps[0]}")
             plugin_steps(model, args.tiles[0], args.warmup + args.repeats, args.precision, profile=True)
         return 0
-    rows = run(args)
+    rows = run(args, argv or [])
     print()
     print("\n".join([HEADER, *map(_line, rows)]))
     print()
     print("\n".join([PHASE_HEADER, *(line for row in rows for line in _phase_lines(row))]))
-    if args.json is not None:
-        result = {
-            "command": "python benchmarks/train_step_speed.py " + " ".join(argv or []),
-            "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(),
-            "rows": rows,
-        }
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 
