@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 class DDIMSchedule:
     """The DDIM update of a diffusers-style scheduler, as plain differentiable tensor arithmetic.
 
-    Reads the scheduler once and holds no device state: the coefficients are Python floats (the
-    float32 values terratorch's scheduler computes), so the loop follows the decoder's device and
-    dtype.
+    Reads the scheduler once and holds no device state: the coefficients stay float32 CPU tensors
+    (the values terratorch's scheduler computes), read as Python numbers in each update, so the loop
+    follows the decoder's device and dtype and never waits for the device.
 
     Args:
         scheduler: The tokenizer's ``noise_scheduler`` (terratorch's ``DDIMScheduler``): its
