@@ -29,6 +29,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader
 
+import axion_terratorch
 from axion_terratorch.atomic import atomic_path
 
 _spec = importlib.util.spec_from_file_location(
@@ -54,8 +55,12 @@ class ScalarReads(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+#: Path prefix of this package's source (an editable install or a clone), stripped from sites.
+_SOURCE_ROOT = f"{Path(axion_terratorch.__file__).resolve().parents[1]}/"
+
+
 def _frame(frame: traceback.FrameSummary) -> str:
-    name = frame.filename.split("site-packages/")[-1].split("/work/main/")[-1]
+    name = frame.filename.split("site-packages/")[-1].removeprefix(_SOURCE_ROOT)
     return f"{name}:{frame.lineno} {frame.name}"
 
 
