@@ -7,8 +7,8 @@ For each model (``residual``, ``generative``), tile size and (generative) ``time
   plugin's step: Lightning loop, ``training_step``, logging, optimizer);
 * ``plugin full``: the same with the plugin's full fine-tuning (``lora=None``: every weight of the
   residual model; the generative model's transformer, its S2L2A tokenizer frozen by design);
-* ``plugin full (all)`` (generative only): every weight trainable, the tokenizer's diffusion
-  decoder included: full fine-tuning in the literal sense;
+* ``plugin full FT, every weight`` (``full_all``; generative only): every weight trainable, the
+  tokenizer's diffusion decoder included: full fine-tuning in the literal sense;
 * ``bare LoRA`` / ``bare full``: the LoRA and full models with ``Stage3Loss`` in a plain loop
   (forward, loss, backward, AdamW step, ``zero_grad``), each phase timed: the plugin's overhead is
   ``plugin LoRA / bare LoRA``, and the phases show where LoRA saves time and where it cannot.

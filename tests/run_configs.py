@@ -1,7 +1,9 @@
 """Paths and run-config helpers shared by the tests (a plain module: conftest files are per folder)."""
 
 import csv
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 from lightning.pytorch import Callback
@@ -9,6 +11,14 @@ from lightning.pytorch import Callback
 REPO = Path(__file__).resolve().parents[1]
 #: Real BigEarthNet v1 pairs beside the checkout (optional: tests using it skip without it).
 SHARED_DATA = REPO.parent / "shared" / "data" / "bigearthnet_v1_example"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` (a script folder, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_run_config(source: Path, out_dir: Path, **data_args: object) -> Path:

@@ -4,21 +4,16 @@ A scalar read (``.item()``, ``float(t)``, ``bool(t)``) on a GPU tensor makes the
 device. The only reads whose first frame outside torch is in this package are the DDIM update's
 coefficients, CPU tensors by construction (docs/performance.md classifies every site)."""
 
-import importlib.util
-
 import pytest
 
-from run_configs import REPO
+from run_configs import load_benchmark
 
 HOST_ONLY_PLUGIN_SITES = ("axion_terratorch/models/ddim.py",)
 
 
 @pytest.fixture(scope="module")
 def host_syncs():
-    spec = importlib.util.spec_from_file_location("host_syncs", REPO / "benchmarks" / "host_syncs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("host_syncs")
 
 
 @pytest.mark.parametrize("kind", ["residual", "generative"])

@@ -1,22 +1,16 @@
 """benchmarks/train_step_speed.py runs as documented at tiny size and compares what it says it does
 (figures are not checked: timings belong to the benchmark, not to tests)."""
 
-import importlib.util
 import json
 
 import pytest
 
-from run_configs import REPO
+from run_configs import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "train_step_speed", REPO / "benchmarks" / "train_step_speed.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("train_step_speed")
 
 
 def run(benchmark, tmp_path, *args: str) -> list[dict]:
@@ -33,7 +27,6 @@ def test_generative_modes_train_what_they_name(benchmark, tmp_path, capsys):
     for mode in ("plugin_lora", "plugin_full", "plugin_full_all", "bare_lora", "bare_full"):
         assert len(row["steps_s"][mode]) == 1
         assert row[f"{mode}_s"] > 0
-    assert row["lora_over_full_all"] == row["plugin_lora_s"] / row["plugin_full_all_s"]
     for mode in ("lora", "full"):
         assert all(row[f"bare_{mode}_{phase}_s"] > 0 for phase in ("forward", "backward", "optimizer"))
     printed = capsys.readouterr().out
