@@ -5,6 +5,7 @@ from axion_terratorch.datamodules.bad_tiles import BadTileReport
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.bigearthnet import BigEarthNetPairDataModule
 from axion_terratorch.datamodules.folder import GeoTiffPairDataModule
+from axion_terratorch.datamodules.multi_source import ConcatPairedTileDataset, MultiSourcePairDataModule
 from axion_terratorch.datamodules.npz import NpzTileDataModule
 from axion_terratorch.datamodules.sen12ms import SEN12MSPairDataModule
 from axion_terratorch.datamodules.ssl4eo import SSL4EOS12PairDataModule
@@ -13,8 +14,10 @@ from axion_terratorch.datamodules.synthetic import SyntheticGroundingDataModule,
 __all__ = [
     "BadTileReport",
     "BigEarthNetPairDataModule",
+    "ConcatPairedTileDataset",
     "GeoTiffPairDataModule",
     "JointFlipRotate",
+    "MultiSourcePairDataModule",
     "NpzTileDataModule",
     "PairedTileDataModule",
     "SEN12MSPairDataModule",

@@ -9,7 +9,7 @@ from typing import Literal
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split, ratio_split
 from axion_terratorch.datasets.options import TileOptions
-from axion_terratorch.datasets.ssl4eo import SSL4EOS12Pairs
+from axion_terratorch.datasets.ssl4eo import SEASONS, SSL4EOS12Pairs
 
 
 def _location(name: str) -> str:
@@ -23,6 +23,7 @@ class SSL4EOS12PairDataModule(PairedTileDataModule):
         root: SSL4EO-S12 folder with ``s1`` and ``s2a`` (or ``s2c``) extracted.
         s2_level: ``s2a`` (L2A) or ``s2c`` (L1C).
         locations: Locations to use (default: every folder in ``root/s1``).
+        seasons: Seasons stored per location and sensor: 4 in SSL4EO-S12, 2 in its example data.
         val_ratio: Fraction of locations for validation.
         test_ratio: Fraction of locations for test.
         split_seed: Seed of the location split.
@@ -39,6 +40,7 @@ class SSL4EOS12PairDataModule(PairedTileDataModule):
         root: str | os.PathLike[str],
         s2_level: Literal["s2a", "s2c"] = "s2a",
         locations: Sequence[int] | None = None,
+        seasons: int = SEASONS,
         val_ratio: float = 0.1,
         test_ratio: float = 0.1,
         split_seed: int = 0,
@@ -53,13 +55,14 @@ class SSL4EOS12PairDataModule(PairedTileDataModule):
         self.root = root
         self.s2_level = s2_level
         self.locations = locations
+        self.seasons = seasons
         self.ratios = (val_ratio, test_ratio)
         self.split_seed = split_seed
 
     def build_dataset(self, split: Split) -> SSL4EOS12Pairs:
         """The tiles of the locations of ``split``."""
         dataset = SSL4EOS12Pairs(
-            self.root, self.tiles, self.s2_level, self.locations, random_crop=split == "train"
+            self.root, self.tiles, self.s2_level, self.locations, self.seasons, random_crop=split == "train"
         )
         dataset.keep(ratio_split(dataset.names, *self.ratios, self.split_seed, group=_location)[split])
         return dataset

@@ -16,7 +16,7 @@ from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.wrapped import TorchGeoPairDataset
 
-#: Seasonal snapshots per location in SSL4EO-S12.
+#: Seasonal snapshots per location in SSL4EO-S12 (its example data may hold fewer).
 SEASONS = 4
 #: Largest time between the S1 and S2 acquisitions paired as one season, days.
 MAX_PAIR_DAYS = 60.0
@@ -30,9 +30,9 @@ def pair_seasons(s1: dict[str, Tensor], s2: dict[str, Tensor], season: int) -> t
     (0 = earliest) of each is taken.
 
     Args:
-        s1: ``SSL4EOS12(split="s1", seasons=4)`` sample: image (4 * 2, H, W), t (4,).
-        s2: ``SSL4EOS12(split="s2a"|"s2c", seasons=4)`` sample: image (4 * B, H, W), t (4,).
-        season: Chronological rank of the season, 0-3.
+        s1: ``SSL4EOS12(split="s1", seasons=n)`` sample: image (n * 2, H, W), t (n,).
+        s2: ``SSL4EOS12(split="s2a"|"s2c", seasons=n)`` sample: image (n * B, H, W), t (n,).
+        season: Chronological rank of the season, ``0 .. n-1``.
 
     Returns:
         ``(S1 (2, H, W) VV, VH, S2 (B, H, W))``.
@@ -57,10 +57,10 @@ def pair_seasons(s1: dict[str, Tensor], s2: dict[str, Tensor], season: int) -> t
 class SSL4EOS12Pairs(TorchGeoPairDataset):
     """SSL4EO-S12 (torchgeo ``SSL4EOS12``): S1 GRD and S2 of one location and season, 264x264 px.
 
-    torchgeo serves one sensor per dataset and draws seasons at random, so this holds one
-    dataset per sensor with all four seasons and pairs the seasons by acquisition time
-    (:func:`pair_seasons`). Index ``i`` is location ``i // 4``, season ``i % 4``; each read loads
-    all four seasons of both sensors (4x the pixels of the pair).
+    torchgeo serves one sensor per dataset and draws ``seasons`` of the stored seasons at random,
+    so this holds one dataset per sensor reading all of them and pairs the seasons by acquisition
+    time (:func:`pair_seasons`). Index ``i`` is location ``i // seasons``, season ``i % seasons``;
+    each read loads every season of both sensors (``seasons`` x the pixels of the pair).
 
     Dataset features:
 
@@ -74,7 +74,12 @@ class SSL4EOS12Pairs(TorchGeoPairDataset):
         options: Bands, units, tile size, Stage 2 input and bad-tile policy.
         s2_level: ``s2a`` (L2A) or ``s2c`` (L1C).
         locations: Locations ``0 .. locations-1`` to use (default: the folders in ``root/s1``).
+        seasons: Seasons stored per location and sensor: 4 in SSL4EO-S12, 2 in its example data.
+            Every location must hold exactly this many (else torchgeo would draw a random subset).
         random_crop: Random windows (training) instead of centred ones.
+
+    Raises:
+        ValueError: If ``seasons`` is not 1 to 4.
     """
 
     def __init__(
@@ -83,20 +88,35 @@ class SSL4EOS12Pairs(TorchGeoPairDataset):
         options: TileOptions,
         s2_level: Literal["s2a", "s2c"] = "s2a",
         locations: Sequence[int] | None = None,
+        seasons: int = SEASONS,
         random_crop: bool = False,
     ) -> None:
+        if not 1 <= seasons <= SEASONS:
+            msg = f"seasons must be 1 to {SEASONS}, got {seasons}"
+            raise ValueError(msg)
         super().__init__(options, random_crop)
-        self.s1 = SSL4EOS12(root=root, split="s1", seasons=SEASONS)
-        self.s2 = SSL4EOS12(root=root, split=s2_level, seasons=SEASONS)
+        self.seasons = seasons
+        self.s1 = SSL4EOS12(root=root, split="s1", seasons=seasons)
+        self.s2 = SSL4EOS12(root=root, split=s2_level, seasons=seasons)
         self.s2_bands = [normalize_band(band) or band for band in self.s2.bands]
         if locations is None:
             locations = range(len([p for p in (Path(root) / "s1").iterdir() if p.is_dir()]))
-        self.names = [f"{location:07}_{season}" for location in locations for season in range(SEASONS)]
+        self.names = [f"{location:07}_{season}" for location in locations for season in range(seasons)]
         self.screen({})
 
     def fetch(self, index: int) -> dict[str, Tensor]:
-        """``{"image_s1", "image_s2"}`` of tile ``index``, paired by :func:`pair_seasons`."""
+        """``{"image_s1", "image_s2"}`` of tile ``index``, paired by :func:`pair_seasons`.
+
+        Raises:
+            BadTileError: If a sensor's location folder does not hold exactly ``seasons`` seasons.
+        """
         location, season = (int(part) for part in self.names[index].split("_"))
+        for dataset in (self.s1, self.s2):
+            folder = Path(dataset.root) / dataset.split / f"{location:07}"
+            stored = len(os.listdir(folder))
+            if stored != self.seasons:
+                msg = f"{folder} holds {stored} seasons, not seasons={self.seasons}"
+                raise BadTileError(msg)
         sar, optical = pair_seasons(self.s1[location], self.s2[location], season)
         return {"image_s1": sar, "image_s2": optical}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-from tile_writers import SHARED_DATA, scene, write_sen12ms, write_ssl4eo
+from tile_writers import SHARED_DATA, SSL4EO_EXAMPLE, scene, write_sen12ms, write_ssl4eo
 
 from axion_terratorch.constants import S2L2A_BANDS, SAR_KEY
 from axion_terratorch.datasets import (
@@ -99,6 +99,48 @@ def test_ssl4eo_pairs_s1_and_s2_of_the_same_season(tmp_path):
         # Season k: VV = -20 + k dB and every S2 band 1000 * (k + 1) DN (see write_ssl4eo).
         assert torch.allclose(sample["image"][SAR_KEY][0], torch.tensor(-20.0 + season))
         assert torch.allclose(sample["target"], torch.tensor(0.1 * (season + 1)))
+
+
+def test_ssl4eo_pairs_two_seasons_by_time(tmp_path):
+    write_ssl4eo(tmp_path, locations=2, seasons=2)
+    ds = SSL4EOS12Pairs(tmp_path, TileOptions(stage2_proxy=True, tile_size=32), seasons=2)
+    assert ds.names == ["0000000_0", "0000000_1", "0000001_0", "0000001_1"]
+    for index, season in enumerate([0, 1, 0, 1]):
+        sample = ds[index]
+        assert torch.allclose(sample["image"][SAR_KEY][0], torch.tensor(-20.0 + season))
+        assert torch.allclose(sample["target"], torch.tensor(0.1 * (season + 1)))
+
+
+def test_ssl4eo_seasons_must_match_the_stored_seasons(tmp_path):
+    write_ssl4eo(tmp_path, locations=1)
+    ds = SSL4EOS12Pairs(tmp_path, TileOptions(stage2_proxy=True, tile_size=32), seasons=2)
+    with pytest.raises(BadTileError, match="holds 4 seasons, not seasons=2"):
+        ds[0]
+    with pytest.raises(ValueError, match="seasons must be 1 to 4"):
+        SSL4EOS12Pairs(tmp_path, TileOptions(stage2_proxy=True), seasons=5)
+
+
+@pytest.mark.skipif(not SSL4EO_EXAMPLE.is_dir(), reason="SSL4EO-S12 example not present")
+def test_ssl4eo_example_l2a_reflectance_and_db():
+    ds = SSL4EOS12Pairs(SSL4EO_EXAMPLE, FULL, "s2a", seasons=2)
+    assert ds.names == ["0000000_0", "0000000_1"]
+    for index in range(2):
+        sample = ds[index]
+        sar, target = sample["image"][SAR_KEY], sample["target"]
+        assert sar.shape == (2, 264, 264)
+        assert target.shape == (12, 264, 264)
+        assert bool(sample["valid_mask"].all())
+        assert -40 < float(sar.min())  # VV, VH in dB, never linear power
+        assert float(sar.max()) < 5
+        low, high = torch.quantile(sar.flatten(1), torch.tensor([0.01, 0.99]), dim=1)
+        assert bool((low > -30).all())
+        assert bool((high < 0).all())
+        assert -12 < float(sar[0].mean()) < -8  # cropland: VV well above VH
+        assert -19 < float(sar[1].mean()) < -16
+        assert 0 < float(target.min())  # L2A DN / 10000
+        assert float(target.max()) < 1
+        means = dict(zip(S2L2A_BANDS, target.mean((1, 2)).tolist(), strict=True))
+        assert 0.05 < means["B02"] < means["B08"] < 0.4  # vegetation: NIR well above blue
 
 
 def test_ssl4eo_rejects_acquisitions_too_far_apart():

@@ -14,6 +14,8 @@ from axion_terratorch.constants import S2L2A_BANDS
 
 #: Real BigEarthNet v1 pairs beside the checkout, as in tests/conftest.py (tests skip without them).
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "bigearthnet_v1_example"
+#: Real SSL4EO-S12 example beside it: one location, two seasons per sensor (tests skip without it).
+SSL4EO_EXAMPLE = SHARED_DATA.parent / "ssl4eo_s12_example"
 CRS = "EPSG:32633"
 ORIGIN = (400000.0, 5300000.0)
 #: Native pixel size of each Sentinel-2 band, metres.
@@ -131,15 +133,15 @@ def write_sen12ms(root: Path, size: int = 32) -> None:
         (root / f"{split}_list.txt").write_text("\n".join(filenames) + "\n")
 
 
-def write_ssl4eo(root: Path, locations: int = 2, size: int = 24) -> None:
-    """SSL4EO-S12 in torchgeo's layout: ``s1`` and ``s2a``, 4 seasons per location.
+def write_ssl4eo(root: Path, locations: int = 2, size: int = 24, seasons: int = 4) -> None:
+    """SSL4EO-S12 in torchgeo's layout: ``s1`` and ``s2a``, ``seasons`` (1-4) seasons per location.
 
     Season ``k`` of a location has S1 (dB) ``-20 + k`` everywhere in VV and S2 DN ``1000 * (k + 1)``
     in every band, so a test can tell which seasons were paired. S2 is acquired 3 days after S1.
     """
     s2_bands = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
     for location in range(locations):
-        for season, month in enumerate(("03", "06", "09", "12")):
+        for season, month in enumerate(("03", "06", "09", "12")[:seasons]):
             s1_dir = (
                 root / "s1" / f"{location:07}" / f"S1A_IW_GRDH_1SDV_2021{month}05T120000_2021{month}05T120030"
             )
