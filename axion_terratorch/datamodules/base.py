@@ -44,6 +44,8 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         augment: Flip and rotate training batches.
         max_samples: Use only the first ``max_samples`` training tiles (debugging).
         max_eval_samples: Use only the first ``max_eval_samples`` validation and test tiles.
+        train_repeats: Passes over the training tiles per epoch (each tile gives a new random crop
+            at every pass): more steps per epoch from a few large tiles.
 
     Raises:
         ValueError: If an argument is out of range, or ``tiles`` has no Stage 2 input; the
@@ -58,7 +60,11 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         augment: bool = True,
         max_samples: int | None = None,
         max_eval_samples: int | None = None,
+        train_repeats: int = 1,
     ) -> None:
+        if train_repeats < 1:
+            msg = f"train_repeats must be >= 1, got {train_repeats}"
+            raise ValueError(msg)
         for name, value in (("max_samples", max_samples), ("max_eval_samples", max_eval_samples)):
             if value is not None and value < 1:
                 msg = f"{name} must be >= 1 or None, got {value}"
@@ -76,6 +82,7 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         self.train_aug = JointFlipRotate() if augment else None
         self.max_samples = max_samples
         self.max_eval_samples = max_eval_samples
+        self.train_repeats = train_repeats
         self.bad_tile_counts: dict[str, int] = {}
 
     @abc.abstractmethod
@@ -127,7 +134,12 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
     def train_dataloader(self) -> DataLoader[Batch]:
         """Shuffled training batches in an order fixed by ``tiles.seed`` and the epoch (resumable)."""
         return resumable_train_loader(
-            self.train_dataset, self.batch_size, self.num_workers, self.tiles.seed, self.collate_fn
+            self.train_dataset,
+            self.batch_size,
+            self.num_workers,
+            self.tiles.seed,
+            self.collate_fn,
+            self.train_repeats,
         )
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:

@@ -87,6 +87,7 @@ class MultiSourcePairDataModule(PairedTileDataModule):
         augment: Flip and rotate training batches.
         max_samples: Cap on training tiles (after the sources' caps).
         max_eval_samples: Cap on validation and test tiles (after the sources' caps).
+        train_repeats: Passes over the training tiles per epoch, each with new random crops.
 
     Raises:
         ValueError: If ``sources`` is empty, ``eval_tile_size`` is below 16 px, or a source's
@@ -103,8 +104,11 @@ class MultiSourcePairDataModule(PairedTileDataModule):
         augment: bool = True,
         max_samples: int | None = None,
         max_eval_samples: int | None = None,
+        train_repeats: int = 1,
     ) -> None:
-        super().__init__(tiles, batch_size, num_workers, augment, max_samples, max_eval_samples)
+        super().__init__(
+            tiles, batch_size, num_workers, augment, max_samples, max_eval_samples, train_repeats
+        )
         if not sources:
             msg = "sources must list at least one data module"
             raise ValueError(msg)

@@ -22,10 +22,16 @@ class ResumableRandomSampler(Sampler[int]):
     Args:
         data_source: The dataset (only its length is used).
         seed: Seed of the order.
+        repeats: Passes over the dataset per epoch, each in its own order (for a few large tiles
+            whose random crops differ at every read).
     """
 
-    def __init__(self, data_source: Sized, seed: int = 0) -> None:
-        self.num_samples = len(data_source)
+    def __init__(self, data_source: Sized, seed: int = 0, repeats: int = 1) -> None:
+        if repeats < 1:
+            msg = f"repeats must be >= 1, got {repeats}"
+            raise ValueError(msg)
+        self.size = len(data_source)
+        self.num_samples = self.size * repeats
         self.seed = seed
         self.epoch = 0
         self._skip = 0
@@ -41,7 +47,11 @@ class ResumableRandomSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         state = np.random.SeedSequence([self.seed, self.epoch]).generate_state(2)
         generator = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-        order = torch.randperm(self.num_samples, generator=generator)[self._skip :]
+        passes = [
+            torch.randperm(self.size, generator=generator)
+            for _ in range(self.num_samples // max(self.size, 1))
+        ]
+        order = torch.cat(passes)[self._skip :] if passes else torch.empty(0, dtype=torch.long)
         self._skip = 0
         return iter(order.tolist())
 
@@ -55,12 +65,14 @@ def resumable_train_loader(
     num_workers: int,
     seed: int,
     collate_fn: Callable[[list[Any]], Any] | None = None,
+    repeats: int = 1,
 ) -> DataLoader[Any]:
-    """Training loader over ``dataset`` with a :class:`ResumableRandomSampler`, last partial batch dropped."""
+    """Training loader over ``dataset`` with a :class:`ResumableRandomSampler` (``repeats`` passes per
+    epoch), last partial batch dropped."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=ResumableRandomSampler(dataset, seed),  # type: ignore[arg-type]
+        sampler=ResumableRandomSampler(dataset, seed, repeats),  # type: ignore[arg-type]
         num_workers=num_workers,
         collate_fn=collate_fn,
         drop_last=True,

@@ -136,3 +136,26 @@ def test_real_pairs_config_holds_out_by_location(monkeypatch):
         assert bool(batch["valid_mask"].all())
         assert -30 < float(batch["image"][SAR_KEY].mean()) < 0
         assert 0 < float(batch["target"].mean()) < 0.5
+
+
+def test_train_repeats_passes_over_every_tile_each_time_with_new_crops(tmp_path):
+    tiles = TileOptions(bands=BANDS, tile_size=32, stage2_proxy=True)
+    dm = MultiSourcePairDataModule(
+        sources(tmp_path), tiles=tiles, batch_size=2, train_repeats=3, augment=False
+    )
+    dm.setup("fit")
+    tiles_per_epoch = len(dm.train_dataset)
+    loader = dm.train_dataloader()
+    order = list(loader.sampler)
+    assert len(order) == 3 * tiles_per_epoch
+    for start in range(0, len(order), tiles_per_epoch):
+        assert sorted(order[start : start + tiles_per_epoch]) == list(range(tiles_per_epoch))
+    assert len(loader) == 3 * tiles_per_epoch // 2
+    torch.manual_seed(0)  # the crops come from torch's generator, seeded by Lightning in a run
+    first, second = (dm.train_dataset[0]["target"] for _ in range(2))
+    assert not torch.equal(first, second)
+    sampler = ResumableRandomSampler(range(5), seed=1, repeats=2)
+    sampler.skip(7)
+    assert list(sampler) == list(ResumableRandomSampler(range(5), seed=1, repeats=2))[7:]
+    with pytest.raises(ValueError, match="train_repeats"):
+        MultiSourcePairDataModule(sources(tmp_path / "x"), tiles=tiles, train_repeats=0)
