@@ -61,13 +61,29 @@ def read_checkpoint(path: PathLike) -> dict[str, Any]:
     return checkpoint
 
 
+#: Model arguments added after checkpoints were written, by class name: the value that reproduces what
+#: such a checkpoint was trained with. ``terratorch fit`` saves every argument, defaults included, so
+#: a checkpoint's config without the argument predates it (the class default may have changed since).
+LEGACY_INIT_ARGS: dict[str, dict[str, Any]] = {"TerraMindResidualGrounding": {"decoder": "fcn"}}
+
+
+def with_legacy_arguments(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with :data:`LEGACY_INIT_ARGS` filled in where it does not name them."""
+    config = copy.deepcopy(dict(config))
+    legacy = LEGACY_INIT_ARGS.get(str(config.get("class_path", "")).rpartition(".")[2], {})
+    init_args = config.setdefault("init_args", {})
+    for name, value in legacy.items():
+        init_args.setdefault(name, value)
+    return config
+
+
 def model_config(
     checkpoint: Mapping[str, Any], path: PathLike, config: PathLike | None = None
 ) -> dict[str, Any]:
     """The ``{"class_path", "init_args"}`` config of the task's model.
 
     Taken from ``config`` (a ``terratorch fit`` YAML: ``model.init_args.model``) when given, else from
-    the checkpoint's hyperparameters.
+    the checkpoint's hyperparameters (with :func:`with_legacy_arguments`).
 
     Raises:
         CheckpointError: If neither holds a model ``class_path``; the message says how to fix it.
@@ -85,7 +101,7 @@ def model_config(
             "(LightningCLI). Pass the run's YAML config (--config) to rebuild the model."
         )
         raise CheckpointError(msg)
-    return copy.deepcopy(dict(model))
+    return copy.deepcopy(dict(model)) if config is not None else with_legacy_arguments(model)
 
 
 def build_model(config: Mapping[str, Any]) -> nn.Module:

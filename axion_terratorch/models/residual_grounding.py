@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -14,17 +15,30 @@ from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, coerce_lora
 from axion_terratorch.models.standardize import TerraMindStandardizer
 from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABackbone, Variant
+from axion_terratorch.models.unet_decoder import TokenUNetDecoder
+
+DecoderType = Literal["unet", "fcn"]
+#: A state-dict key prefix (under ``decoder.``) that only each decoder type has.
+DECODER_SIGNATURES: dict[str, str] = {"fcn": "decoder.convs.", "unet": "decoder.unet."}
 
 
 class TerraMindResidualGrounding(nn.Module):
     """Ground a Stage 2 optical estimate in Sentinel-1 with a LoRA-tuned TerraMind encoder.
 
     TerraMind encodes the standardised optical estimate and the SAR together (tokens of both
-    modalities averaged); terratorch's ``FCNDecoder`` upsamples the last block's tokens back to full
-    resolution (4 x2 transposed-convolution stages = TerraMind's 16 px patches); a small head sees
-    those features with the standardised inputs and predicts a correction, in standardised units,
-    that is added to the input. The head's last layer starts at zero, so the untrained model returns
-    its input unchanged. Tiles of any size are padded (replicate) to a multiple of 16 and cropped back.
+    modalities averaged) into a map of 16 px tokens, which a decoder brings back to full resolution:
+
+    - ``unet`` (default): segmentation-models-pytorch's U-Net decoder, whose skip features come from a
+      small convolutional encoder over the standardised inputs at strides 1, 2, 4 and 8, with the
+      token map as the deepest feature (``TokenUNetDecoder``). Deblurring and re-aligning the optical
+      estimate need full-resolution, multi-scale features, which 16 px tokens alone do not carry.
+    - ``fcn``: terratorch's ``FCNDecoder`` (4 x2 transposed-convolution stages), the model's first
+      decoder; checkpoints saved before the U-Net decoder have this one and need ``decoder: fcn``.
+
+    A small head sees the decoder's features with the standardised inputs and predicts a correction,
+    in standardised units, that is added to the input. The head's last layer starts at zero, so the
+    untrained model returns its input unchanged. Tiles of any size are padded (replicate) to a
+    multiple of 16 and cropped back.
 
     Args:
         variant: TerraMind v1 size (``tiny``, ``small``, ``base``, ``large``).
@@ -32,12 +46,17 @@ class TerraMindResidualGrounding(nn.Module):
         bands: Optical bands, for example ``("B02", "B03", "B04", "B08")``.
         lora: LoRA settings (default: rank 8, alpha 16 on the encoder attention, base frozen);
             ``None`` fine-tunes the whole encoder.
-        decoder_channels: Width of the decoder and head.
+        decoder_channels: Width of the decoder and head (``unet``: skips at a quarter to one times
+            it, token map projected to twice it).
         ckpt_path: Local TerraMind checkpoint to load instead of the hub download.
+        decoder: ``unet`` or ``fcn``, see above.
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
         - Output: ``(B, C, H, W)`` grounded reflectance, same bands as the optical input.
+
+    Raises:
+        ValueError: On loading weights of the other decoder type (the message names the setting).
     """
 
     def __init__(
@@ -48,11 +67,16 @@ class TerraMindResidualGrounding(nn.Module):
         lora: LoraSettings | None = LoraSettings(),  # noqa: B008 - frozen dataclass
         decoder_channels: int = 64,
         ckpt_path: str | None = None,
+        decoder: DecoderType = "unet",
     ) -> None:
         super().__init__()
         if decoder_channels < 1:
             msg = f"decoder_channels must be >= 1, got {decoder_channels}"
             raise ValueError(msg)
+        if decoder not in DECODER_SIGNATURES:
+            msg = f"decoder must be one of {sorted(DECODER_SIGNATURES)}, got {decoder!r}"
+            raise ValueError(msg)
+        self.decoder_type: DecoderType = decoder
         self.bands = tuple(bands)
         self.standardizer = TerraMindStandardizer(bands)
         self.backbone = TerraMindLoRABackbone(
@@ -63,8 +87,13 @@ class TerraMindResidualGrounding(nn.Module):
             ckpt_path=ckpt_path,
             lora=coerce_lora(lora),
         )
-        self.decoder = FCNDecoder(self.backbone.out_channels, channels=decoder_channels, num_convs=4)
-        in_head = decoder_channels + len(bands) + 2
+        in_channels = len(bands) + 2
+        self.decoder: FCNDecoder | TokenUNetDecoder
+        if decoder == "fcn":
+            self.decoder = FCNDecoder(self.backbone.out_channels, channels=decoder_channels, num_convs=4)
+        else:
+            self.decoder = TokenUNetDecoder(in_channels, self.backbone.out_channels[-1], decoder_channels)
+        in_head = self.decoder.out_channels + in_channels
         self.head = nn.Sequential(
             nn.Conv2d(in_head, decoder_channels, kernel_size=3, padding=1),
             nn.GELU(),
@@ -82,6 +111,31 @@ class TerraMindResidualGrounding(nn.Module):
         sar_z = F.pad(self.standardizer.sar(sar), pad, mode="replicate")
         tokens = self.backbone({OPTICAL_KEY: opt_z, SAR_KEY: sar_z})[-1]
         grid = (opt_z.shape[-2] // PATCH_SIZE, opt_z.shape[-1] // PATCH_SIZE)
-        features = self.decoder([tokens.transpose(1, 2).reshape(*tokens.shape[:1], -1, *grid)])
-        delta = self.head(torch.cat([features, opt_z, sar_z], dim=1))[..., :height, :width]
+        token_map = tokens.transpose(1, 2).reshape(*tokens.shape[:1], -1, *grid)
+        inputs = torch.cat([opt_z, sar_z], dim=1)
+        if isinstance(self.decoder, FCNDecoder):
+            features = self.decoder([token_map])
+        else:
+            features = self.decoder(token_map, inputs)
+        delta = self.head(torch.cat([features, inputs], dim=1))[..., :height, :width]
         return optical + delta * self.standardizer.optical_std
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        """Refuse the weights of the other decoder type with a message naming the fix."""
+        saved = [
+            name
+            for name, signature in DECODER_SIGNATURES.items()
+            if any(key.startswith(prefix + signature) for key in state_dict)
+        ]
+        if saved and self.decoder_type not in saved:
+            msg = (
+                f"the weights hold a {saved[0]!r} decoder but the model was built with "
+                f"decoder={self.decoder_type!r}: set `decoder: {saved[0]}` in the model's init_args"
+            )
+            if saved[0] == "fcn":
+                msg += (
+                    " (checkpoints saved before the U-Net decoder existed have an FCN decoder; their "
+                    "config does not name one, and the default is now 'unet')"
+                )
+            raise ValueError(msg)
+        super()._load_from_state_dict(state_dict, prefix, *args)
