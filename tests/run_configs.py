@@ -2,6 +2,7 @@
 
 import csv
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -11,10 +12,15 @@ from lightning.pytorch import Callback
 REPO = Path(__file__).resolve().parents[1]
 #: Real BigEarthNet v1 pairs beside the checkout (optional: tests using it skip without it).
 SHARED_DATA = REPO.parent / "shared" / "data" / "bigearthnet_v1_example"
+#: The SSL4EO-S12 example location beside the checkout (optional, like ``SHARED_DATA``).
+SHARED_SSL4EO = REPO.parent / "shared" / "data" / "ssl4eo_s12_example"
 
 
 def load_benchmark(name: str) -> ModuleType:
-    """Import ``benchmarks/<name>.py`` (a script folder, not a package)."""
+    """Import ``benchmarks/<name>.py`` (a script folder, not a package; its scripts import each other)."""
+    folder = str(REPO / "benchmarks")
+    if folder not in sys.path:
+        sys.path.append(folder)
     spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

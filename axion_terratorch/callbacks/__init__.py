@@ -2,5 +2,6 @@
 
 from axion_terratorch.callbacks.example_images import ExampleImages
 from axion_terratorch.callbacks.nonfinite import NonFiniteGuard, NonFiniteTrainingError
+from axion_terratorch.callbacks.sar_ablation import SARAblation, ablate_sar
 
-__all__ = ["ExampleImages", "NonFiniteGuard", "NonFiniteTrainingError"]
+__all__ = ["ExampleImages", "NonFiniteGuard", "NonFiniteTrainingError", "SARAblation", "ablate_sar"]

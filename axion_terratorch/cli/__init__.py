@@ -1,4 +1,4 @@
-"""The ``axion-stage3`` command line: ``train``, ``predict``, ``evaluate``, ``export``, ``memory-report``.
+"""The ``axion-stage3`` command line: ``train``, ``predict``, ``check``, ``evaluate``, ``export``, ``memory-report``.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
 modules are imported only when their subcommand runs, so ``axion-stage3 --help`` stays fast. A module
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train with the seed's flags (a LightningCLI `fit` run)."),
     "predict": ("predict", "Ground a Sentinel-1/optical GeoTIFF pair of any size."),
+    "check": ("check", "Judge any grounded GeoTIFF against its SAR and input (no model)."),
     "evaluate": ("evaluate", "Score a checkpoint (or the Stage 2 input) over a dataset."),
     "export": ("export", "Export the LoRA adapter or merged weights of a checkpoint."),
     "memory-report": ("memory_report", "Measure the training memory budget of a config."),

@@ -98,8 +98,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(
         f"{summary['n_tiles']} tiles: SAR agreement {summary['sar_agreement_input_mean']:.3f} -> "
-        f"{summary['sar_agreement_output_mean']:.3f}, improved {100 * summary['share_improved']:.0f}% "
-        f"(report in {args.output_dir})"
+        f"{summary['sar_agreement_output_mean']:.3f}, improved {100 * summary['share_improved']:.0f}%, "
+        + (
+            f"PSNR gain {summary['psnr_gain_mean']:+.2f} dB, "
+            if summary["psnr_gain_mean"] is not None
+            else ""
+        )
+        + f"quality check {summary['quality_flags']} (report in {args.output_dir})"
     )
     return 0
 

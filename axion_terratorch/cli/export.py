@@ -18,9 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--run-dir", help="run folder: export its best checkpoint (*.ckpt under it)")
     parser.add_argument(
         "--select",
-        choices=["sar_agreement", "composite"],
-        default="sar_agreement",
-        help="how --run-dir picks",
+        choices=["fidelity", "composite", "sar_agreement"],
+        default="fidelity",
+        help="how --run-dir picks: val/psnr, the composite (docs/inference.md) or val/sar_agreement",
     )
     parser.add_argument(
         "--weight",

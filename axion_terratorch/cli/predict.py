@@ -7,10 +7,12 @@ import argparse
 import logging
 import sys
 
+from axion_terratorch.cli.check import verdict_details
+from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
 from axion_terratorch.inference.checkpoint import CheckpointError
 from axion_terratorch.inference.geotiff import SceneInputError
 from axion_terratorch.inference.scene import GroundingOptions
-from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD, sidecar_path
+from axion_terratorch.inference.sidecar import sidecar_path
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
     parser.add_argument("--timesteps", type=int, help="diffusion steps of a generative model")
     parser.add_argument(
-        "--quality-threshold",
-        type=float,
-        default=QUALITY_THRESHOLD,
-        help="SAR agreement below which the output is flagged preview-only",
+        "--fallback",
+        choices=["none", "input"],
+        default="none",
+        help="input: where a window fails the quality check, write the input there (no-harm mode)",
     )
     parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out of the sidecar")
     parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quality_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             dn=args.dn,
             progress=not args.quiet,
+            fallback=args.fallback,
+            check=quality_check(args),
         )
         sidecar = predict_scene(
             args.checkpoint,
@@ -78,19 +83,19 @@ def run(args: argparse.Namespace) -> int:
             optical_bands=args.bands,
             optical_units=args.optical_units,
             timesteps=args.timesteps,
-            threshold=args.quality_threshold,
             lpips=not args.no_lpips,
             config=args.config,
         )
     except (SceneInputError, CheckpointError, ValueError) as err:
         print(f"axion-stage3 predict: error: {err}", file=sys.stderr)
         return 2
+    fallback = (
+        ""
+        if sidecar["fallback_windows"] is None
+        else f", {sidecar['fallback_windows']} window(s) fell back to the input"
+    )
     print(
-        f"{sidecar['output']}: {sidecar['quality_flag']}, SAR agreement {_fmt(sidecar['sar_agreement_input'])}"
-        f" -> {_fmt(sidecar['sar_agreement_output'])} (sidecar {sidecar_path(args.output)})"
+        f"{sidecar['output']}: {sidecar['quality_flag']}{verdict_details(sidecar)}{fallback}"
+        f" (sidecar {sidecar_path(args.output)})"
     )
     return 0
-
-
-def _fmt(value: object) -> str:
-    return "n/a" if value is None else f"{value:.3f}"

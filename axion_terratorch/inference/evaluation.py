@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import statistics
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -131,7 +132,9 @@ def summarise(rows: Sequence[Row], lpips_limit: float = LPIPS_CHANGE_LIMIT) -> d
         ``n_tiles``; ``sar_agreement_input_mean``, ``sar_agreement_output_mean``,
         ``sar_agreement_gain_mean`` and ``_median``, ``share_improved``; ``lpips_change_mean``,
         ``_median``, ``lpips_change_share_below`` (``lpips_limit``); ``psnr_mean``, ``ssim_mean``,
-        ``sam_mean``, ``mae_mean``, ``n_tiles_with_target``; and ``copy_of_sar_guard`` with the
+        ``sam_mean``, ``mae_mean``, ``psnr_gain_mean``, ``ssim_gain_mean``, ``sar_agreement_target_mean``,
+        ``sar_agreement_excess_mean``, ``n_tiles_with_target``; ``sar_imprint_mean`` and ``_max``;
+        ``quality_flags`` (tiles per verdict of the quality check); and ``copy_of_sar_guard`` with the
         ratio's mean, min, share above 1 and ``passed`` (mean ratio > 1). ``None`` where no tile had data.
     """
     gains, lpips, ratios = (
@@ -152,7 +155,21 @@ def summarise(rows: Sequence[Row], lpips_limit: float = LPIPS_CHANGE_LIMIT) -> d
         "lpips_change_share_below": sum(v < lpips_limit for v in lpips) / len(lpips) if lpips else None,
         "n_tiles_with_target": len(ratios),
     }
-    summary.update({f"{key}_mean": _mean(_values(rows, key)) for key in ("psnr", "ssim", "sam", "mae")})
+    target_keys = (
+        "psnr",
+        "ssim",
+        "sam",
+        "mae",
+        "psnr_gain",
+        "ssim_gain",
+        "sar_agreement_target",
+        "sar_agreement_excess",
+    )
+    summary.update({f"{key}_mean": _mean(_values(rows, key)) for key in target_keys})
+    imprints = _values(rows, "sar_imprint")
+    summary["sar_imprint_mean"] = _mean(imprints)
+    summary["sar_imprint_max"] = max(imprints) if imprints else None
+    summary["quality_flags"] = dict(Counter(str(r["quality_flag"]) for r in rows))
     summary["copy_of_sar_guard"] = {
         "ratio_mean": _mean(ratios),
         "ratio_min": min(ratios) if ratios else None,

@@ -133,14 +133,45 @@ class SceneReader:
             ``(C, h, w)`` reflectance, and bool ``(h, w)`` valid-pixel masks. Invalid values are left
             as read.
         """
-        rio_window = RioWindow(window.col, window.row, window.width, window.height)
-        arrays = []
-        for src, raster in self._pairs:
-            values = src.read(list(raster.indexes), window=rio_window, out_dtype="float32")
-            valid = raster.valid(values)
-            arrays.append((values / raster.scale if raster.scale != 1 else values, valid))
-        (sar, sar_valid), (optical, optical_valid) = arrays
+        (sar, sar_valid), (optical, optical_valid) = (
+            read_window(src, raster, window) for src, raster in self._pairs
+        )
         return sar, optical, sar_valid, optical_valid
+
+
+def companion_raster(
+    scene: SceneInputs,
+    path: PathLike,
+    optical_bands: Sequence[str] | None = None,
+    optical_units: OpticalUnits = "auto",
+) -> RasterBands:
+    """Another optical raster on ``scene``'s grid (e.g. a grounded output), checked like its optical input.
+
+    Raises:
+        SceneInputError: On an unreadable file, missing bands, another grid or no valid pixel; the
+            message names the file.
+    """
+    path = Path(path)
+    with _open(path) as src, _open(scene.optical_path) as reference:
+        _check_real(src, path)
+        raster = _optical_bands(src, path, scene.bands, optical_bands, optical_units)
+        _check_grid(reference, scene.optical_path, src, path)
+        _check_has_data(src, raster)
+    return raster
+
+
+def read_window(
+    src: rasterio.DatasetReader, raster: RasterBands, window: Window
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, valid)`` of ``raster``'s bands in ``window``: float32 ``(C, h, w)`` scaled by
+    ``raster.scale`` and the bool ``(h, w)`` valid-pixel mask."""
+    values = src.read(
+        list(raster.indexes),
+        window=RioWindow(window.col, window.row, window.width, window.height),
+        out_dtype="float32",
+    )
+    valid = raster.valid(values)
+    return (values / raster.scale if raster.scale != 1 else values), valid
 
 
 def _open(path: Path) -> rasterio.DatasetReader:

@@ -13,7 +13,7 @@ from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import write_json
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
 from axion_terratorch.inference.scene import GroundingOptions, ground_scene
-from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD, build_sidecar, sidecar_path
+from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ def predict_scene(
     optical_bands: Sequence[str] | None = None,
     optical_units: OpticalUnits = "auto",
     timesteps: int | None = None,
-    threshold: float = QUALITY_THRESHOLD,
     lpips: bool = True,
     config: PathLike | None = None,
 ) -> dict[str, object]:
@@ -44,11 +43,11 @@ def predict_scene(
         s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB.
         optical: Optical (Stage 2) GeoTIFF holding the model's bands.
         output: Output GeoTIFF.
-        options: Tiling, precision and output type (default :class:`GroundingOptions`).
+        options: Tiling, precision, output type, quality check and fallback (default
+            :class:`GroundingOptions`).
         optical_bands: Names of the optical file's bands, in file order (when not in its descriptions).
         optical_units: ``auto`` (integer = DN), ``dn`` or ``reflectance``.
         timesteps: Diffusion steps of a generative model.
-        threshold: SAR agreement threshold of the quality flag.
         lpips: Compute the LPIPS change when its weights are available.
         config: Run YAML to rebuild the model when the checkpoint has no model config.
 
@@ -74,7 +73,8 @@ def predict_scene(
     statistics = ground_scene(
         model, scene, output, options, SceneStatistics(bands, lpips_model, options.device)
     )
-    sidecar = build_sidecar(output, scene, statistics, options, threshold, checkpoint, note)
+    fallbacks = statistics.fallback_windows if options.fallback == "input" else None
+    sidecar = build_sidecar(output, scene, statistics, options, options.check, checkpoint, note, fallbacks)
     write_json(sidecar_path(output), sidecar)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])
     return sidecar

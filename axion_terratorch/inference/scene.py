@@ -1,6 +1,7 @@
 """Ground a whole Sentinel-1 / optical scene window by window, with flat memory.
 
-Pass 1 runs the model on overlapping windows (batched) and adds each prediction, times its
+Pass 1 runs the model on overlapping windows (batched), optionally replaces the prediction of a
+window that fails the quality check by the input (``fallback="input"``), and adds each prediction, times its
 normalised blending weight (:class:`~axion_terratorch.inference.tiling.TileLayout`), into an
 uncompressed float32 GeoTIFF beside the output: only the windows of one batch are in memory.
 Pass 2 reads that sum block by block, puts the input back where the SAR is invalid and nodata where
@@ -16,7 +17,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -30,12 +31,14 @@ from tqdm.auto import tqdm
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, S1GRD_MEAN, SAR_KEY
 from axion_terratorch.inference.geotiff import SceneInputs, SceneReader
+from axion_terratorch.inference.quality import QualityCheck, check_tiles
 from axion_terratorch.inference.statistics import SceneStatistics
 from axion_terratorch.inference.tiling import TileLayout, Window
 
 logger = logging.getLogger(__name__)
 
 Precision = Literal["32", "16", "bf16"]
+Fallback = Literal["none", "input"]
 #: Block side (px) of the second pass and of the output GeoTIFF's internal tiling.
 BLOCK = 256
 _AUTOCAST = {"16": torch.float16, "bf16": torch.bfloat16}
@@ -55,6 +58,10 @@ class GroundingOptions:
         progress: Show progress bars.
         max_scored_blocks: At most this many blocks of ``BLOCK`` px, evenly spread over the scene,
             are scored for the sidecar's SAR agreement and LPIPS (the per-band change uses every pixel).
+        fallback: ``"input"``: where a window's prediction fails the quality check
+            (:class:`~axion_terratorch.inference.quality.QualityCheck`), write the input there instead
+            (a no-harm mode for production runs); ``"none"``: write every prediction.
+        check: Thresholds of that check.
     """
 
     window: int = 256
@@ -65,6 +72,8 @@ class GroundingOptions:
     dn: bool = False
     progress: bool = True
     max_scored_blocks: int = 64
+    fallback: Fallback = "none"
+    check: QualityCheck = field(default_factory=QualityCheck)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -75,6 +84,9 @@ class GroundingOptions:
             raise ValueError(msg)
         if self.max_scored_blocks < 1:
             msg = f"max_scored_blocks must be >= 1, got {self.max_scored_blocks}"
+            raise ValueError(msg)
+        if self.fallback not in ("none", "input"):
+            msg = f"fallback must be 'none' or 'input', got {self.fallback!r}"
             raise ValueError(msg)
         TileLayout(1, 1, self.window, self.overlap)  # checks window and overlap
 
@@ -109,7 +121,7 @@ def ground_scene(
         scene.open() as reader,
         rasterio.open(acc_path, "w+", **_profile(scene, "float32", None, None)) as acc,
     ):
-        _predict_windows(model, scene, reader, acc, options)
+        statistics.fallback_windows = _predict_windows(model, scene, reader, acc, options)
         with rasterio.open(out_tmp, "w", **out_profile) as dst:
             _finalise(scene, reader, acc, dst, nodata, options, statistics)
     return statistics
@@ -121,27 +133,46 @@ def _predict_windows(
     reader: SceneReader,
     acc: rasterio.DatasetWriter,
     opts: GroundingOptions,
-) -> None:
+) -> int:
+    """Predict every window into ``acc``; return how many windows fell back to the input."""
     layout = TileLayout(scene.height, scene.width, opts.window, opts.overlap)
     windows = list(layout)
     fill_sar = np.asarray(S1GRD_MEAN, dtype=np.float32)[:, None, None]
+    fallbacks = 0
     bar = tqdm(total=len(windows), desc="grounding windows", unit="win", disable=not opts.progress)
     with bar, torch.inference_mode():
         for start in range(0, len(windows), opts.batch_size):
-            batch: list[tuple[Window, np.ndarray, np.ndarray]] = []
+            batch: list[tuple[Window, np.ndarray, np.ndarray, np.ndarray]] = []
             for window in windows[start : start + opts.batch_size]:
                 sar, optical, sar_valid, opt_valid = reader.read(window)
                 if opt_valid.any():  # a window with no valid optical pixel only covers nodata
-                    batch.append(
-                        (window, np.where(sar_valid, sar, fill_sar), _fill_optical(optical, opt_valid))
-                    )
+                    sar = np.where(sar_valid, sar, fill_sar)
+                    batch.append((window, sar, _fill_optical(optical, opt_valid), sar_valid & opt_valid))
             if batch:
                 predictions = _run(model, [b[1] for b in batch], [b[2] for b in batch], opts)
-                for (window, _, _), prediction in zip(batch, predictions, strict=True):
+                if opts.fallback == "input":
+                    fallbacks += _fall_back(predictions, batch, scene.bands, opts.check)
+                for (window, *_), prediction in zip(batch, predictions, strict=True):
                     rio_window = RioWindow(window.col, window.row, window.width, window.height)
                     total = acc.read(window=rio_window) + prediction * layout.weight(window)
                     acc.write(total, window=rio_window)
             bar.update(min(opts.batch_size, len(windows) - start))
+    return fallbacks
+
+
+def _fall_back(
+    predictions: np.ndarray,
+    batch: list[tuple[Window, np.ndarray, np.ndarray, np.ndarray]],
+    bands: tuple[str, ...],
+    check: QualityCheck,
+) -> int:
+    """Replace, in place, each prediction that fails ``check`` by its input; return how many."""
+    sar, optical, valid = (torch.from_numpy(np.stack([b[i] for b in batch])) for i in (1, 2, 3))
+    verdicts = check_tiles(torch.from_numpy(predictions), optical, sar, bands, valid[:, None], check)
+    failed = [i for i, (*_, verdict) in enumerate(verdicts) if not verdict.passed]
+    for i in failed:
+        predictions[i] = batch[i][2]
+    return len(failed)
 
 
 def _fill_optical(optical: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -174,7 +205,7 @@ def _finalise(
     opts: GroundingOptions,
     statistics: SceneStatistics,
 ) -> None:
-    blocks = list(_blocks(scene.height, scene.width))
+    blocks = list(scene_blocks(scene.height, scene.width))
     every = math.ceil(len(blocks) / opts.max_scored_blocks)
     bar = tqdm(blocks, desc="writing blocks", unit="block", disable=not opts.progress)
     for index, block in enumerate(bar):
@@ -193,7 +224,8 @@ def _finalise(
         dst.set_band_description(index, description or name)
 
 
-def _blocks(height: int, width: int) -> Iterator[Window]:
+def scene_blocks(height: int, width: int) -> Iterator[Window]:
+    """The ``BLOCK`` px blocks of a ``height`` x ``width`` scene, row by row (the last ones clipped)."""
     for row in range(0, height, BLOCK):
         for col in range(0, width, BLOCK):
             yield Window(row, col, min(BLOCK, height - row), min(BLOCK, width - col))

@@ -1,4 +1,7 @@
-"""Pick the best checkpoint of a run by validation SAR agreement or a composite score.
+"""Pick the best checkpoint of a run by fidelity to the targets (default), a composite score, or SAR agreement.
+
+Fidelity, not SAR agreement, is the default: the most SAR-agreeing checkpoint is the one that
+imprints the SAR most (``docs/quality.md``).
 
 A checkpoint's validation metrics come from, in this order: the state its ``ModelCheckpoint``
 callback saved with it (``current_score`` of the monitored metric, exact), then the run's
@@ -20,12 +23,20 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-Criterion = Literal["sar_agreement", "composite"]
-#: Validation metric of ``sar_agreement`` selection.
+Criterion = Literal["fidelity", "composite", "sar_agreement"]
+#: Validation metric of ``fidelity`` selection: PSNR against the targets.
+FIDELITY_METRIC = "val/psnr"
+#: Validation metric of ``sar_agreement`` selection (kept for comparison with the seed; it favours imprint).
 AGREEMENT_METRIC = "val/sar_agreement"
-#: Default composite score: agreement, plus half the SSIM against targets, minus the LPIPS change;
-#: terms the run did not log are left out (the same for every checkpoint of a run).
-COMPOSITE_WEIGHTS: dict[str, float] = {AGREEMENT_METRIC: 1.0, "val/ssim": 0.5, "val/lpips_change": -1.0}
+#: Default composite score: SSIM against the targets, minus the SAR agreement in excess of the
+#: targets' and the LPIPS change; terms the run did not log are left out (the same for every
+#: checkpoint of a run).
+COMPOSITE_WEIGHTS: dict[str, float] = {
+    "val/ssim": 1.0,
+    "val/sar_agreement_excess": -1.0,
+    "val/lpips_change": -1.0,
+}
+_SINGLE = {"fidelity": FIDELITY_METRIC, "sar_agreement": AGREEMENT_METRIC}
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ def _logged_validations(run_dir: Path) -> list[dict[str, float]]:
 
 def rank_checkpoints(
     checkpoints: Sequence[str | os.PathLike[str]],
-    criterion: Criterion = "sar_agreement",
+    criterion: Criterion = "fidelity",
     run_dir: str | os.PathLike[str] | None = None,
     weights: Mapping[str, float] | None = None,
 ) -> list[RankedCheckpoint]:
@@ -69,8 +80,8 @@ def rank_checkpoints(
 
     Args:
         checkpoints: Checkpoint files of one run.
-        criterion: ``sar_agreement`` (``val/sar_agreement``) or ``composite`` (weighted sum of
-            ``weights``, default :data:`COMPOSITE_WEIGHTS`).
+        criterion: ``fidelity`` (``val/psnr``), ``composite`` (weighted sum of ``weights``, default
+            :data:`COMPOSITE_WEIGHTS`) or ``sar_agreement`` (``val/sar_agreement``).
         run_dir: Folder searched for ``metrics.csv`` (default: the checkpoints' common parent's parent).
         weights: Composite weights by logged metric name.
 
@@ -85,15 +96,16 @@ def rank_checkpoints(
         Path(run_dir) if run_dir is not None else Path(os.path.commonpath([p.parent for p in paths])).parent
     )
     logged = _logged_validations(run_dir)
-    weights = {AGREEMENT_METRIC: 1.0} if criterion == "sar_agreement" else dict(weights or COMPOSITE_WEIGHTS)
+    required = _SINGLE.get(criterion)
+    weights = {required: 1.0} if required else dict(weights or COMPOSITE_WEIGHTS)
     found = {}
     for path in paths:
         step, metrics = _checkpoint_metrics(path)
         earlier = [row for row in logged if row["step"] <= step]
         found[path] = {**(earlier[-1] if earlier else {}), **metrics}
     used = {name: w for name, w in weights.items() if any(name in m for m in found.values())}
-    if AGREEMENT_METRIC in weights and AGREEMENT_METRIC not in used:
-        msg = f"no {AGREEMENT_METRIC} found for the checkpoints (neither ModelCheckpoint state nor metrics.csv under {run_dir})"
+    if required and required not in used:
+        msg = f"no {required} found for the checkpoints (neither ModelCheckpoint state nor metrics.csv under {run_dir})"
         raise ValueError(msg)
     ranked = []
     for path, metrics in found.items():

@@ -10,6 +10,7 @@ import torch
 
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.metrics.functional import sar_agreement
+from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +31,14 @@ MIN_BLOCK_PIXELS = 256
 
 
 class SceneStatistics:
-    """SAR agreement of input and output, LPIPS change and per-band change, over valid pixels.
+    """SAR agreement of input and output, SAR imprint, LPIPS change and per-band change, over valid pixels.
 
     ``update(output, optical, sar, valid, score)`` takes one block as numpy arrays: ``output`` and
     ``optical`` float32 ``(C, h, w)`` reflectance, ``sar`` ``(2, h, w)`` dB, ``valid`` bool ``(h, w)``.
     Changes (``output - optical``) are exact sums over all valid pixels. Agreements and LPIPS are
     computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.metrics.functional.sar_agreement`
-    with the block's valid mask) and averaged weighted by their valid pixel counts.
+    with the block's valid mask) and averaged weighted by their valid pixel counts; the SAR imprint
+    (:func:`~axion_terratorch.metrics.imprint.sar_imprint`) adds up the same blocks' sums.
 
     Args:
         bands: Optical bands (B02, B03, B04 needed for luminance and LPIPS).
@@ -57,7 +59,12 @@ class SceneStatistics:
         self._max_abs = np.zeros(channels)
         self._scored = 0  # valid pixels of the scored blocks
         self._agreement = np.zeros(2)  # input, output
+        self._imprint_sums = (torch.zeros(1, channels, dtype=torch.float64),) * 2 + (
+            torch.zeros(1, dtype=torch.float64),
+        )
         self._lpips = 0.0
+        #: Windows where ``predict --fallback input`` wrote the input (set by the scene writer).
+        self.fallback_windows = 0
 
     def update(
         self, output: np.ndarray, optical: np.ndarray, sar: np.ndarray, valid: np.ndarray, score: bool = True
@@ -82,13 +89,17 @@ class SceneStatistics:
         )
         with torch.inference_mode():
             scores = [sar_agreement(image, sar_t, self.bands, mask).item() for image in (opt_t, out_t)]
+            dot, change_sq, sar_sq = sar_imprint_sums(out_t, opt_t, sar_t, mask)
             if self.lpips is not None:
                 self._lpips += count * self.lpips.per_sample(out_t, opt_t, mask).item()
         self._agreement += count * np.asarray(scores)
+        self._imprint_sums = tuple(
+            total + new.cpu() for total, new in zip(self._imprint_sums, (dot, change_sq, sar_sq), strict=True)
+        )
         self._scored += count
 
     def summary(self) -> dict[str, object]:
-        """JSON-ready statistics; agreement and LPIPS are ``None`` when no block had enough valid pixels."""
+        """JSON-ready statistics; agreement, imprint and LPIPS are ``None`` when no block had enough valid pixels."""
         n = max(self.valid_pixels, 1)
         mean = self._sum / n
         change = {
@@ -100,14 +111,16 @@ class SceneStatistics:
             }
             for i, band in enumerate(self.bands)
         }
-        agreement_in = agreement_out = lpips = None
+        agreement_in = agreement_out = lpips = imprint = None
         if self._scored:
             agreement_in, agreement_out = (float(v) for v in self._agreement / self._scored)
+            imprint = imprint_from_sums(*self._imprint_sums).item()
             lpips = float(self._lpips / self._scored) if self.lpips is not None else None
         return {
             "sar_agreement_input": agreement_in,
             "sar_agreement_output": agreement_out,
             "sar_agreement_gain": None if agreement_in is None else agreement_out - agreement_in,
+            "sar_imprint": imprint,
             "lpips_change": lpips,
             "valid_fraction": self.valid_pixels / max(self.pixels, 1),
             "change": change,

@@ -1,4 +1,4 @@
-"""Per-tile scores of a grounded batch: SAR agreement, LPIPS change, quality against targets, copy-of-SAR guard."""
+"""Per-tile scores of a grounded batch: SAR agreement, quality verdict, LPIPS change, quality against targets."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from axion_terratorch.functional import TINY, as_weight, luminance
+from axion_terratorch.inference.quality import QualityCheck, check_tiles
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.metrics.functional import (
     absolute_error_sum,
+    copy_of_sar_ratio,
     sar_agreement,
     spectral_angle_sum,
     squared_error_sum,
@@ -18,34 +19,21 @@ from axion_terratorch.metrics.functional import (
 )
 
 Row = dict[str, float | int | str | bool | None]
-
-
-def _zscore(image: Tensor, weight: Tensor) -> Tensor:
-    """Standardise each sample of a ``(B, 1, H, W)`` image over its valid pixels."""
-    count = weight.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1)
-    mean = (image * weight).sum(dim=(1, 2, 3), keepdim=True) / count
-    var = ((image - mean) ** 2 * weight).sum(dim=(1, 2, 3), keepdim=True) / count
-    return (image - mean) / var.sqrt().clamp_min(TINY)
-
-
-def copy_of_sar_ratio(
-    output: Tensor, sar: Tensor, target: Tensor, bands: Sequence[str], mask: Tensor | None = None
-) -> Tensor:
-    """Distance of the output to the SAR image over its distance to the target, per sample ``(B,)``.
-
-    Images are compared as standardised (per sample, over valid pixels) luminance of the optical
-    images and mean(VV, VH) in dB: the distance is the RMS difference, ``sqrt(2 (1 - r))`` for a
-    Pearson correlation ``r``. Above 1 the output looks more like the target than like the SAR; an
-    output that copies the SAR's structure instead of grounding in it falls below 1.
-    """
-    weight = as_weight(mask, output)
-    out_z = _zscore(luminance(output, bands), weight)
-    count = weight.sum(dim=(1, 2, 3)).clamp_min(1)
-
-    def distance(other: Tensor) -> Tensor:
-        return (((out_z - _zscore(other, weight)) ** 2 * weight).sum(dim=(1, 2, 3)) / count).sqrt()
-
-    return distance(sar.mean(dim=1, keepdim=True)) / distance(luminance(target, bands)).clamp_min(TINY)
+#: Columns of a tile's scores against its target (``None`` without one).
+TARGET_COLUMNS = (
+    "psnr",
+    "ssim",
+    "sam",
+    "mae",
+    "psnr_input",
+    "ssim_input",
+    "sam_input",
+    "psnr_gain",
+    "ssim_gain",
+    "sar_agreement_target",
+    "sar_agreement_excess",
+    "copy_of_sar_ratio",
+)
 
 
 def score_tiles(
@@ -56,8 +44,9 @@ def score_tiles(
     target: Tensor | None = None,
     mask: Tensor | None = None,
     lpips: LPIPSLoss | None = None,
+    check: QualityCheck | None = None,
 ) -> list[Row]:
-    """Scores of each tile of a batch.
+    """Scores and quality verdict of each tile of a batch.
 
     Args:
         output: Grounded optical ``(B, C, H, W)`` reflectance.
@@ -67,32 +56,50 @@ def score_tiles(
         target: Real Sentinel-2 ``(B, C, H, W)`` reflectance, if any.
         mask: Valid pixels ``(B, 1, H, W)``.
         lpips: LPIPS for ``lpips_change``, or ``None``.
+        check: Thresholds of the model-free quality check (default :class:`QualityCheck`).
 
     Returns:
         One dict per tile: ``sar_agreement_input``, ``sar_agreement_output``, ``sar_agreement_gain``,
-        ``improved``, ``lpips_change``, and with a target ``psnr`` (dB, data range 1), ``ssim``,
-        ``sam`` (radians), ``mae`` (reflectance) and ``copy_of_sar_ratio``; missing values are ``None``.
+        ``improved``, ``sar_imprint``, ``quality_flag`` (the check's verdict), ``lpips_change``; with a
+        target ``psnr`` (dB, data range 1), ``ssim``, ``sam`` (radians), ``mae`` (reflectance) of the
+        output, ``psnr_input``, ``ssim_input``, ``sam_input``, ``psnr_gain``, ``ssim_gain``, ``sar_agreement_target``,
+        ``sar_agreement_excess`` (``max(0, output's - target's agreement)``) and ``copy_of_sar_ratio``.
+        Missing values are ``None``.
     """
     output, optical, sar = output.float(), optical.float(), sar.float()
-    before = sar_agreement(optical, sar, bands, mask)
-    after = sar_agreement(output, sar, bands, mask)
+    checked = check_tiles(output, optical, sar, bands, mask, check)
     change = lpips.per_sample(output, optical, mask) if lpips is not None else None
-    ratio = copy_of_sar_ratio(output, sar, target, bands, mask) if target is not None else None
+    if target is not None:
+        target = target.float()
+        ratio = copy_of_sar_ratio(output, sar, target, bands, mask)
+        agreement_target = sar_agreement(target, sar, bands, mask)
     rows = []
-    for i in range(output.shape[0]):
+    for i, (before, after, imprint, verdict) in enumerate(checked):
         row: Row = {
-            "sar_agreement_input": before[i].item(),
-            "sar_agreement_output": after[i].item(),
-            "sar_agreement_gain": (after[i] - before[i]).item(),
-            "improved": bool(after[i] > before[i]),
+            "sar_agreement_input": before,
+            "sar_agreement_output": after,
+            "sar_agreement_gain": after - before,
+            "improved": after > before,
+            "sar_imprint": imprint,
+            "quality_flag": verdict.flag,
             "lpips_change": None if change is None else change[i].item(),
         }
-        quality: dict[str, float | None] = dict.fromkeys(("psnr", "ssim", "sam", "mae", "copy_of_sar_ratio"))
+        quality: Row = dict.fromkeys(TARGET_COLUMNS)
         if target is not None:
             sample = slice(i, i + 1)
             tile_mask = None if mask is None else mask[sample]
-            quality = _target_scores(output[sample], target[sample].float(), tile_mask)
-            quality["copy_of_sar_ratio"] = ratio[i].item()
+            quality = _target_scores(output[sample], target[sample], tile_mask)
+            before_scores = _target_scores(optical[sample], target[sample], tile_mask)
+            quality |= {
+                "psnr_input": before_scores["psnr"],
+                "ssim_input": before_scores["ssim"],
+                "sam_input": before_scores["sam"],
+                "psnr_gain": quality["psnr"] - before_scores["psnr"],
+                "ssim_gain": quality["ssim"] - before_scores["ssim"],
+                "sar_agreement_target": agreement_target[i].item(),
+                "sar_agreement_excess": max(0.0, after - agreement_target[i].item()),
+                "copy_of_sar_ratio": ratio[i].item(),
+            }
         rows.append(row | quality)
     return rows
 

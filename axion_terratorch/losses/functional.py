@@ -98,6 +98,30 @@ def sar_structure_loss(
     return (1 - orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")).mean()
 
 
+def sar_agreement_hinge(
+    output: Tensor,
+    reference: Tensor,
+    sar: Tensor,
+    margin: float = 0.0,
+    bands: Sequence[str] = DEFAULT_BANDS,
+    mask: Tensor | None = None,
+    sar_sigma: float = AGREEMENT_SAR_SIGMA,
+    rho: float = AGREEMENT_RHO,
+) -> Tensor:
+    """``relu(agreement(reference) + margin - agreement(output))``, mean over samples, in [0, 2 + margin].
+
+    Both agreements are the SAR-coherence-weighted orientation agreement of
+    :func:`sar_structure_loss`; the reference's is detached. Positive only while the output agrees
+    with the SAR less than the reference does (plus ``margin``); at or above that ceiling it is 0
+    with zero gradient, so agreeing more than the reference is never rewarded.
+    """
+    check_pair(output, reference)
+    agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")
+    with torch.no_grad():
+        ceiling = orientation_agreement(reference, sar, bands, mask, sar_sigma, rho, weighting="sar") + margin
+    return F.relu(ceiling - agreement).mean()
+
+
 def cycle_loss(output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:
     """Masked MSE between the output and the Stage 2 input ("change little")."""
     check_pair(output, reference)

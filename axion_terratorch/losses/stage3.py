@@ -1,7 +1,8 @@
-"""The Stage 3 objective: SAR consistency + cycle + identity + LPIPS + spectral."""
+"""The Stage 3 objective: fidelity to the target (spectral L1 + SSIM), a bounded SAR constraint, preservation."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -12,23 +13,45 @@ from axion_terratorch.losses.functional import SAR_SIGMA
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
+from axion_terratorch.losses.sar_hinge import SAR_HEADROOM, SARAgreementHinge
 from axion_terratorch.losses.spectral import SpectralLoss
+from axion_terratorch.losses.ssim import SSIMLoss
+
+SARObjective = Literal["hinge", "unbounded"]
+
+#: Arguments that configure the ``"unbounded"`` SAR term only, with their defaults.
+UNBOUNDED_ONLY = {"structure_weight": 1.0, "edge_weight": 0.0, "texture_weight": 0.0, "sar_sigma": SAR_SIGMA}
 
 
 class Stage3Loss(nn.Module):
-    """``total = a SAR + b cycle + g identity + d LPIPS + e spectral`` (seed: 1.0/0.5/0.3/0.1/1.0).
+    """``loss = a SAR + b cycle + g identity + d LPIPS + e spectral + z ssim``.
 
-    The SAR term is :class:`SARConsistencyLoss` with sub-weights ``structure_weight``,
-    ``edge_weight``, ``texture_weight`` (default 1 / 0 / 0; the seed's edge/texture terms favour
-    speckle and blur on real pairs, see that class).
+    Weights ``a..e`` default to the seed's 1.0 / 0.5 / 0.3 / 0.1 / 1.0 and ``z`` (``ssim_weight``)
+    to 1.0. When the batch has a real Sentinel-2 ``target``, fidelity to it is the main objective:
+    ``spectral`` (masked L1) and ``ssim`` (``1 - SSIM``, :class:`SSIMLoss`). Both are 0 without a
+    target. ``ssim_weight`` 1.0 because ``1 - SSIM`` and the SAR hinge are both unitless structure
+    scores of the same order (0..2), while an L1 on reflectance is a few hundredths: at weight 1 a
+    loss of structural similarity to the truth costs as much as the same shortfall in SAR agreement,
+    so the SAR term cannot buy agreement with structure the true image does not have.
 
-    ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms;
-    ``target`` (real Sentinel-2) that of the spectral term, which is 0 when no target is given.
-    LPIPS is built only when ``use_lpips`` and ``lpips_weight > 0`` (its term is 0 otherwise).
+    The SAR term (``sar_objective``):
 
-    Returns a dict: ``loss`` (the weighted total, also under ``total``), the raw terms
-    ``sar_consistency``, ``cycle``, ``identity``, ``lpips``, ``spectral``, and ``cycle_identity``
-    (the weighted preservation part, ``b cycle + g identity``).
+    - ``"hinge"`` (default), :class:`SARAgreementHinge`: a bounded constraint. Per tile
+      ``relu(agreement(target) - agreement(output))`` with a target,
+      ``relu(agreement(optical) + sar_headroom - agreement(output))`` without; mean over tiles. It
+      raises the output's agreement up to the true image's (or the input's plus ``sar_headroom``)
+      and never rewards going past it.
+    - ``"unbounded"``, :class:`SARConsistencyLoss`: ``1 - agreement`` (plus the seed's edge and
+      texture terms by ``structure_weight``, ``edge_weight``, ``texture_weight``, ``sar_sigma``),
+      minimised by copying the SAR's structure into the output; kept for comparison. Those four
+      arguments apply to it only and must keep their defaults with ``"hinge"``.
+
+    ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms. LPIPS is
+    built only when ``use_lpips`` and ``lpips_weight > 0``.
+
+    Returns a dict: ``loss`` (the weighted total), the raw terms ``sar_consistency`` (the active SAR
+    form), ``cycle``, ``identity``, ``lpips`` (only when LPIPS is built), ``spectral``, ``ssim``, and
+    ``cycle_identity`` (the weighted preservation part, ``b cycle + g identity``).
 
     Shape:
         - output, optical, target: ``(B, C, H, W)`` reflectance; sar: ``(B, 2, H, W)`` dB;
@@ -50,6 +73,9 @@ class Stage3Loss(nn.Module):
         lpips_net: Literal["alex", "vgg", "squeeze"] = "alex",
         lpips_pretrained_backbone: bool = True,
         bands: Sequence[str] = DEFAULT_BANDS,
+        ssim_weight: float = 1.0,
+        sar_objective: SARObjective = "hinge",
+        sar_headroom: float = SAR_HEADROOM,
     ) -> None:
         super().__init__()
         self.weights = {
@@ -58,18 +84,45 @@ class Stage3Loss(nn.Module):
             "identity": identity_weight,
             "lpips": lpips_weight,
             "spectral": spectral_weight,
+            "ssim": ssim_weight,
         }
         for name, value in self.weights.items():
             if value < 0:
                 msg = f"{name}_weight must be >= 0, got {value}"
                 raise ValueError(msg)
+        if not (math.isfinite(sar_headroom) and sar_headroom >= 0):
+            msg = f"sar_headroom must be a finite number >= 0, got {sar_headroom}"
+            raise ValueError(msg)
         self.bands = tuple(bands)
-        self.sar_consistency = SARConsistencyLoss(
-            structure_weight, edge_weight, texture_weight, sar_sigma, bands
-        )
+        self.sar_objective = sar_objective
+        match sar_objective:
+            case "hinge":
+                given = {
+                    "structure_weight": structure_weight,
+                    "edge_weight": edge_weight,
+                    "texture_weight": texture_weight,
+                    "sar_sigma": sar_sigma,
+                }
+                for name, value in given.items():
+                    if value != UNBOUNDED_ONLY[name]:
+                        msg = (
+                            f"{name}={value} configures sar_objective='unbounded' only; with "
+                            f"sar_objective='hinge' leave it at {UNBOUNDED_ONLY[name]} "
+                            "(scale the SAR term with sar_consistency_weight)"
+                        )
+                        raise ValueError(msg)
+                self.sar_consistency = SARAgreementHinge(sar_headroom, bands)
+            case "unbounded":
+                self.sar_consistency = SARConsistencyLoss(
+                    structure_weight, edge_weight, texture_weight, sar_sigma, bands
+                )
+            case _:
+                msg = f"sar_objective must be 'hinge' or 'unbounded', got {sar_objective!r}"
+                raise ValueError(msg)
         self.cycle = CycleLoss()
         self.identity = IdentityLoss()
         self.spectral = SpectralLoss()
+        self.ssim = SSIMLoss()
         self.lpips = (
             LPIPSLoss(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
             if use_lpips and lpips_weight > 0
@@ -86,19 +139,25 @@ class Stage3Loss(nn.Module):
     ) -> dict[str, Tensor]:
         """Named terms and their weighted total under ``"loss"``."""
         zero = output.new_zeros(())
+        if self.sar_objective == "hinge":
+            sar_term = self.sar_consistency(output, optical, sar, target, mask)
+        else:
+            sar_term = self.sar_consistency(output, sar, mask)
         terms = {
-            "sar_consistency": self.sar_consistency(output, sar, mask),
+            "sar_consistency": sar_term,
             "cycle": self.cycle(output, optical, mask),
             "identity": self.identity(output, optical, sar, mask),
-            "lpips": zero if self.lpips is None else self.lpips(output, optical, mask),
-            "spectral": zero if target is None else self.spectral(output, target, mask),
         }
+        if self.lpips is not None:
+            terms["lpips"] = self.lpips(output, optical, mask)
+        terms["spectral"] = zero if target is None else self.spectral(output, target, mask)
+        terms["ssim"] = zero if target is None else self.ssim(output, target, mask)
         total = sum(self.weights[name] * value for name, value in terms.items())
         terms["cycle_identity"] = (
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]
         )
-        return {"loss": total, "total": total, **terms}
+        return {"loss": total, **terms}
 
     def extra_repr(self) -> str:
         weights = ", ".join(f"{name}_weight={value}" for name, value in self.weights.items())
-        return f"{weights}, bands={self.bands}"
+        return f"{weights}, sar_objective={self.sar_objective!r}, bands={self.bands}"

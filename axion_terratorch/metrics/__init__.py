@@ -1,9 +1,15 @@
-"""Metrics: SAR agreement (the project's and the seed's), its gain, LPIPS change, masked image quality."""
+"""Metrics: SAR agreement (the project's and the seed's), its gain, LPIPS change, masked image quality,
+over-grounding against the target."""
 
 from axion_terratorch.metrics.collection import GroundingMetrics
-from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, SpectralAngle
+from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
-from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement, SARAgreementGain
+from axion_terratorch.metrics.sar_agreement import (
+    EdgeCosineAgreement,
+    SARAgreement,
+    SARAgreementGain,
+    TileMean,
+)
 
 __all__ = [
     "EdgeCosineAgreement",
@@ -12,7 +18,9 @@ __all__ = [
     "MaskedMAE",
     "MaskedPSNR",
     "MaskedSSIM",
+    "PSNRGain",
     "SARAgreement",
     "SARAgreementGain",
     "SpectralAngle",
+    "TileMean",
 ]

@@ -8,22 +8,35 @@ from typing import Literal
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, SpectralAngle
+from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
+from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
-from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement, SARAgreementGain
+from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement, TileMean
 
 TargetMetric = Literal["psnr", "ssim", "sam", "mae"]
 
 
 class GroundingMetrics(nn.Module):
-    """SAR agreement of output and input, its gain, LPIPS change, and quality against targets.
+    """SAR agreement of output and input, its gain, LPIPS change, quality and over-grounding against targets.
 
-    ``update(output, optical, sar, target=None, mask=None)`` feeds:
+    ``update(output, optical, sar, target=None, mask=None)`` feeds (all means over tiles unless said):
 
     - ``sar_agreement`` (output), ``sar_agreement_input`` (the Stage 2 input) and
-      ``sar_agreement_gain``;
+      ``sar_agreement_gain`` (per tile output minus input);
     - ``lpips_change`` = LPIPS(input, output), when ``lpips``;
-    - ``psnr``, ``ssim``, ``sam``, ``mae`` (those in ``target_metrics``) when a target is given.
+    - when a target is given: ``psnr``, ``ssim``, ``sam``, ``mae`` (those in ``target_metrics``) and
+      the over-grounding metrics ``sar_agreement_target`` (the target's agreement),
+      ``sar_agreement_excess`` (per tile ``max(0, agreement(output) - agreement(target))``: clipped
+      so that tiles below the true image's agreement, which are not over-grounded, do not offset
+      tiles above it), ``copy_of_sar_ratio``
+      (:func:`~axion_terratorch.metrics.functional.copy_of_sar_ratio`, below 1 when the output looks
+      more like the SAR than like the target; a tile equal to its target gives a huge ratio),
+      ``psnr_gain`` (:class:`PSNRGain`: from squared errors summed over the epoch, equal to PSNR of
+      the output minus PSNR of the input) and ``ssim_gain`` (per tile SSIM of the output minus SSIM
+      of the input, both against the target).
+
+    The SAR agreement runs once per image and batch (output, input, and target when given); the
+    agreement metrics are :class:`TileMean` accumulators of those per-tile scores.
 
     ``compute()`` returns the metrics that received data; ``reset()`` clears all. Subclass it to add
     metrics (override ``update`` and call ``super().update``).
@@ -56,12 +69,9 @@ class GroundingMetrics(nn.Module):
             case _:
                 msg = f"agreement must be 'structure_tensor' or 'edge_cosine', got {agreement!r}"
                 raise ValueError(msg)
+        self.agreement = agreement_cls(bands)
         self.sar = nn.ModuleDict(
-            {
-                "sar_agreement": agreement_cls(bands),
-                "sar_agreement_input": agreement_cls(bands),
-                "sar_agreement_gain": SARAgreementGain(agreement_cls(bands)),
-            }
+            {name: TileMean() for name in ("sar_agreement", "sar_agreement_input", "sar_agreement_gain")}
         )
         self.change = nn.ModuleDict(
             {"lpips_change": LPIPSChange(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)}
@@ -79,6 +89,15 @@ class GroundingMetrics(nn.Module):
             msg = f"unknown target_metrics {unknown}; choose from {sorted(builders)}"
             raise ValueError(msg)
         self.target = nn.ModuleDict({name: builders[name]() for name in target_metrics})
+        self.grounding = nn.ModuleDict(
+            {
+                "sar_agreement_target": TileMean(),
+                "sar_agreement_excess": TileMean(),
+                "copy_of_sar_ratio": TileMean(),
+                "psnr_gain": PSNRGain(),
+                "ssim_gain": TileMean(),
+            }
+        )
 
     def update(
         self,
@@ -89,18 +108,31 @@ class GroundingMetrics(nn.Module):
         mask: Tensor | None = None,
     ) -> None:
         """Update every metric that applies to this batch."""
-        output = output.detach()
-        self.sar["sar_agreement"].update(output, sar, mask)
-        self.sar["sar_agreement_input"].update(optical, sar, mask)
-        self.sar["sar_agreement_gain"].update(output, optical, sar, mask)
+        output, optical, sar = output.detach().float(), optical.float(), sar.float()
+        after = self.agreement.score(output, sar, mask)
+        before = self.agreement.score(optical, sar, mask)
+        self.sar["sar_agreement"].update(after)
+        self.sar["sar_agreement_input"].update(before)
+        self.sar["sar_agreement_gain"].update(after - before)
         for metric in self.change.values():
             metric.update(output, optical, mask)
-        if target is not None:
-            for metric in self.target.values():
-                metric.update(output, target, mask)
+        if target is None:
+            return
+        target = target.float()
+        for metric in self.target.values():
+            metric.update(output, target, mask)
+        truth = self.agreement.score(target, sar, mask)
+        grounding = self.grounding
+        grounding["sar_agreement_target"].update(truth)
+        grounding["sar_agreement_excess"].update((after - truth).clamp_min(0))
+        grounding["copy_of_sar_ratio"].update(copy_of_sar_ratio(output, sar, target, self.bands, mask))
+        grounding["psnr_gain"].update(output, optical, target, mask)
+        grounding["ssim_gain"].update(
+            ssim_per_sample(output, target, mask) - ssim_per_sample(optical, target, mask)
+        )
 
     def _metrics(self) -> dict[str, nn.Module]:
-        return {**self.sar, **self.change, **self.target}
+        return {**self.sar, **self.change, **self.target, **self.grounding}
 
     def compute(self) -> dict[str, Tensor]:
         """Values of the metrics updated since the last reset."""

@@ -59,6 +59,34 @@ def edge_cosine_agreement(
     return torch.nn.functional.cosine_similarity(edges[0], edges[1], dim=1, eps=TINY)
 
 
+def _zscore(image: Tensor, weight: Tensor) -> Tensor:
+    """Standardise each sample of a ``(B, 1, H, W)`` image over its valid pixels."""
+    count = weight.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1)
+    mean = (image * weight).sum(dim=(1, 2, 3), keepdim=True) / count
+    var = ((image - mean) ** 2 * weight).sum(dim=(1, 2, 3), keepdim=True) / count
+    return (image - mean) / var.sqrt().clamp_min(TINY)
+
+
+def copy_of_sar_ratio(
+    output: Tensor, sar: Tensor, target: Tensor, bands: Sequence[str], mask: Tensor | None = None
+) -> Tensor:
+    """Distance of the output to the SAR image over its distance to the target, per sample ``(B,)``.
+
+    Images are compared as standardised (per sample, over valid pixels) luminance of the optical
+    images and mean(VV, VH) in dB: the distance is the RMS difference, ``sqrt(2 (1 - r))`` for a
+    Pearson correlation ``r``. Above 1 the output looks more like the target than like the SAR; an
+    output that copies the SAR's structure instead of grounding in it falls below 1.
+    """
+    weight = as_weight(mask, output)
+    out_z = _zscore(luminance(output, bands), weight)
+    count = weight.sum(dim=(1, 2, 3)).clamp_min(1)
+
+    def distance(other: Tensor) -> Tensor:
+        return (((out_z - _zscore(other, weight)) ** 2 * weight).sum(dim=(1, 2, 3)) / count).sqrt()
+
+    return distance(sar.mean(dim=1, keepdim=True)) / distance(luminance(target, bands)).clamp_min(TINY)
+
+
 def squared_error_sum(preds: Tensor, target: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Sum of squared errors over valid pixels and all channels, and the number of values."""
     check_pair(preds, target, ("preds", "target"))

@@ -50,6 +50,35 @@ class MaskedPSNR(_SumCount):
         return (10 * torch.log10(self.data_range**2 / mse)).float()
 
 
+class PSNRGain(Metric):
+    """PSNR of ``preds`` minus PSNR of ``reference``, both against ``target``, in dB.
+
+    ``update(preds, reference, target, mask=None)``, (B, C, H, W). From the squared errors summed over
+    every valid value seen (as :class:`MaskedPSNR`): ``10 log10(SSE_reference / SSE_preds)``, so it
+    equals ``MaskedPSNR(preds) - MaskedPSNR(reference)`` over the same data; 0 when both errors are
+    equal (``preds == reference``), positive when ``preds`` is closer to the target.
+    """
+
+    is_differentiable = True
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("preds_sse", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("reference_sse", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, reference: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate the squared errors of both images over valid values."""
+        self.preds_sse += squared_error_sum(preds.detach(), target, mask)[0].double()
+        self.reference_sse += squared_error_sum(reference.detach(), target, mask)[0].double()
+
+    def compute(self) -> Tensor:
+        """The PSNR gain of everything accumulated."""
+        gain = 10 * (torch.log10(self.reference_sse) - torch.log10(self.preds_sse))
+        return torch.where(self.preds_sse == self.reference_sse, 0.0, gain).float()
+
+
 class MaskedSSIM(_PerSampleMean):
     """Mean SSIM over samples; each sample's SSIM map is averaged over its valid pixels.
 

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 #: Constructor arguments that are modules: kept out of hparams unless LightningCLI gives their config.
 MODULE_ARGS = ("model", "loss", "metrics")
+#: Metrics shown in the progress bar: fidelity, and the SAR agreement beside it.
+PROGRESS_BAR_METRICS = ("psnr", "sar_agreement")
 
 
 class SARGroundingTask(TerraTorchTask):
@@ -41,8 +43,14 @@ class SARGroundingTask(TerraTorchTask):
 
     Logged: ``train/loss`` and ``loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
     and ``val/<metric>`` (``sar_agreement``, ``sar_agreement_input``, ``sar_agreement_gain``,
-    ``lpips_change``, and ``psnr``/``ssim``/``sam`` when targets exist) per validation; the same
-    under ``test/``. Subclasses extend the objective by overriding :meth:`compute_loss`.
+    ``lpips_change``, and when targets exist ``psnr``/``ssim``/``sam`` and the over-grounding metrics
+    ``sar_agreement_target``, ``sar_agreement_excess``, ``copy_of_sar_ratio``, ``psnr_gain``,
+    ``ssim_gain``) per validation; the same under ``test/``. Subclasses extend the objective by
+    overriding :meth:`compute_loss`.
+
+    Select checkpoints and stop early on fidelity, ``val/psnr`` (mode max), as the shipped configs
+    do, not on ``val/sar_agreement``: the most SAR-like output is the one that copies the SAR. The
+    class attributes ``monitor``/``mode`` (``val/loss``, min) are what a plateau scheduler watches.
 
     Args:
         model: Grounding model, e.g. :class:`~axion_terratorch.models.TerraMindResidualGrounding`.
@@ -249,7 +257,7 @@ class SARGroundingTask(TerraTorchTask):
     def _log_metrics(self, stage: str, metrics: GroundingMetrics) -> None:
         # torchmetrics synchronises its states across processes in compute().
         for name, value in metrics.compute().items():
-            self.log(f"{stage}/{name}", value, prog_bar=name == "sar_agreement")
+            self.log(f"{stage}/{name}", value, prog_bar=name in PROGRESS_BAR_METRICS)
         metrics.reset()
 
 

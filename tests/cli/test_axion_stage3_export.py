@@ -20,21 +20,18 @@ def test_export_best_of_a_run(tmp_path, capsys):
     model = tiny_model()
     run = tmp_path / "run" / "checkpoints"
     run.mkdir(parents=True)
-    for step, score in ((1, 0.2), (2, 0.6)):
+    for step, score in ((1, 28.5), (2, 31.25)):
         path = write_checkpoint(model, run / f"step={step}.ckpt", step=step)
         checkpoint = torch.load(path, weights_only=True)
         checkpoint["callbacks"] = {
-            "ModelCheckpoint": {"monitor": "val/sar_agreement", "current_score": torch.tensor(score)}
+            "ModelCheckpoint": {"monitor": "val/psnr", "current_score": torch.tensor(score)}
         }
         torch.save(checkpoint, path)
     assert main(["export", "--run-dir", str(tmp_path / "run"), "--output", str(tmp_path / "best")]) == 0
     assert "step=2.ckpt" in capsys.readouterr().out
     config = yaml.safe_load((tmp_path / "best" / "config.yaml").read_text())
     assert config["source_checkpoint"].endswith("step=2.ckpt")
-    assert [row["score"] for row in config["selection"]["ranking"]] == [
-        0.6000000238418579,
-        0.20000000298023224,
-    ]
+    assert [row["score"] for row in config["selection"]["ranking"]] == [31.25, 28.5]
     assert (
         main(
             [

@@ -50,7 +50,9 @@ def test_predict_writes_a_geotiff_and_its_sidecar(tmp_path, capsys):
         assert dst.descriptions == src.descriptions
         assert not np.array_equal(dst.read(), src.read())
     sidecar = json.loads(out.with_suffix(".json").read_text())
-    assert sidecar["quality_flag"] in ("production", "preview-only")
+    assert sidecar["quality_flag"] in ("production", "preview-only", "over-grounded")
+    assert isinstance(sidecar["quality_reasons"], list)
+    assert sidecar["sar_imprint"] is not None
     assert sidecar["settings"]["window"] == 32
     assert sidecar["lpips_change"] is None
 

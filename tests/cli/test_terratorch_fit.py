@@ -39,16 +39,22 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
         "loss/sar_consistency",
         "loss/cycle_identity",
         "loss/spectral",
-        "loss/total",
+        "loss/ssim",
         "val/loss",
         "val/sar_agreement",
         "val/sar_agreement_gain",
+        "val/sar_agreement_target",
+        "val/sar_agreement_excess",
+        "val/copy_of_sar_ratio",
+        "val/psnr_gain",
+        "val/ssim_gain",
         "val/psnr",
         "val/ssim",
         "val/sam",
         "lr-AdamW",
     ):
         assert key in logged, key
+    assert not {"loss/total", "loss/lpips"} & logged  # no duplicate of train/loss, no LPIPS when off
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
 
 

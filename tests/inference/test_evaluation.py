@@ -23,6 +23,7 @@ from axion_terratorch.inference.evaluation import (
     iterate_batches,
     summarise,
 )
+from axion_terratorch.inference.quality import check_tiles
 from axion_terratorch.inference.report import write_report
 from axion_terratorch.inference.tile_scores import copy_of_sar_ratio, score_tiles
 from axion_terratorch.losses.lpips import LPIPSLoss
@@ -93,6 +94,14 @@ def test_tile_scores_match_direct_computation(model):
         assert row["sam"] == pytest.approx(spectral_angle_mapper(output[tile], target[tile]).item(), rel=1e-4)
         assert row["mae"] == pytest.approx((output[tile] - target[tile]).abs().mean().item(), rel=1e-5)
         assert row["lpips_change"] is None
+        psnr_input = peak_signal_noise_ratio(image[OPTICAL_KEY][tile], target[tile], data_range=1.0).item()
+        assert row["psnr_gain"] == pytest.approx(row["psnr"] - psnr_input, abs=1e-4)
+        target_agreement = sar_agreement(target[tile], image[SAR_KEY][tile]).item()
+        assert row["sar_agreement_excess"] == pytest.approx(max(0.0, after - target_agreement), abs=1e-6)
+        ((*_, verdict),) = check_tiles(
+            output[tile], image[OPTICAL_KEY][tile], image[SAR_KEY][tile], model.bands
+        )
+        assert row["quality_flag"] == verdict.flag
 
 
 def test_report_files_and_summary_match_the_rows(tmp_path, model):
@@ -164,6 +173,8 @@ def test_summary_without_targets_leaves_target_metrics_empty():
             "sar_agreement_output": 0.2,
             "sar_agreement_gain": 0.1,
             "improved": True,
+            "sar_imprint": 0.05,
+            "quality_flag": "production",
             "lpips_change": None,
             "copy_of_sar_ratio": None,
             "psnr": None,
@@ -174,6 +185,8 @@ def test_summary_without_targets_leaves_target_metrics_empty():
             "sar_agreement_output": 0.2,
             "sar_agreement_gain": -0.1,
             "improved": False,
+            "sar_imprint": 0.6,
+            "quality_flag": "over-grounded",
             "lpips_change": None,
             "copy_of_sar_ratio": None,
             "psnr": None,
@@ -182,5 +195,8 @@ def test_summary_without_targets_leaves_target_metrics_empty():
     summary = summarise(rows)
     assert summary["share_improved"] == 0.5
     assert summary["psnr_mean"] is None
+    assert summary["psnr_gain_mean"] is None
+    assert summary["quality_flags"] == {"production": 1, "over-grounded": 1}
+    assert summary["sar_imprint_max"] == 0.6
     assert summary["copy_of_sar_guard"]["passed"] is None
     assert summary["n_tiles_with_target"] == 0

@@ -87,38 +87,39 @@ def test_checkpoint_without_model_config_names_the_fix(tmp_path):
         load_model(tmp_path / "missing.ckpt")
 
 
-def fake_checkpoint(path, step, score=None):
+def fake_checkpoint(path, step, score=None, monitor="val/psnr"):
     callbacks = {}
     if score is not None:
-        callbacks["ModelCheckpoint{'monitor': 'val/sar_agreement'}"] = {
-            "monitor": "val/sar_agreement",
+        callbacks[f"ModelCheckpoint{{'monitor': '{monitor}'}}"] = {
+            "monitor": monitor,
             "current_score": torch.tensor(score),
         }
     torch.save({"global_step": step, "callbacks": callbacks, "state_dict": {}}, path)
     return path
 
 
-def test_rank_by_sar_agreement_uses_the_saved_monitor_score(tmp_path):
+def test_rank_by_fidelity_uses_the_saved_monitor_score(tmp_path):
     ckpts = [
-        fake_checkpoint(tmp_path / f"{s}.ckpt", step, s) for step, s in ((10, 0.3), (20, 0.5), (30, 0.4))
+        fake_checkpoint(tmp_path / f"{s}.ckpt", step, s) for step, s in ((10, 30.0), (20, 32.5), (30, 31.0))
     ]
     ranked = rank_checkpoints(ckpts, run_dir=tmp_path)
-    assert [r.path.name for r in ranked] == ["0.5.ckpt", "0.4.ckpt", "0.3.ckpt"]
+    assert [r.path.name for r in ranked] == ["32.5.ckpt", "31.0.ckpt", "30.0.ckpt"]
 
 
 def test_rank_by_composite_reads_the_csv_logs(tmp_path):
     (tmp_path / "csv").mkdir()
     (tmp_path / "csv" / "metrics.csv").write_text(
-        "epoch,step,train/loss,val/sar_agreement,val/ssim\n0,5,0.9,,\n0,9,,0.30,0.90\n1,19,,0.40,0.50\n"
+        "epoch,step,train/loss,val/sar_agreement,val/sar_agreement_excess,val/ssim\n"
+        "0,5,0.9,,,\n0,9,,0.30,0.00,0.80\n1,19,,0.60,0.25,0.85\n"
     )
     ckpts = [fake_checkpoint(tmp_path / f"s{step}.ckpt", step) for step in (10, 20)]
     by_agreement = rank_checkpoints(ckpts, "sar_agreement", tmp_path)
     assert by_agreement[0].path.name == "s20.ckpt"
-    composite = rank_checkpoints(ckpts, "composite", tmp_path)  # 0.30 + 0.45 beats 0.40 + 0.25
+    composite = rank_checkpoints(ckpts, "composite", tmp_path)  # 0.80 - 0 beats 0.85 - 0.25: excess costs
     assert composite[0].path.name == "s10.ckpt"
-    assert composite[0].score == pytest.approx(0.75)
-    assert set(composite[0].metrics) == {"val/sar_agreement", "val/ssim"}
+    assert composite[0].score == pytest.approx(0.80)
+    assert set(composite[0].metrics) == {"val/sar_agreement_excess", "val/ssim"}
     (tmp_path / "empty").mkdir()
     lone = fake_checkpoint(tmp_path / "empty" / "a.ckpt", 1)
-    with pytest.raises(ValueError, match="no val/sar_agreement"):
+    with pytest.raises(ValueError, match="no val/psnr"):
         rank_checkpoints([lone], run_dir=tmp_path / "empty")

@@ -1,4 +1,4 @@
-"""On the real BigEarthNet pairs: the default quality threshold, and predict on real GeoTIFFs."""
+"""On the real BigEarthNet pairs: the quality check refuses unrelated structure, and predict on real GeoTIFFs."""
 
 import json
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-from scene_data import PointwiseGrounding
+from scene_data import BANDS, PointwiseGrounding
 
 from axion_terratorch.inference.pipeline import predict_scene
+from axion_terratorch.inference.quality import check_tiles
 from axion_terratorch.inference.scene import GroundingOptions
-from axion_terratorch.inference.sidecar import QUALITY_THRESHOLD
 from axion_terratorch.metrics.functional import sar_agreement
 
 from run_configs import SHARED_DATA
@@ -36,11 +36,15 @@ def unrelated(optical):
     }
 
 
-def test_default_threshold_passes_true_pairs_and_flags_unrelated_structure(pairs):
+def test_check_passes_true_pairs_and_refuses_unrelated_structure(pairs):
+    """An output whose structure no longer follows the SAR (the true image flipped, rotated or
+    shuffled) loses SAR agreement: never ``production``."""
     for name, sar, optical in pairs:
-        assert sar_agreement(optical, sar).item() >= QUALITY_THRESHOLD, name
+        ((*_, verdict),) = check_tiles(optical, optical, sar, BANDS)
+        assert verdict.passed, name
         for kind, image in unrelated(optical).items():
-            assert sar_agreement(image, sar).item() < QUALITY_THRESHOLD, (name, kind)
+            ((*_, verdict),) = check_tiles(image, optical, sar, BANDS)
+            assert not verdict.passed, (name, kind)
 
 
 def test_predict_on_a_real_pair_keeps_the_grid_and_scores_the_input(tmp_path, pairs):
@@ -67,4 +71,5 @@ def test_predict_on_a_real_pair_keeps_the_grid_and_scores_the_input(tmp_path, pa
     with rasterio.open(tmp_path / "out.tif") as out:
         assert (out.crs, out.transform, out.shape) == (profile["crs"], profile["transform"], (120, 120))
     assert sidecar["sar_agreement_input"] == pytest.approx(sar_agreement(optical, sar).item(), abs=1e-4)
-    assert json.loads((tmp_path / "out.json").read_text())["quality_flag"] == "production"
+    # The stand-in scales the optical by a function of VV: a SAR imprint, which the check names.
+    assert json.loads((tmp_path / "out.json").read_text())["quality_flag"] == "over-grounded"

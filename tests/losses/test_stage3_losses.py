@@ -8,6 +8,7 @@ from axion_terratorch.losses import (
     LPIPSLoss,
     SARConsistencyLoss,
     SpectralLoss,
+    SSIMLoss,
     Stage3Loss,
 )
 
@@ -45,6 +46,7 @@ def test_every_term_passes_gradients_to_the_output():
         "cycle": CycleLoss()(output, optical),
         "identity": IdentityLoss()(output, optical, sar),
         "spectral": SpectralLoss()(output, optical),
+        "ssim": SSIMLoss()(output, optical),
         "lpips": lpips_loss()(output, optical),
     }
     for name, value in terms.items():
@@ -63,6 +65,7 @@ def test_total_is_the_weighted_sum_of_terms():
             identity_weight=0.2,
             lpips_weight=0.3,
             spectral_weight=0.4,
+            ssim_weight=0.6,
             lpips_pretrained_backbone=False,
         )
     out = loss(output, optical, sar, target=target)
@@ -72,21 +75,24 @@ def test_total_is_the_weighted_sum_of_terms():
         + 0.2 * out["identity"]
         + 0.3 * out["lpips"]
         + 0.4 * out["spectral"]
+        + 0.6 * out["ssim"]
     )
     assert torch.allclose(out["loss"], expected)
     assert torch.allclose(out["cycle_identity"], 0.7 * out["cycle"] + 0.2 * out["identity"])
-    assert out["total"] is out["loss"]
+    assert "total" not in out
     assert out["spectral"] > 0
+    assert out["ssim"] > 0
     assert out["lpips"] > 0
 
 
-def test_spectral_term_is_zero_without_target_and_lpips_off_builds_no_network():
+def test_fidelity_terms_are_zero_without_target_and_lpips_off_builds_no_network():
     sar, optical = scene()
     loss = Stage3Loss(use_lpips=False)
     assert loss.lpips is None
     out = loss(optical + 0.01, optical, sar)
     assert out["spectral"] == 0
-    assert out["lpips"] == 0
+    assert out["ssim"] == 0
+    assert "lpips" not in out  # no constant-0 series when LPIPS is off
 
 
 def test_negative_weight_is_refused_with_its_name():
@@ -144,14 +150,17 @@ def test_lpips_offline_error_says_how_to_fix(tmp_path, monkeypatch):
     assert "alexnet" in message
 
 
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"sar_objective": "unbounded", "edge_weight": 1.0, "texture_weight": 0.5}]
+)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_loss_and_gradients_stay_finite_under_autocast(dtype):
-    """``precision: 16-mixed`` / ``bf16-mixed``: the SAR terms run in float32 inside autocast."""
+def test_loss_and_gradients_stay_finite_under_autocast(dtype, kwargs):
+    """``precision: 16-mixed`` / ``bf16-mixed``: the SAR and SSIM terms run in float32 inside autocast."""
     sar, optical = scene()
     output = (optical + 0.01).requires_grad_()
-    loss = Stage3Loss(use_lpips=False, edge_weight=1.0, texture_weight=0.5)
+    loss = Stage3Loss(use_lpips=False, **kwargs)
     with torch.autocast("cpu", dtype=dtype):
-        terms = loss(output * 1.0, optical, sar, target=optical)
+        terms = loss(output * 1.0, optical, sar, target=optical * 0.9)
     assert all(torch.isfinite(value) for value in terms.values())
     terms["loss"].backward()
     assert torch.isfinite(output.grad).all()

@@ -97,3 +97,23 @@ def test_validation_updates_metrics_that_compute_against_the_target(model, batch
     assert values["sar_agreement_gain"] == pytest.approx(0.0, abs=1e-6)  # identity at init
     assert torch.isfinite(values["psnr"])
     assert values["psnr"] > 10
+    assert values["psnr_gain"] == 0  # the output is the input
+    assert values["ssim_gain"] == pytest.approx(0.0, abs=1e-6)
+    for name in ("sar_agreement_target", "sar_agreement_excess", "copy_of_sar_ratio"):
+        assert torch.isfinite(values[name]), name
+
+
+def test_loss_terms_are_fidelity_first_without_duplicates(model, batch):
+    task = offline_task(model)
+    terms = task.compute_loss(task(batch["image"]), batch)
+    assert set(terms) == {
+        "loss",
+        "sar_consistency",
+        "cycle",
+        "identity",
+        "spectral",
+        "ssim",
+        "cycle_identity",
+    }
+    assert task.loss.sar_objective == "hinge"
+    assert terms["ssim"] > 0  # the untrained model returns the degraded input

@@ -1,0 +1,72 @@
+# ruff: noqa: T201 - a command: its report goes to stdout
+"""``axion-stage3 check``: judge any grounded image against its SAR and its input, without a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
+from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.inference.geotiff import SceneInputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``check``."""
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB")
+    parser.add_argument(
+        "--optical", required=True, help="the optical input (Stage 2 estimate) on the same grid"
+    )
+    parser.add_argument("--grounded", required=True, help="the grounded optical GeoTIFF to judge")
+    parser.add_argument("--json", help="write the report (predict's sidecar fields) to this file")
+    parser.add_argument(
+        "--bands", nargs="+", default=list(DEFAULT_BANDS), help="bands compared (B02, B03, B04 needed)"
+    )
+    parser.add_argument("--optical-bands", nargs="+", help="names of the input's bands in file order")
+    parser.add_argument(
+        "--optical-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+    )
+    parser.add_argument(
+        "--grounded-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+    )
+    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
+    add_quality_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
+    from axion_terratorch.inference.check import check_scene
+    from axion_terratorch.inference.files import write_json
+
+    try:
+        report = check_scene(
+            args.s1,
+            args.optical,
+            args.grounded,
+            bands=args.bands,
+            optical_bands=args.optical_bands,
+            optical_units=args.optical_units,
+            grounded_units=args.grounded_units,
+            check=quality_check(args),
+            lpips=not args.no_lpips,
+        )
+    except (SceneInputError, ValueError) as err:
+        print(f"axion-stage3 check: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        write_json(args.json, report)
+    print(f"{args.grounded}: {report['quality_flag']}{verdict_details(report)}")
+    return 0 if report["quality_flag"] == "production" else 1
+
+
+def verdict_details(report: dict[str, object]) -> str:
+    """``, SAR agreement a -> b, imprint i (reasons)`` of a sidecar or check report."""
+
+    def fmt(value: object) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    reasons = "; ".join(report["quality_reasons"])
+    return (
+        f", SAR agreement {fmt(report['sar_agreement_input'])} -> {fmt(report['sar_agreement_output'])},"
+        f" imprint {fmt(report['sar_imprint'])}" + (f" ({reasons})" if reasons else "")
+    )

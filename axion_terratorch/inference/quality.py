@@ -1,0 +1,130 @@
+"""The model-free quality check of a grounded image: restoration, or SAR imprint?
+
+It needs only the Sentinel-1 image, the optical input and the grounded output, so it scores any
+grounding (this package's or another tool's) the same way; ``predict``, ``evaluate`` and
+``axion-stage3 check`` all use it. The verdict, in order:
+
+1. ``over-grounded`` when the change ``output - input`` follows the SAR's own texture
+   (:func:`~axion_terratorch.metrics.imprint.sar_imprint` above ``max_imprint``), or when the output's
+   SAR agreement lies above what real optical images reach (``agreement_envelope``) *and* rose more
+   than a restoration raises it (``max_agreement_gain``);
+2. ``preview-only`` when the SAR agreement fell by more than ``max_agreement_loss`` (the grounding
+   scrambled structure the SAR confirms), or when too little valid data was scored;
+3. ``production`` otherwise: an unchanged input passes.
+
+The defaults come from the real Sentinel-1/Sentinel-2 pairs beside the checkout (``docs/quality.md``,
+``benchmarks/quality_check.py``): the true Sentinel-2 against its Stage 2 proxy has an imprint of
+0.01-0.16 and SAR agreement 0.23-0.46, 0.00-0.15 above the proxy's; copies of the SAR texture added
+to the proxy score 0.78-0.97.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from torch import Tensor
+
+from axion_terratorch.metrics.functional import sar_agreement
+from axion_terratorch.metrics.imprint import sar_imprint
+
+QualityFlag = Literal["production", "preview-only", "over-grounded"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A quality flag and the reasons for it (empty for ``production``)."""
+
+    flag: QualityFlag
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """``True`` for ``production``."""
+        return self.flag == "production"
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    """Thresholds of the verdict (see the module docstring for what each guards against).
+
+    Attributes:
+        max_imprint: Largest SAR imprint of an acceptable change, in [0, 1].
+        agreement_envelope: SAR agreement above which an optical image agrees with the SAR more than
+            real optical images do.
+        max_agreement_gain: Largest rise of the SAR agreement a restoration makes; together with
+            ``agreement_envelope`` it flags an output pushed past real images.
+        max_agreement_loss: Largest fall of the SAR agreement still accepted.
+    """
+
+    max_imprint: float = 0.3
+    agreement_envelope: float = 0.55
+    max_agreement_gain: float = 0.15
+    max_agreement_loss: float = 0.1
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not 0 <= value <= (1 if field.name == "max_imprint" else 2):
+                msg = f"QualityCheck.{field.name} must lie in [0, {1 if field.name == 'max_imprint' else 2}], got {value}"
+                raise ValueError(msg)
+
+    def verdict(
+        self, agreement_input: float | None, agreement_output: float | None, imprint: float | None
+    ) -> Verdict:
+        """The flag of one image (or scene) from its scores; ``None`` scores mean too little valid data."""
+        if agreement_input is None or agreement_output is None or imprint is None:
+            return Verdict("preview-only", ("too little valid data to score",))
+        gain = agreement_output - agreement_input
+        over = []
+        if imprint > self.max_imprint:
+            over.append(
+                f"the change follows the SAR texture (imprint {imprint:.2f} > {self.max_imprint:.2f})"
+            )
+        if agreement_output > self.agreement_envelope and gain > self.max_agreement_gain:
+            over.append(
+                f"SAR agreement {agreement_output:.2f} is above real optical images' ({self.agreement_envelope:.2f})"
+                f" and rose by {gain:.2f} (> {self.max_agreement_gain:.2f})"
+            )
+        if over:
+            return Verdict("over-grounded", tuple(over))
+        if gain < -self.max_agreement_loss:
+            return Verdict(
+                "preview-only", (f"SAR agreement fell by {-gain:.2f} (> {self.max_agreement_loss:.2f})",)
+            )
+        return Verdict("production")
+
+    def as_dict(self) -> dict[str, float]:
+        """The thresholds, for reports."""
+        return dataclasses.asdict(self)
+
+
+def check_tiles(
+    output: Tensor,
+    optical: Tensor,
+    sar: Tensor,
+    bands: Sequence[str],
+    mask: Tensor | None = None,
+    check: QualityCheck | None = None,
+) -> list[tuple[float, float, float, Verdict]]:
+    """Score and judge each tile of a batch.
+
+    Args:
+        output: Grounded optical ``(B, C, H, W)`` reflectance.
+        optical: Its input, same shape.
+        sar: ``(B, 2, H, W)`` VV, VH in dB.
+        bands: Optical bands (B02, B03, B04 among them).
+        mask: Valid pixels ``(B, 1, H, W)``.
+        check: Thresholds (default :class:`QualityCheck`).
+
+    Returns:
+        Per tile ``(agreement_input, agreement_output, imprint, verdict)``.
+    """
+    check = QualityCheck() if check is None else check
+    output, optical, sar = output.float(), optical.float(), sar.float()
+    before = sar_agreement(optical, sar, bands, mask).tolist()
+    after = sar_agreement(output, sar, bands, mask).tolist()
+    imprint = sar_imprint(output, optical, sar, mask).tolist()
+    return [(a, b, i, check.verdict(a, b, i)) for a, b, i in zip(before, after, imprint, strict=True)]

@@ -1,0 +1,134 @@
+"""The model-free quality check: calibrated on the real pairs, used by ``check``, ``predict`` and ``evaluate``."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from inference.scene_data import BANDS, PointwiseGrounding, scene_arrays, write_pair, write_raster
+from torch import nn
+
+from axion_terratorch.cli import main
+from axion_terratorch.functional import smooth
+from axion_terratorch.inference.pipeline import predict_scene
+from axion_terratorch.inference.quality import QualityCheck, check_tiles
+from axion_terratorch.inference.scene import GroundingOptions
+from axion_terratorch.metrics.imprint import IMPRINT_SAR_SIGMA, sar_imprint
+
+from run_configs import SHARED_DATA, SHARED_SSL4EO, load_benchmark
+
+real_data = pytest.mark.skipif(
+    not (SHARED_DATA.is_dir() and SHARED_SSL4EO.is_dir()), reason="real pairs not beside the checkout"
+)
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return load_benchmark("quality_check")
+
+
+class ImprintingGrounding(nn.Module):
+    """Adds the smoothed SAR texture to the optical input: a pure imprint, in every window."""
+
+    bands = BANDS
+
+    def forward(self, image: dict[str, torch.Tensor]) -> torch.Tensor:
+        texture = smooth(image["S1GRD"].mean(dim=1, keepdim=True), IMPRINT_SAR_SIGMA)
+        texture = (texture - texture.mean(dim=(-2, -1), keepdim=True)) / texture.std(
+            dim=(-2, -1), keepdim=True
+        )
+        return image["S2L2A"] + 0.01 * texture
+
+
+@real_data
+def test_real_inputs_and_truths_pass_and_every_imprint_is_flagged(calibration):
+    """The weakest imprint of the calibration (a quarter of the input's own texture) is flagged too."""
+    pairs = calibration.real_pairs()
+    assert len(pairs) == 8
+    for pair in pairs:
+        for (kind, variant), image in calibration.candidates(pair, {}, strengths=(0.25,)).items():
+            ((_, _, imprint, verdict),) = check_tiles(image, pair.proxy, pair.sar, BANDS)
+            if kind in ("input", "truth"):
+                assert verdict.flag == "production", (pair.name, kind, verdict.reasons)
+            elif kind.startswith("imprint"):
+                assert verdict.flag == "over-grounded", (pair.name, kind, variant, imprint)
+
+
+def test_imprint_is_zero_unchanged_and_near_one_for_a_copy_of_the_sar():
+    sar, optical = (torch.from_numpy(a)[None] for a in scene_arrays(64, 64))
+    assert sar_imprint(optical, optical, sar).item() == 0
+    texture = smooth(sar.mean(dim=1, keepdim=True), IMPRINT_SAR_SIGMA)
+    copy = optical + 0.01 * (texture - texture.mean()) / texture.std()
+    assert sar_imprint(copy, optical, sar).item() > 0.95
+    noise = optical + 0.01 * torch.randn(optical.shape, generator=torch.Generator().manual_seed(0))
+    assert sar_imprint(noise, optical, sar).item() < 0.1
+
+
+def test_verdict_reasons_and_thresholds():
+    check = QualityCheck()
+    assert check.verdict(0.3, 0.3, 0.0).passed
+    over = check.verdict(0.3, 0.35, 0.9)
+    assert over.flag == "over-grounded"
+    assert "imprint 0.90" in over.reasons[0]
+    assert check.verdict(0.3, 0.7, 0.1).flag == "over-grounded"  # far past real images
+    assert check.verdict(0.3, 0.1, 0.1).flag == "preview-only"  # structure lost
+    assert check.verdict(None, None, None).flag == "preview-only"
+    with pytest.raises(ValueError, match="max_imprint"):
+        QualityCheck(max_imprint=1.5)
+
+
+def _check(tmp_path, grounded, *extra):
+    report = tmp_path / "report.json"
+    args = ["check", "--s1", str(tmp_path / "s1.tif"), "--optical", str(tmp_path / "optical.tif")]
+    code = main([*args, "--grounded", str(grounded), "--json", str(report), "--no-lpips", *extra])
+    return code, json.loads(report.read_text()) if report.exists() else None
+
+
+def test_check_cli_passes_the_input_and_flags_a_sar_imprint(tmp_path, capsys):
+    write_pair(tmp_path, 96, 80)
+    sar, optical = scene_arrays(96, 80)
+    code, report = _check(tmp_path, tmp_path / "optical.tif")
+    assert (code, report["quality_flag"], report["sar_imprint"]) == (0, "production", 0.0)
+    imprinted = PointwiseGrounding()(
+        {"S1GRD": torch.from_numpy(sar)[None], "S2L2A": torch.from_numpy(optical)[None]}
+    )
+    grounded = write_raster(tmp_path / "grounded.tif", imprinted[0].numpy(), list(BANDS))
+    code, report = _check(tmp_path, grounded)
+    assert (code, report["quality_flag"]) == (1, "over-grounded")
+    assert "over-grounded" in capsys.readouterr().out
+    assert report["inputs"]["optical"].endswith("optical.tif")
+    assert report["output"].endswith("grounded.tif")
+
+
+def test_check_report_has_the_fields_of_predicts_sidecar(tmp_path):
+    s1, opt = write_pair(tmp_path, 64, 64)
+    options = GroundingOptions(window=32, overlap=8, progress=False)
+    sidecar = predict_scene(PointwiseGrounding(), s1, opt, tmp_path / "out.tif", options, lpips=False)
+    _, report = _check(tmp_path, tmp_path / "out.tif")
+    assert report.keys() == sidecar.keys()
+    for key in ("sar_agreement_output", "sar_imprint", "quality_flag"):
+        assert report[key] == pytest.approx(sidecar[key], abs=1e-3), key
+
+
+def test_check_names_the_file_at_fault(tmp_path, capsys):
+    write_pair(tmp_path, 32, 32)
+    write_raster(tmp_path / "small.tif", np.zeros((4, 16, 16), np.float32), list(BANDS))
+    code, report = _check(tmp_path, tmp_path / "small.tif")
+    assert (code, report) == (2, None)
+    assert "small.tif" in capsys.readouterr().err
+
+
+def test_predict_flags_an_imprinting_model_and_fallback_writes_the_input(tmp_path):
+    s1, opt = write_pair(tmp_path, 64, 64, dn=False)
+    options = GroundingOptions(window=32, overlap=8, progress=False)
+    sidecar = predict_scene(ImprintingGrounding(), s1, opt, tmp_path / "out.tif", options, lpips=False)
+    assert sidecar["quality_flag"] == "over-grounded"
+    assert sidecar["fallback_windows"] is None
+    safe = GroundingOptions(window=32, overlap=8, progress=False, fallback="input")
+    sidecar = predict_scene(ImprintingGrounding(), s1, opt, tmp_path / "safe.tif", safe, lpips=False)
+    assert sidecar["fallback_windows"] == 9  # 3 x 3 windows, each an imprint
+    assert sidecar["quality_flag"] == "production"
+    assert sidecar["sar_imprint"] < 0.05  # float rounding of the cross-fade only
+    with rasterio.open(tmp_path / "safe.tif") as out, rasterio.open(opt) as src:
+        np.testing.assert_allclose(out.read(), src.read(), atol=1e-6)
