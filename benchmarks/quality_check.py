@@ -97,12 +97,13 @@ def main() -> None:
     rows = []
     for pair in real_pairs(args.data):
         for (kind, variant), image in candidates(pair, models).items():
-            ((before, after, score, verdict),) = check_tiles(
+            ((before, after, score, change, verdict),) = check_tiles(
                 image, pair.proxy, pair.sar, DEFAULT_BANDS, None, check
             )
             rows.append({
                 "pair": pair.name, "kind": kind, "variant": variant, "flag": verdict.flag,
                 "sar_agreement_input": before, "sar_agreement_output": after, "sar_imprint": score,
+                "sar_agreement_change": change,
                 "psnr_gain": psnr_gain(image, pair),
             })  # fmt: skip
     by_kind = defaultdict(list)
@@ -110,14 +111,14 @@ def main() -> None:
         by_kind[row["kind"]].append(row)
     summary = {}
     print(
-        f"{'kind':22s} {'n':>3s} {'production':>10s} {'over-gr.':>8s} {'preview':>7s} {'imprint':>13s} {'agreement':>13s} {'PSNR gain dB':>14s}"
+        f"{'kind':22s} {'n':>3s} {'production':>10s} {'over-gr.':>8s} {'preview':>7s} {'imprint':>13s} {'change agr.':>13s} {'agreement':>13s} {'PSNR gain dB':>14s}"
     )
     for kind, group in by_kind.items():
         flags = defaultdict(int)
         for row in group:
             flags[row["flag"]] += 1
         spans = {}
-        for key in ("sar_imprint", "sar_agreement_output", "psnr_gain"):
+        for key in ("sar_imprint", "sar_agreement_change", "sar_agreement_output", "psnr_gain"):
             values = [r[key] for r in group if r[key] is not None]
             spans[key] = (min(values), max(values)) if values else (math.nan, math.nan)
         summary[kind] = {"n": len(group), "flags": dict(flags), **{f"{k}_range": v for k, v in spans.items()}}

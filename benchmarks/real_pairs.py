@@ -45,9 +45,20 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def run_config(work: Path, variant: str, max_steps: int | None) -> Path:
-    """The recipe with every output under ``work`` (and the SAR ablation for ``no-sar``)."""
+def run_config(work: Path, variant: str, max_steps: int | None, overrides: list[str] = ()) -> Path:
+    """The recipe with every output under ``work`` (and the SAR ablation for ``no-sar``).
+
+    ``overrides`` are ``dotted.key=YAML value`` strings, e.g.
+    ``model.init_args.loss.init_args.sar_consistency_weight=0``.
+    """
     config = yaml.safe_load(RECIPE.read_text())
+    for override in overrides:
+        key, _, value = override.partition("=")
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            node = node[part]
+        node[leaf] = yaml.safe_load(value)
     trainer = config["trainer"]
     trainer["default_root_dir"] = str(work)
     for logger in trainer["logger"]:
@@ -115,6 +126,9 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=REPO / "outputs" / "benchmark_real_pairs")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--max-steps", type=int, help="override the recipe's trainer.max_steps")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
+    )
     parser.add_argument("--json", type=Path, help="write the rows and run facts here")
     parser.add_argument(
         "--reuse", action="store_true", help="score a variant's earlier run instead of training"
@@ -123,7 +137,7 @@ def main() -> None:
     rows, runs = [], {}
     for variant in args.variants:
         work = args.work_dir / variant
-        config = run_config(work, variant, args.max_steps)
+        config = run_config(work, variant, args.max_steps, args.set)
         seconds = None if args.reuse and (work / "checkpoints" / "last.ckpt").is_file() else train(config)
         best = next(iter(sorted((work / "checkpoints").glob("best-*.ckpt"))))
         runs[variant] = {
@@ -149,7 +163,7 @@ def main() -> None:
         )
     if args.json:
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps({"runs": runs, "rows": rows}, indent=2) + "\n")
+            tmp.write_text(json.dumps({"overrides": args.set, "runs": runs, "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -35,5 +35,5 @@ class TotalVariationGroundingTask(SARGroundingTask):
         correction = output - batch["image"][OPTICAL_KEY]
         tv = total_variation(correction, reduction="mean").mean()
         terms["total_variation"] = tv
-        terms["loss"] = terms["total"] = terms["loss"] + self.tv_weight * tv
+        terms["loss"] = terms["loss"] + self.tv_weight * tv
         return terms

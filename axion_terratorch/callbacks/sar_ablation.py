@@ -70,27 +70,8 @@ class SARAblation(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        """Ablate a validation batch."""
+        """Ablate a validation (also test and predict) batch."""
         self._ablate(batch)
 
-    def on_test_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        """Ablate a test batch."""
-        self._ablate(batch)
-
-    def on_predict_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        """Ablate a predict batch."""
-        self._ablate(batch)
+    on_test_batch_start = on_validation_batch_start
+    on_predict_batch_start = on_validation_batch_start

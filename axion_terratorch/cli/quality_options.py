@@ -9,6 +9,7 @@ from axion_terratorch.inference.quality import QualityCheck
 
 _HELP = {
     "max_imprint": "largest SAR imprint of the change (output - input) still accepted",
+    "max_change_agreement": "largest SAR agreement of the change (output - input) itself still accepted",
     "agreement_envelope": "SAR agreement above which an image agrees with the SAR more than real optical images",
     "max_agreement_gain": "largest rise of the SAR agreement accepted above the envelope",
     "max_agreement_loss": "largest fall of the SAR agreement accepted",

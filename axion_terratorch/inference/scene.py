@@ -168,8 +168,8 @@ def _fall_back(
 ) -> int:
     """Replace, in place, each prediction that fails ``check`` by its input; return how many."""
     sar, optical, valid = (torch.from_numpy(np.stack([b[i] for b in batch])) for i in (1, 2, 3))
-    verdicts = check_tiles(torch.from_numpy(predictions), optical, sar, bands, valid[:, None], check)
-    failed = [i for i, (*_, verdict) in enumerate(verdicts) if not verdict.passed]
+    checked = check_tiles(torch.from_numpy(predictions), optical, sar, bands, valid[:, None], check)
+    failed = [i for i, tile in enumerate(checked) if not tile.verdict.passed]
     for i in failed:
         predictions[i] = batch[i][2]
     return len(failed)

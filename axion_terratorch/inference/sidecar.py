@@ -12,6 +12,9 @@ from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.scene import GroundingOptions
 from axion_terratorch.inference.statistics import SceneStatistics
 
+#: The statistics the quality verdict takes, in :meth:`QualityCheck.verdict`'s order.
+VERDICT_SCORES = ("sar_agreement_input", "sar_agreement_output", "sar_imprint", "sar_agreement_change")
+
 
 def sidecar_path(output: str | os.PathLike[str]) -> Path:
     """``OUT.tif`` -> ``OUT.json``."""
@@ -42,9 +45,7 @@ def build_sidecar(
     """
     check = QualityCheck() if check is None else check
     summary = statistics.summary()
-    verdict = check.verdict(
-        summary["sar_agreement_input"], summary["sar_agreement_output"], summary["sar_imprint"]
-    )
+    verdict = check.verdict(*(summary[key] for key in VERDICT_SCORES))
     return {
         "output": str(output),
         "inputs": {"s1": str(scene.s1_path), "optical": str(scene.optical_path)},
@@ -53,6 +54,7 @@ def build_sidecar(
         "sar_agreement_metric": "structure-tensor orientation agreement, in [-1, 1]",
         **{k: summary[k] for k in ("sar_agreement_input", "sar_agreement_output", "sar_agreement_gain")},
         "sar_imprint": summary["sar_imprint"],
+        "sar_agreement_change": summary["sar_agreement_change"],
         "lpips_change": summary["lpips_change"],
         "lpips_note": lpips_note,
         "quality_flag": verdict.flag,

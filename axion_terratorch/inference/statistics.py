@@ -31,7 +31,7 @@ MIN_BLOCK_PIXELS = 256
 
 
 class SceneStatistics:
-    """SAR agreement of input and output, SAR imprint, LPIPS change and per-band change, over valid pixels.
+    """SAR agreement of input, output and change, SAR imprint, LPIPS change and per-band change, over valid pixels.
 
     ``update(output, optical, sar, valid, score)`` takes one block as numpy arrays: ``output`` and
     ``optical`` float32 ``(C, h, w)`` reflectance, ``sar`` ``(2, h, w)`` dB, ``valid`` bool ``(h, w)``.
@@ -58,7 +58,7 @@ class SceneStatistics:
         self._sum_sq = np.zeros(channels)
         self._max_abs = np.zeros(channels)
         self._scored = 0  # valid pixels of the scored blocks
-        self._agreement = np.zeros(2)  # input, output
+        self._agreement = np.zeros(3)  # input, output, change (output - input)
         self._imprint_sums = (torch.zeros(1, channels, dtype=torch.float64),) * 2 + (
             torch.zeros(1, dtype=torch.float64),
         )
@@ -88,7 +88,8 @@ class SceneStatistics:
             for a in (output, optical, sar, valid[None])
         )
         with torch.inference_mode():
-            scores = [sar_agreement(image, sar_t, self.bands, mask).item() for image in (opt_t, out_t)]
+            images = (opt_t, out_t, out_t - opt_t)
+            scores = [sar_agreement(image, sar_t, self.bands, mask).item() for image in images]
             dot, change_sq, sar_sq = sar_imprint_sums(out_t, opt_t, sar_t, mask)
             if self.lpips is not None:
                 self._lpips += count * self.lpips.per_sample(out_t, opt_t, mask).item()
@@ -111,9 +112,9 @@ class SceneStatistics:
             }
             for i, band in enumerate(self.bands)
         }
-        agreement_in = agreement_out = lpips = imprint = None
+        agreement_in = agreement_out = agreement_change = lpips = imprint = None
         if self._scored:
-            agreement_in, agreement_out = (float(v) for v in self._agreement / self._scored)
+            agreement_in, agreement_out, agreement_change = (float(v) for v in self._agreement / self._scored)
             imprint = imprint_from_sums(*self._imprint_sums).item()
             lpips = float(self._lpips / self._scored) if self.lpips is not None else None
         return {
@@ -121,6 +122,7 @@ class SceneStatistics:
             "sar_agreement_output": agreement_out,
             "sar_agreement_gain": None if agreement_in is None else agreement_out - agreement_in,
             "sar_imprint": imprint,
+            "sar_agreement_change": agreement_change,
             "lpips_change": lpips,
             "valid_fraction": self.valid_pixels / max(self.pixels, 1),
             "change": change,

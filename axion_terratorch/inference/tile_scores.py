@@ -60,7 +60,7 @@ def score_tiles(
 
     Returns:
         One dict per tile: ``sar_agreement_input``, ``sar_agreement_output``, ``sar_agreement_gain``,
-        ``improved``, ``sar_imprint``, ``quality_flag`` (the check's verdict), ``lpips_change``; with a
+        ``improved``, ``sar_imprint``, ``sar_agreement_change``, ``quality_flag`` (the check's verdict), ``lpips_change``; with a
         target ``psnr`` (dB, data range 1), ``ssim``, ``sam`` (radians), ``mae`` (reflectance) of the
         output, ``psnr_input``, ``ssim_input``, ``sam_input``, ``psnr_gain``, ``ssim_gain``, ``sar_agreement_target``,
         ``sar_agreement_excess`` (``max(0, output's - target's agreement)``) and ``copy_of_sar_ratio``.
@@ -74,13 +74,14 @@ def score_tiles(
         ratio = copy_of_sar_ratio(output, sar, target, bands, mask)
         agreement_target = sar_agreement(target, sar, bands, mask)
     rows = []
-    for i, (before, after, imprint, verdict) in enumerate(checked):
+    for i, (before, after, imprint, change_agreement, verdict) in enumerate(checked):
         row: Row = {
             "sar_agreement_input": before,
             "sar_agreement_output": after,
             "sar_agreement_gain": after - before,
             "improved": after > before,
             "sar_imprint": imprint,
+            "sar_agreement_change": change_agreement,
             "quality_flag": verdict.flag,
             "lpips_change": None if change is None else change[i].item(),
         }

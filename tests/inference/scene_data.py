@@ -25,6 +25,7 @@ TINY_CONFIG = {
         "lora": {"rank": 2, "alpha": 4.0, "dropout": 0.0, "target_modules": None, "freeze_base_model": True},
         "decoder_channels": 8,
         "ckpt_path": None,
+        "decoder": "unet",
     },
 }
 
@@ -98,6 +99,7 @@ def tiny_model(seed: int = 0) -> TerraMindResidualGrounding:
         bands=BANDS,
         lora=LoraSettings(**init["lora"]),
         decoder_channels=init["decoder_channels"],
+        decoder=init["decoder"],
     )
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():

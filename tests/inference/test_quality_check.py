@@ -48,11 +48,11 @@ def test_real_inputs_and_truths_pass_and_every_imprint_is_flagged(calibration):
     assert len(pairs) == 8
     for pair in pairs:
         for (kind, variant), image in calibration.candidates(pair, {}, strengths=(0.25,)).items():
-            ((_, _, imprint, verdict),) = check_tiles(image, pair.proxy, pair.sar, BANDS)
+            ((*_, verdict),) = check_tiles(image, pair.proxy, pair.sar, BANDS)
             if kind in ("input", "truth"):
                 assert verdict.flag == "production", (pair.name, kind, verdict.reasons)
             elif kind.startswith("imprint"):
-                assert verdict.flag == "over-grounded", (pair.name, kind, variant, imprint)
+                assert verdict.flag == "over-grounded", (pair.name, kind, variant, verdict.reasons)
 
 
 def test_imprint_is_zero_unchanged_and_near_one_for_a_copy_of_the_sar():
@@ -67,15 +67,18 @@ def test_imprint_is_zero_unchanged_and_near_one_for_a_copy_of_the_sar():
 
 def test_verdict_reasons_and_thresholds():
     check = QualityCheck()
-    assert check.verdict(0.3, 0.3, 0.0).passed
-    over = check.verdict(0.3, 0.35, 0.9)
+    assert check.verdict(0.3, 0.3, 0.0, 0.0).passed
+    over = check.verdict(0.3, 0.35, 0.9, 0.2)
     assert over.flag == "over-grounded"
     assert "imprint 0.90" in over.reasons[0]
-    assert check.verdict(0.3, 0.7, 0.1).flag == "over-grounded"  # far past real images
-    assert check.verdict(0.3, 0.1, 0.1).flag == "preview-only"  # structure lost
-    assert check.verdict(None, None, None).flag == "preview-only"
+    oriented = check.verdict(0.3, 0.45, 0.1, 0.8)  # an imprint of SAR structure, not of its intensity
+    assert oriented.flag == "over-grounded"
+    assert "change agreement 0.80" in oriented.reasons[0]
+    assert check.verdict(0.3, 0.7, 0.1, 0.2).flag == "over-grounded"  # far past real images
+    assert check.verdict(0.3, 0.1, 0.1, 0.2).flag == "preview-only"  # structure lost
+    assert check.verdict(None, None, None, None).flag == "preview-only"
     with pytest.raises(ValueError, match="max_imprint"):
-        QualityCheck(max_imprint=1.5)
+        QualityCheck(max_imprint=2.5)
 
 
 def _check(tmp_path, grounded, *extra):
