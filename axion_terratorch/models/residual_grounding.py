@@ -18,6 +18,7 @@ from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABack
 from axion_terratorch.models.unet_decoder import TokenUNetDecoder
 
 DecoderType = Literal["unet", "fcn"]
+SARResolution = Literal["full", "tokens"]
 #: A state-dict key prefix (under ``decoder.``) that only each decoder type has.
 DECODER_SIGNATURES: dict[str, str] = {"fcn": "decoder.convs.", "unet": "decoder.unet."}
 
@@ -50,6 +51,10 @@ class TerraMindResidualGrounding(nn.Module):
             it, token map projected to twice it).
         ckpt_path: Local TerraMind checkpoint to load instead of the hub download.
         decoder: ``unet`` or ``fcn``, see above.
+        sar_resolution: Where the SAR enters: ``full`` (TerraMind's tokens, and beside the optical
+            at full resolution in the skip encoder and the head) or ``tokens`` (only through
+            TerraMind's 16 px tokens: the full-resolution path sees the optical alone, so the model
+            cannot copy SAR speckle or pixel texture into the output; docs/quality.md).
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -68,6 +73,7 @@ class TerraMindResidualGrounding(nn.Module):
         decoder_channels: int = 64,
         ckpt_path: str | None = None,
         decoder: DecoderType = "unet",
+        sar_resolution: SARResolution = "full",
     ) -> None:
         super().__init__()
         if decoder_channels < 1:
@@ -76,7 +82,11 @@ class TerraMindResidualGrounding(nn.Module):
         if decoder not in DECODER_SIGNATURES:
             msg = f"decoder must be one of {sorted(DECODER_SIGNATURES)}, got {decoder!r}"
             raise ValueError(msg)
+        if sar_resolution not in ("full", "tokens"):
+            msg = f"sar_resolution must be 'full' or 'tokens', got {sar_resolution!r}"
+            raise ValueError(msg)
         self.decoder_type: DecoderType = decoder
+        self.sar_resolution = sar_resolution
         self.bands = tuple(bands)
         self.standardizer = TerraMindStandardizer(bands)
         self.backbone = TerraMindLoRABackbone(
@@ -87,7 +97,7 @@ class TerraMindResidualGrounding(nn.Module):
             ckpt_path=ckpt_path,
             lora=coerce_lora(lora),
         )
-        in_channels = len(bands) + 2
+        in_channels = len(bands) + (2 if sar_resolution == "full" else 0)
         self.decoder: FCNDecoder | TokenUNetDecoder
         if decoder == "fcn":
             self.decoder = FCNDecoder(self.backbone.out_channels, channels=decoder_channels, num_convs=4)
@@ -112,7 +122,7 @@ class TerraMindResidualGrounding(nn.Module):
         tokens = self.backbone({OPTICAL_KEY: opt_z, SAR_KEY: sar_z})[-1]
         grid = (opt_z.shape[-2] // PATCH_SIZE, opt_z.shape[-1] // PATCH_SIZE)
         token_map = tokens.transpose(1, 2).reshape(*tokens.shape[:1], -1, *grid)
-        inputs = torch.cat([opt_z, sar_z], dim=1)
+        inputs = torch.cat([opt_z, sar_z], dim=1) if self.sar_resolution == "full" else opt_z
         if isinstance(self.decoder, FCNDecoder):
             features = self.decoder([token_map])
         else:
