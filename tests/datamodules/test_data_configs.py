@@ -7,7 +7,8 @@ import yaml
 from grounding_run import BANDS
 from jsonargparse import ArgumentParser
 from lightning.pytorch import LightningDataModule
-from tile_writers import SHARED_DATA
+
+from run_configs import SHARED_DATA
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs" / "data").glob("*.yaml"))
 

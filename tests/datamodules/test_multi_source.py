@@ -7,7 +7,7 @@ from grounding_run import BANDS, tiny_task
 from jsonargparse import ArgumentParser
 from lightning.pytorch import LightningDataModule
 from test_real_data_modules import PER_BAND, fit_one_step
-from tile_writers import SHARED_DATA, SSL4EO_EXAMPLE, write_per_band_pair, write_ssl4eo
+from tile_writers import write_per_band_pair, write_ssl4eo
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules import (
@@ -19,7 +19,7 @@ from axion_terratorch.datamodules import (
 from axion_terratorch.datamodules.sampling import ResumableRandomSampler
 from axion_terratorch.datasets import TileOptions
 
-from run_configs import REPO
+from run_configs import REPO, SHARED_DATA, SHARED_SSL4EO
 
 #: What a source needs to be built; the combined module's tiles apply to it.
 SOURCE_TILES = TileOptions(stage2_proxy=True)
@@ -100,7 +100,7 @@ def bigearthnet_locations():
 
 
 @pytest.mark.skipif(
-    not (SHARED_DATA.is_dir() and SSL4EO_EXAMPLE.is_dir()), reason="real example data not present"
+    not (SHARED_DATA.is_dir() and SHARED_SSL4EO.is_dir()), reason="real example data not present"
 )
 def test_real_pairs_config_holds_out_by_location(monkeypatch):
     monkeypatch.chdir(REPO)  # the config's paths are relative to the checkout root

@@ -10,7 +10,6 @@ import torch
 from grounding_run import BANDS, tiny_task
 from jsonargparse import ArgumentParser
 from tile_writers import (
-    SHARED_DATA,
     write_multiband_pair,
     write_npz,
     write_per_band_pair,
@@ -30,6 +29,8 @@ from axion_terratorch.datamodules import (
     SSL4EOS12PairDataModule,
 )
 from axion_terratorch.datasets import BadTileError, TileOptions
+
+from run_configs import SHARED_DATA
 
 TILES = TileOptions(bands=BANDS, tile_size=32, stage2_proxy=True)
 PER_BAND = {

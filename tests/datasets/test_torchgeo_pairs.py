@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-from tile_writers import SHARED_DATA, SSL4EO_EXAMPLE, scene, write_sen12ms, write_ssl4eo
+from tile_writers import scene, write_sen12ms, write_ssl4eo
 
 from axion_terratorch.constants import S2L2A_BANDS, SAR_KEY
 from axion_terratorch.datasets import (
@@ -20,6 +20,8 @@ from axion_terratorch.datasets import (
 )
 from axion_terratorch.datasets.bigearthnet import split_bigearthnet_v2
 from axion_terratorch.datasets.ssl4eo import pair_seasons
+
+from run_configs import SHARED_DATA, SHARED_SSL4EO
 
 needs_bigearthnet = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="BigEarthNet v1 example not present")
 FULL = TileOptions(stage2_proxy=True, tile_size=None, bands=S2L2A_BANDS)
@@ -120,9 +122,9 @@ def test_ssl4eo_seasons_must_match_the_stored_seasons(tmp_path):
         SSL4EOS12Pairs(tmp_path, TileOptions(stage2_proxy=True), seasons=5)
 
 
-@pytest.mark.skipif(not SSL4EO_EXAMPLE.is_dir(), reason="SSL4EO-S12 example not present")
+@pytest.mark.skipif(not SHARED_SSL4EO.is_dir(), reason="SSL4EO-S12 example not present")
 def test_ssl4eo_example_l2a_reflectance_and_db():
-    ds = SSL4EOS12Pairs(SSL4EO_EXAMPLE, FULL, "s2a", seasons=2)
+    ds = SSL4EOS12Pairs(SHARED_SSL4EO, FULL, "s2a", seasons=2)
     assert ds.names == ["0000000_0", "0000000_1"]
     for index in range(2):
         sample = ds[index]

@@ -12,10 +12,6 @@ from scipy import ndimage
 
 from axion_terratorch.constants import S2L2A_BANDS
 
-#: Real BigEarthNet v1 pairs beside the checkout, as in tests/conftest.py (tests skip without them).
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "bigearthnet_v1_example"
-#: Real SSL4EO-S12 example beside it: one location, two seasons per sensor (tests skip without it).
-SSL4EO_EXAMPLE = SHARED_DATA.parent / "ssl4eo_s12_example"
 CRS = "EPSG:32633"
 ORIGIN = (400000.0, 5300000.0)
 #: Native pixel size of each Sentinel-2 band, metres.
