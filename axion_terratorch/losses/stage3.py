@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
@@ -90,7 +91,7 @@ class Stage3Loss(nn.Module):
             if value < 0:
                 msg = f"{name}_weight must be >= 0, got {value}"
                 raise ValueError(msg)
-        if not (math.isfinite(sar_headroom) and sar_headroom >= 0):
+        if not (math.isfinite(sar_headroom) and sar_headroom >= 0):  # named as the user configures it
             msg = f"sar_headroom must be a finite number >= 0, got {sar_headroom}"
             raise ValueError(msg)
         self.bands = tuple(bands)
@@ -139,10 +140,13 @@ class Stage3Loss(nn.Module):
     ) -> dict[str, Tensor]:
         """Named terms and their weighted total under ``"loss"``."""
         zero = output.new_zeros(())
-        if self.sar_objective == "hinge":
-            sar_term = self.sar_consistency(output, optical, sar, target, mask)
-        else:
-            sar_term = self.sar_consistency(output, sar, mask)
+        # At weight 0 the SAR term is still logged, but no graph is kept for it (a structure tensor of
+        # output and reference per step otherwise, with nothing to backpropagate).
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights["sar_consistency"] > 0):
+            if self.sar_objective == "hinge":
+                sar_term = self.sar_consistency(output, optical, sar, target, mask)
+            else:
+                sar_term = self.sar_consistency(output, sar, mask)
         terms = {
             "sar_consistency": sar_term,
             "cycle": self.cycle(output, optical, mask),

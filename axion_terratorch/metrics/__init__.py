@@ -4,12 +4,7 @@ over-grounding against the target."""
 from axion_terratorch.metrics.collection import GroundingMetrics
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
-from axion_terratorch.metrics.sar_agreement import (
-    EdgeCosineAgreement,
-    SARAgreement,
-    SARAgreementGain,
-    TileMean,
-)
+from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement, SARAgreementGain
 
 __all__ = [
     "EdgeCosineAgreement",
@@ -22,5 +17,4 @@ __all__ = [
     "SARAgreement",
     "SARAgreementGain",
     "SpectralAngle",
-    "TileMean",
 ]

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from typing import Literal
 
 from torch import Tensor, nn
+from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
-from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement, TileMean
+from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement
 
 TargetMetric = Literal["psnr", "ssim", "sam", "mae"]
 
@@ -36,7 +37,7 @@ class GroundingMetrics(nn.Module):
       of the input, both against the target).
 
     The SAR agreement runs once per image and batch (output, input, and target when given); the
-    agreement metrics are :class:`TileMean` accumulators of those per-tile scores.
+    agreement metrics are torchmetrics ``MeanMetric`` accumulators of those per-tile scores.
 
     ``compute()`` returns the metrics that received data; ``reset()`` clears all. Subclass it to add
     metrics (override ``update`` and call ``super().update``).
@@ -71,7 +72,7 @@ class GroundingMetrics(nn.Module):
                 raise ValueError(msg)
         self.agreement = agreement_cls(bands)
         self.sar = nn.ModuleDict(
-            {name: TileMean() for name in ("sar_agreement", "sar_agreement_input", "sar_agreement_gain")}
+            {name: MeanMetric() for name in ("sar_agreement", "sar_agreement_input", "sar_agreement_gain")}
         )
         self.change = nn.ModuleDict(
             {"lpips_change": LPIPSChange(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)}
@@ -91,11 +92,11 @@ class GroundingMetrics(nn.Module):
         self.target = nn.ModuleDict({name: builders[name]() for name in target_metrics})
         self.grounding = nn.ModuleDict(
             {
-                "sar_agreement_target": TileMean(),
-                "sar_agreement_excess": TileMean(),
-                "copy_of_sar_ratio": TileMean(),
+                "sar_agreement_target": MeanMetric(),
+                "sar_agreement_excess": MeanMetric(),
+                "copy_of_sar_ratio": MeanMetric(),
                 "psnr_gain": PSNRGain(),
-                "ssim_gain": TileMean(),
+                "ssim_gain": MeanMetric(),
             }
         )
 

@@ -38,18 +38,6 @@ class _PerSampleMean(Metric):
         return (self.total / self.count.clamp_min(1)).float()
 
 
-class TileMean(_PerSampleMean):
-    """Mean over tiles of per-tile scores computed elsewhere: ``update(scores)`` with ``scores`` (B,).
-
-    Lets one computation of a per-tile score feed several metrics (an agreement, its gain, its
-    excess over the target's) without recomputing it.
-    """
-
-    def update(self, scores: Tensor) -> None:
-        """Accumulate the scores of a batch of tiles."""
-        self._accumulate(scores)
-
-
 class SARAgreement(_PerSampleMean):
     """The project's SAR agreement: coherence-weighted structure-tensor orientation agreement.
 

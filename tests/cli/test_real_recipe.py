@@ -34,14 +34,11 @@ def test_real_recipe_trains_selects_on_fidelity_and_leaves_a_true_last_checkpoin
     assert any(state.get("monitor") == "val/psnr" for state in states)
     rows = benchmark.score_held_out(best, config, "full")
     assert [(row["split"], row["tile"]) for row in rows] == [("val", "69_24"), ("test", "87_48")]
-    for row in rows:
+    other_draw = benchmark.score_held_out(best, config, "full", proxy_seed=1)
+    for row, other in zip(rows, other_draw, strict=True):
         assert row["psnr_gain"] == pytest.approx(row["psnr"] - row["psnr_input"])
-        assert row["quality_flag"] in ("production", "preview-only", "over-grounded")
-        assert set(benchmark.targets_met(row)) == {
-            "psnr_not_lowered",
-            "excess_within_half_gap",
-            "copy_of_sar_ratio_above_1_5",
-        }
+        assert other["psnr_input"] != row["psnr_input"]  # another draw of the Stage 2 proxy
+        assert other["sar_agreement_target"] == pytest.approx(row["sar_agreement_target"])  # same truth
 
 
 def test_sar_ablation_removes_the_sar_information():

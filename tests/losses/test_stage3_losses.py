@@ -165,3 +165,16 @@ def test_loss_and_gradients_stay_finite_under_autocast(dtype, kwargs):
     terms["loss"].backward()
     assert torch.isfinite(output.grad).all()
     assert output.grad.abs().sum() > 0
+
+
+def test_sar_term_at_weight_zero_is_logged_without_a_graph():
+    sar, optical = scene()
+    output = (optical + 0.01 * torch.randn_like(optical)).requires_grad_()
+    target = smooth(optical, 1.0)
+    weighted = Stage3Loss(use_lpips=False)(output, optical, sar, target=target)
+    off = Stage3Loss(use_lpips=False, sar_consistency_weight=0.0)(output, optical, sar, target=target)
+    assert weighted["sar_consistency"] > 0
+    assert weighted["sar_consistency"].requires_grad
+    assert not off["sar_consistency"].requires_grad
+    assert torch.equal(off["sar_consistency"], weighted["sar_consistency"].detach())
+    assert torch.allclose(off["loss"], weighted["loss"] - weighted["sar_consistency"])
