@@ -117,8 +117,13 @@ def ssim_per_sample(
 
 
 def spectral_angle_sum(preds: Tensor, target: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Sum of per-pixel spectral angles (radians) over valid pixels, and their number."""
+    """Sum of per-pixel spectral angles (radians) over valid pixels, and their number.
+
+    A pixel whose spectrum is all zero in either image (dark water clipped at 0 reflectance) has no
+    angle; it is left out rather than making the sum NaN.
+    """
     check_pair(preds, target, ("preds", "target"))
     angles = spectral_angle_mapper(preds, target, reduction="none")  # (B, H, W)
-    weight = as_weight(mask, preds)[:, 0]
-    return (angles * weight).sum(), weight.sum()
+    defined = torch.isfinite(angles)
+    weight = as_weight(mask, preds)[:, 0] * defined
+    return (angles.where(defined, 0.0) * weight).sum(), weight.sum()

@@ -87,6 +87,18 @@ def test_masked_pixels_do_not_count(images):
     )
 
 
+def test_pixels_without_a_spectrum_have_no_angle(images):
+    preds, target = images
+    dark = preds.clone()
+    dark[0, :, 0, :5] = 0  # clipped dark water: no direction, no angle
+    mask = torch.ones(3, 1, 32, 32, dtype=torch.bool)
+    mask[0, :, 0, :5] = False
+    scored, reference = SpectralAngle(), SpectralAngle()
+    scored.update(dark, target)
+    reference.update(preds, target, mask)
+    assert scored.compute() == pytest.approx(reference.compute().item(), rel=1e-6)
+
+
 def test_psnr_of_a_known_error():
     metric = MaskedPSNR()
     metric.update(torch.full((1, 4, 8, 8), 0.5), torch.full((1, 4, 8, 8), 0.6))
