@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from axion_terratorch.datasets.bands import band_positions, normalize_band
-from axion_terratorch.datasets.degradation import stage2_proxy
+from axion_terratorch.datasets.degradation import degrade, stage2_proxy
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.raster import check_real_dtype, read_bands, read_header
@@ -69,13 +69,17 @@ class Stage2Source:
             return []
         return absent
 
-    def load(self, name: str, reflectance: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    def load(
+        self, name: str, reflectance: np.ndarray, valid: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         """Stage 2 estimate of tile ``name``, float32 (C, H, W) reflectance in ``options.bands`` order.
 
         Args:
             name: Tile name.
             reflectance: The tile's real Sentinel-2, float32 (C, H, W) (the proxy's source).
             valid: bool (H, W) valid pixels of the tile.
+            rng: Draws of the proxy instead of the tile's own (``resample_proxy``); a Stage 2 file
+                is read whatever it is.
 
         Raises:
             BadTileError: If the file is unreadable, lacks ``opt_v2`` or a band, has another size
@@ -90,6 +94,8 @@ class Stage2Source:
                     "to use the degradation proxy"
                 )
                 raise BadTileError(msg)
+            if rng is not None:
+                return degrade(reflectance, rng, valid)
             return stage2_proxy(reflectance, name, self.options.seed, valid)
         data, bands = _read_npz(path) if path.suffix == ".npz" else _read_tif(path)
         bands = bands or self.options.stage2_bands

@@ -121,13 +121,19 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
                 f"tile {raw.name!r} ({raw.s1_source}, {raw.s2_source}) has no valid pixel: all nodata or NaN"
             )
             raise BadTileError(msg)
-        stage2 = self.stage2.load(raw.name, optical, valid)
+        stage2 = self.stage2.load(raw.name, optical, valid, self._proxy_rng())
         valid &= np.isfinite(stage2).all(0)
         arrays = [np.where(valid, a, 0).astype(np.float32) for a in (sar, stage2, optical)] + [valid[None]]
         if options.tile_size is not None:
             arrays = crop_or_pad(arrays, options.tile_size, random=self.random_crop)
         sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
         return {"image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t}, "target": optical_t, "valid_mask": valid_t}
+
+    def _proxy_rng(self) -> np.random.Generator | None:
+        """A new proxy draw for a training sample (``resample_proxy``), from torch's generator."""
+        if not (self.random_crop and self.options.resample_proxy):
+            return None
+        return np.random.default_rng(int(torch.randint(2**62, (1,))))
 
     def keep(self, names: Collection[str]) -> None:
         """Keep only the tiles in ``names`` (a split), in their current order."""

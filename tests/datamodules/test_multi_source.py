@@ -159,3 +159,27 @@ def test_train_repeats_passes_over_every_tile_each_time_with_new_crops(tmp_path)
     assert list(sampler) == list(ResumableRandomSampler(range(5), seed=1, repeats=2))[7:]
     with pytest.raises(ValueError, match="train_repeats"):
         MultiSourcePairDataModule(sources(tmp_path / "x"), tiles=tiles, train_repeats=0)
+
+
+@pytest.mark.parametrize("resample", [True, False])
+def test_resample_proxy_draws_a_new_stage2_input_per_training_read_only(tmp_path, resample):
+    # 60 px tiles read whole: the window is fixed, only the proxy can change between reads.
+    tiles = TileOptions(bands=BANDS, tile_size=60, stage2_proxy=True, resample_proxy=resample)
+    dm = MultiSourcePairDataModule(sources(tmp_path), tiles=tiles, augment=False)
+    dm.setup("fit")
+    index = dm.train_dataset.names.index("t0")
+    torch.manual_seed(0)
+    first, second = (dm.train_dataset[index] for _ in range(2))
+    assert torch.equal(first["target"], second["target"])
+    same_input = torch.equal(first["image"][OPTICAL_KEY], second["image"][OPTICAL_KEY])
+    assert same_input is not resample
+    torch.manual_seed(0)  # reproducible from torch's generator, which Lightning seeds
+    assert torch.equal(dm.train_dataset[index]["image"][OPTICAL_KEY], first["image"][OPTICAL_KEY])
+    # Validation keeps each tile's fixed draw: the same with and without resampling.
+    val = dm.val_dataset[0]["image"][OPTICAL_KEY]
+    assert torch.equal(val, dm.val_dataset[0]["image"][OPTICAL_KEY])
+    fixed = MultiSourcePairDataModule(
+        sources(tmp_path / "fixed"), tiles=TileOptions(bands=BANDS, tile_size=60, stage2_proxy=True)
+    )
+    fixed.setup("fit")
+    assert torch.equal(val, fixed.val_dataset[0]["image"][OPTICAL_KEY])
