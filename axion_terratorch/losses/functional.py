@@ -8,6 +8,7 @@ pixels only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -107,19 +108,23 @@ def sar_agreement_hinge(
     mask: Tensor | None = None,
     sar_sigma: float = AGREEMENT_SAR_SIGMA,
     rho: float = AGREEMENT_RHO,
+    side: Literal["below", "above"] = "below",
 ) -> Tensor:
     """``relu(agreement(reference) + margin - agreement(output))``, mean over samples, in [0, 2 + margin].
 
     Both agreements are the SAR-coherence-weighted orientation agreement of
     :func:`sar_structure_loss`; the reference's is detached. Positive only while the output agrees
     with the SAR less than the reference does (plus ``margin``); at or above that ceiling it is 0
-    with zero gradient, so agreeing more than the reference is never rewarded.
+    with zero gradient, so agreeing more than the reference is never rewarded. ``side="above"``
+    gives the other side, ``relu(agreement(output) - agreement(reference) - margin)``: a penalty on
+    agreement past the ceiling (over-grounding).
     """
     check_pair(output, reference)
     agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")
     with torch.no_grad():
         ceiling = orientation_agreement(reference, sar, bands, mask, sar_sigma, rho, weighting="sar") + margin
-    return F.relu(ceiling - agreement).mean()
+    gap = ceiling - agreement if side == "below" else agreement - ceiling
+    return F.relu(gap).mean()
 
 
 def cycle_loss(output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.losses.functional import SAR_SIGMA
+from axion_terratorch.losses.functional import SAR_SIGMA, sar_agreement_hinge
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
@@ -47,11 +47,20 @@ class Stage3Loss(nn.Module):
       minimised by copying the SAR's structure into the output; kept for comparison. Those four
       arguments apply to it only and must keep their defaults with ``"hinge"``.
 
+    ``sar_excess_weight`` (default 0) adds the other side of the constraint, ``sar_excess``: per tile
+    ``relu(agreement(output) - agreement(target))`` (without a target, above the input's plus
+    ``sar_headroom``), mean over tiles. The hinge only stops rewarding agreement past the truth's; the
+    excess term also charges for it. A restoration that sharpens the main edges but cannot restore
+    the true image's fine texture ends up agreeing with the SAR more than the truth does; the
+    excess term keeps it at the truth's level (``configs/stage3.real.yaml``, ``docs/quality.md``).
+    It is computed and returned only when its weight is above 0.
+
     ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms. LPIPS is
     built only when ``use_lpips`` and ``lpips_weight > 0``.
 
     Returns a dict: ``loss`` (the weighted total), the raw terms ``sar_consistency`` (the active SAR
-    form), ``cycle``, ``identity``, ``lpips`` (only when LPIPS is built), ``spectral``, ``ssim``, and
+    form), ``cycle``, ``identity``, ``lpips`` (only when LPIPS is built), ``spectral``, ``ssim``,
+    ``sar_excess`` (only with ``sar_excess_weight > 0``), and
     ``cycle_identity`` (the weighted preservation part, ``b cycle + g identity``).
 
     Shape:
@@ -77,6 +86,7 @@ class Stage3Loss(nn.Module):
         ssim_weight: float = 1.0,
         sar_objective: SARObjective = "hinge",
         sar_headroom: float = SAR_HEADROOM,
+        sar_excess_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.weights = {
@@ -86,6 +96,7 @@ class Stage3Loss(nn.Module):
             "lpips": lpips_weight,
             "spectral": spectral_weight,
             "ssim": ssim_weight,
+            "sar_excess": sar_excess_weight,
         }
         for name, value in self.weights.items():
             if value < 0:
@@ -95,6 +106,7 @@ class Stage3Loss(nn.Module):
             msg = f"sar_headroom must be a finite number >= 0, got {sar_headroom}"
             raise ValueError(msg)
         self.bands = tuple(bands)
+        self.sar_headroom = sar_headroom
         self.sar_objective = sar_objective
         match sar_objective:
             case "hinge":
@@ -156,6 +168,11 @@ class Stage3Loss(nn.Module):
             terms["lpips"] = self.lpips(output, optical, mask)
         terms["spectral"] = zero if target is None else self.spectral(output, target, mask)
         terms["ssim"] = zero if target is None else self.ssim(output, target, mask)
+        if self.weights["sar_excess"] > 0:
+            reference, margin = (optical, self.sar_headroom) if target is None else (target, 0.0)
+            terms["sar_excess"] = sar_agreement_hinge(
+                output, reference, sar, margin, self.bands, mask, side="above"
+            )
         total = sum(self.weights[name] * value for name, value in terms.items())
         terms["cycle_identity"] = (
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]

@@ -76,6 +76,23 @@ def test_hinge_is_per_tile_then_averaged(scene):
     assert value.item() == pytest.approx(expected.item(), abs=1e-5)
 
 
+def test_excess_term_charges_agreement_past_the_target_only(scene):
+    sar, sharp, target = scene
+    loss = Stage3Loss(sar_consistency_weight=0.0, sar_excess_weight=2.0, use_lpips=False)
+    beyond = sharp.clone().requires_grad_()
+    terms = loss(beyond, target, sar, target)
+    expected = agreement(sharp, sar) - agreement(target, sar)
+    assert terms["sar_excess"].item() == pytest.approx(expected.item(), abs=1e-5)
+    (grad,) = torch.autograd.grad(terms["loss"], beyond)
+    step = beyond.detach() - 0.5 * grad / grad.abs().max()  # the gradient lowers the agreement
+    assert agreement(step, sar) < agreement(sharp, sar)
+    below = target.transpose(-2, -1)
+    assert loss(below, target, sar, target)["sar_excess"] == 0  # no pull upwards: never an imprint
+    without_target = loss(sharp, target, sar)["sar_excess"]
+    assert without_target.item() == pytest.approx(max(expected.item() - 0.05, 0), abs=1e-5)
+    assert "sar_excess" not in Stage3Loss(use_lpips=False)(sharp, target, sar, target)
+
+
 def test_stage3_default_sar_term_is_the_hinge(scene):
     sar, sharp, target = scene
     loss = Stage3Loss(use_lpips=False)
