@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from axion_terratorch.inference.checkpoint import (
     CheckpointError,
     build_model,
+    check_model_config,
     load_model,
     model_config,
     read_checkpoint,
@@ -138,10 +139,13 @@ def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
             says, TerraMind weights included); default: build it from ``config.yaml``.
 
     Raises:
-        CheckpointError: If the files do not fit the model (the message names the file and keys).
+        CheckpointError: If ``config.yaml`` names a class outside the allow-list of
+            :func:`~axion_terratorch.inference.checkpoint.check_model_config` (nothing is imported
+            then), or the files do not fit the model (the message names the file and keys).
     """
     folder = Path(folder)
     meta = yaml.safe_load((folder / CONFIG_FILE).read_text())
+    check_model_config(meta.get("model") or {}, str(folder / CONFIG_FILE))
     if meta["kind"] == "merged":
         model = build_model(meta["model"])
         missing, unexpected = safetensors.torch.load_model(model, str(folder / MERGED_FILE), strict=False)
