@@ -142,7 +142,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     def screen(self, problems: Mapping[str, str]) -> None:
         """Drop tiles found bad at construction (``skip``) or raise for the first (``error``).
 
-        Also drops tiles that have neither a Stage 2 file nor the proxy. ``problems`` maps a tile
+        Also drops tiles that have neither a Stage 2 file nor the proxy, and tiles whose Stage 2 file
+        is a symbolic link leading out of ``stage2_dir``. ``problems`` maps a tile
         name to a message naming the file and the problem.
 
         Raises:
@@ -150,8 +151,7 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         """
         label = type(self).__name__
         problems = dict(problems)
-        for name in self.stage2.missing([n for n in self.names if n not in problems], label):
-            problems[name] = f"tile {name!r}: no Stage 2 output in stage2_dir={self.stage2.directory}"
+        problems.update(self.stage2.problems([n for n in self.names if n not in problems], label))
         report_bad_tiles(problems, self.options.on_bad_tile, label)
         if problems:
             self.names = [name for name in self.names if name not in problems]
