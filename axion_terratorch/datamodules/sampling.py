@@ -81,8 +81,11 @@ class ResumableDataLoader(DataLoader):
     """
 
     def state_dict(self) -> dict[str, int]:
-        """Seed, epoch, tile count and passes per epoch of the sampler."""
+        """Seed, epoch, tile count and passes per epoch of the sampler (empty when Lightning has
+        wrapped it for distributed training)."""
         sampler = self.sampler
+        if not isinstance(sampler, ResumableRandomSampler):
+            return {}
         return {
             "seed": sampler.seed,
             "epoch": sampler.epoch,
@@ -93,6 +96,8 @@ class ResumableDataLoader(DataLoader):
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Warn when the checkpoint's order came from another seed or another training set."""
         now = self.state_dict()
+        if not now or not state:
+            return
         changed = {
             key: (state[key], now[key])
             for key in ("seed", "size", "num_samples")
