@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,7 +11,7 @@ from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from typing_extensions import override
 
-from axion_terratorch.atomic import atomic_path
+from axion_terratorch.atomic import atomic_path, remove_stale_temporaries
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -41,9 +40,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if not isinstance(get_filesystem(path), LocalFileSystem) or storage_options is not None:
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        target = Path(path)
-        for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a process killed mid-write
-            stale.unlink(missing_ok=True)
+        remove_stale_temporaries(path)  # left by a process killed mid-write
         try:
             with atomic_path(path) as tmp:
                 torch.save(checkpoint, tmp)

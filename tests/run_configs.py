@@ -51,7 +51,11 @@ def resume_run_config(out_dir: Path, extra_callbacks: list[dict] | None = None) 
         REPO / "configs" / "stage3.demo.yaml", out_dir, num_train=8, num_val=2, tile_size=32, batch_size=2
     )
     settings = yaml.safe_load(config.read_text())
-    callbacks = settings["trainer"]["callbacks"]
+    # this every-step ModelCheckpoint writes last.ckpt itself: one writer per file
+    callbacks = [
+        c for c in settings["trainer"]["callbacks"] if not c["class_path"].endswith("LastCheckpoint")
+    ]
+    settings["trainer"]["callbacks"] = callbacks
     for callback in callbacks:
         if callback["class_path"].endswith("ModelCheckpoint"):
             callback["init_args"] = {

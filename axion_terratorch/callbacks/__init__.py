@@ -1,7 +1,15 @@
 """Lightning callbacks for Stage 3 training runs."""
 
 from axion_terratorch.callbacks.example_images import ExampleImages
+from axion_terratorch.callbacks.last_checkpoint import LastCheckpoint
 from axion_terratorch.callbacks.nonfinite import NonFiniteGuard, NonFiniteTrainingError
 from axion_terratorch.callbacks.sar_ablation import SARAblation, ablate_sar
 
-__all__ = ["ExampleImages", "NonFiniteGuard", "NonFiniteTrainingError", "SARAblation", "ablate_sar"]
+__all__ = [
+    "ExampleImages",
+    "LastCheckpoint",
+    "NonFiniteGuard",
+    "NonFiniteTrainingError",
+    "SARAblation",
+    "ablate_sar",
+]

@@ -3,14 +3,19 @@
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
 modules are imported only when their subcommand runs, so ``axion-stage3 --help`` stays fast. A module
 that sets ``PASSTHROUGH = True`` receives unrecognised arguments as ``args.passthrough`` (``train``
-hands them to LightningCLI).
+hands them to LightningCLI). SIGINT and SIGTERM interrupt a subcommand with an exception, so its
+temporary files are removed (exit ``128 + signal``), except in a module that sets
+``OWN_SIGNALS = True`` (``train``: Lightning handles signals during ``fit``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
+
+from axion_terratorch.cli.interrupts import Interrupted, signals_raise
 
 #: Subcommand name -> (module under ``axion_terratorch.cli``, one-line help).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -43,4 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and not getattr(module, "PASSTHROUGH", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.passthrough = extra
-    return module.run(args)
+    if getattr(module, "OWN_SIGNALS", False):
+        return module.run(args)
+    try:
+        with signals_raise():
+            return module.run(args)
+    except Interrupted as interrupted:
+        print(  # noqa: T201 - the command's last word
+            f"axion-stage3 {known.command}: interrupted ({interrupted}); temporary files removed, "
+            "earlier outputs unchanged",
+            file=sys.stderr,
+        )
+        return 128 + interrupted.signum

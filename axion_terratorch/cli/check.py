@@ -36,9 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
     from axion_terratorch.inference.check import check_scene
-    from axion_terratorch.inference.files import write_json
+    from axion_terratorch.inference.files import check_outputs, write_json
 
     try:
+        if args.json:
+            inputs = {"s1": args.s1, "optical": args.optical, "grounded": args.grounded}
+            check_outputs({"--json report": args.json}, inputs)
         report = check_scene(
             args.s1,
             args.optical,

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             lpips=not args.no_lpips,
             config=args.config,
         )
-    except (SceneInputError, CheckpointError, ValueError) as err:
+    except (SceneInputError, CheckpointError, ValueError, OSError) as err:
         print(f"axion-stage3 predict: error: {err}", file=sys.stderr)
         return 2
     fallback = (

@@ -30,6 +30,8 @@ import yaml
 logger = logging.getLogger(__name__)
 
 PASSTHROUGH = True
+#: Lightning handles SIGINT/SIGTERM during ``fit`` (graceful shutdown): no handler of ours.
+OWN_SIGNALS = True
 #: Data-module arguments that take the data directory, in order of preference.
 DATA_DIR_ARGS = ("root", "data_dir", "data_root", "root_dir")
 

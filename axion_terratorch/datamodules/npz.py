@@ -9,6 +9,7 @@ from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split, assign_splits, sidecar_split
 from axion_terratorch.datasets.npz import NpzTileDataset
 from axion_terratorch.datasets.options import TileOptions
+from axion_terratorch.datasets.tiles import report_bad_tiles
 
 
 class NpzTileDataModule(PairedTileDataModule):
@@ -32,6 +33,8 @@ class NpzTileDataModule(PairedTileDataModule):
 
     Raises:
         FileNotFoundError: If ``root`` holds no NPZ file.
+        BadTileError: With ``tiles.on_bad_tile: error``, if two files share a name (in different
+            subfolders); with ``skip`` both are left out, with a warning.
     """
 
     def __init__(
@@ -50,8 +53,18 @@ class NpzTileDataModule(PairedTileDataModule):
     ) -> None:
         super().__init__(tiles, batch_size, num_workers, augment, max_samples, max_eval_samples)
         self.root = Path(root)
-        self.files = {path.stem: path for path in sorted(self.root.rglob("*.npz"))}
-        if not self.files:
+        by_name: dict[str, list[Path]] = {}
+        for path in sorted(self.root.rglob("*.npz")):
+            by_name.setdefault(path.stem, []).append(path)
+        duplicates = {
+            name: f"tile {name!r}: {len(paths)} files of that name ({', '.join(map(str, paths))}); tiles are "
+            "named by file stem, so rename all but one"
+            for name, paths in by_name.items()
+            if len(paths) > 1
+        }
+        report_bad_tiles(duplicates, tiles.on_bad_tile, f"{type(self).__name__}(root={root})")
+        self.files = {name: paths[0] for name, paths in by_name.items() if name not in duplicates}
+        if not by_name:
             msg = f"no .npz tile under root={root}"
             raise FileNotFoundError(msg)
         sidecars = {name: sidecar_split(path) for name, path in self.files.items()}

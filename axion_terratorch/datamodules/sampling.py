@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sized
 from typing import Any
 
@@ -9,11 +10,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from axion_terratorch.datasets.windows import SampleIndex
+
 
 class ResumableRandomSampler(Sampler[int]):
     """Shuffle once per epoch from ``(seed, epoch)``; can start an epoch part-way through.
 
-    Lightning calls :meth:`set_epoch` before each training epoch. When a run resumes from a
+    Lightning calls :meth:`set_epoch` before each training epoch. Each index comes as a
+    :class:`~axion_terratorch.datasets.windows.SampleIndex` carrying a seed for the sample's random
+    crop, drawn from ``(seed, epoch, position)``, so crops do not depend on the global random state. When a run resumes from a
     checkpoint written mid-epoch, :class:`~axion_terratorch.SARGroundingTask` calls :meth:`skip`
     with the number of samples already seen in that epoch, so the resumed run trains on exactly the
     batches the uninterrupted run would have (torch's ``RandomSampler`` draws from the global RNG,
@@ -51,12 +56,60 @@ class ResumableRandomSampler(Sampler[int]):
             torch.randperm(self.size, generator=generator)
             for _ in range(self.num_samples // max(self.size, 1))
         ]
-        order = torch.cat(passes)[self._skip :] if passes else torch.empty(0, dtype=torch.long)
-        self._skip = 0
-        return iter(order.tolist())
+        order = torch.cat(passes) if passes else torch.empty(0, dtype=torch.long)
+        draw_seeds = np.random.SeedSequence([self.seed, self.epoch, 1]).generate_state(len(order), np.uint64)
+        start, self._skip = self._skip, 0
+        return (
+            SampleIndex(index, int(seed) >> 1)
+            for index, seed in zip(order.tolist()[start:], draw_seeds[start:].tolist(), strict=True)
+        )
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class ResumableDataLoader(DataLoader):
+    """A ``DataLoader`` over a :class:`ResumableRandomSampler` that Lightning checkpoints (``state_dict``).
+
+    Lightning stores the state of a training loader that has ``state_dict``/``load_state_dict`` in
+    the checkpoint and hands it back on resume. The order needs no state beyond the seed and the
+    epoch; the position within an interrupted epoch is taken from the trainer's progress by
+    :meth:`~axion_terratorch.SARGroundingTask.on_train_start` (a loader cannot count the batches the
+    trainer consumed, as Lightning fetches ahead). The state records the sampler's seed, tile count
+    and repeats, so a resume over other data or another seed is reported instead of silently
+    training on another order.
+    """
+
+    def state_dict(self) -> dict[str, int]:
+        """Seed, epoch, tile count and passes per epoch of the sampler (empty when Lightning has
+        wrapped it for distributed training)."""
+        sampler = self.sampler
+        if not isinstance(sampler, ResumableRandomSampler):
+            return {}
+        return {
+            "seed": sampler.seed,
+            "epoch": sampler.epoch,
+            "size": sampler.size,
+            "num_samples": sampler.num_samples,
+        }
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Warn when the checkpoint's order came from another seed or another training set."""
+        now = self.state_dict()
+        if not now or not state:
+            return
+        changed = {
+            key: (state[key], now[key])
+            for key in ("seed", "size", "num_samples")
+            if state.get(key) != now[key]
+        }
+        if changed:
+            warnings.warn(
+                f"resuming with another training order than the checkpoint's: {changed} (checkpoint, now); "
+                "the batches after resuming differ from those of an uninterrupted run",
+                UserWarning,
+                stacklevel=2,
+            )
 
 
 def resumable_train_loader(
@@ -66,10 +119,10 @@ def resumable_train_loader(
     seed: int,
     collate_fn: Callable[[list[Any]], Any] | None = None,
     repeats: int = 1,
-) -> DataLoader[Any]:
+) -> ResumableDataLoader:
     """Training loader over ``dataset`` with a :class:`ResumableRandomSampler` (``repeats`` passes per
-    epoch), last partial batch dropped."""
-    return DataLoader(
+    epoch), last partial batch dropped; Lightning keeps its state in checkpoints."""
+    return ResumableDataLoader(
         dataset,
         batch_size=batch_size,
         sampler=ResumableRandomSampler(dataset, seed, repeats),  # type: ignore[arg-type]

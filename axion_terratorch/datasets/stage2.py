@@ -50,6 +50,29 @@ class Stage2Source:
                 return path
         return None
 
+    def outside(self, path: Path) -> str | None:
+        """Why ``path`` (found in ``stage2_dir``) may not be read: a link leading out of the folder."""
+        target = path.resolve()
+        if self.directory is None or target.is_relative_to(self.directory.resolve()):
+            return None
+        return (
+            f"{path} is a symbolic link to {target}, outside stage2_dir={self.directory}; Stage 2 "
+            "files are read only from inside stage2_dir (copy the file in, or point stage2_dir at its folder)"
+        )
+
+    def problems(self, names: Sequence[str], label: str) -> dict[str, str]:
+        """``{tile: problem}`` for tiles of ``names`` that have no usable Stage 2 file: none found
+        (unless the proxy is on, see :meth:`missing`) or a link leading out of ``stage2_dir``."""
+        found = {name: self.find(name) for name in names}
+        problems = {}
+        for name, path in found.items():
+            reason = None if path is None else self.outside(path)
+            if reason is not None:
+                problems[name] = f"tile {name!r}: {reason}"
+        for name in self.missing([n for n in names if n not in problems], label):
+            problems[name] = f"tile {name!r}: no Stage 2 output in stage2_dir={self.directory}"
+        return problems
+
     def missing(self, names: Sequence[str], label: str) -> list[str]:
         """Tiles of ``names`` without a Stage 2 file; log how many use the proxy instead.
 
@@ -83,7 +106,8 @@ class Stage2Source:
 
         Raises:
             BadTileError: If the file is unreadable, lacks ``opt_v2`` or a band, has another size
-                than the tile, or does not exist and the proxy is off; the message names the file.
+                than the tile, is a symbolic link leading out of ``stage2_dir``, or does not exist
+                and the proxy is off; the message names the file.
         """
         path = self.find(name)
         if path is None:
@@ -97,6 +121,9 @@ class Stage2Source:
             if rng is not None:
                 return degrade(reflectance, rng, valid)
             return stage2_proxy(reflectance, name, self.options.seed, valid)
+        reason = self.outside(path)
+        if reason is not None:
+            raise BadTileError(reason)
         data, bands = _read_npz(path) if path.suffix == ".npz" else _read_tif(path)
         bands = bands or self.options.stage2_bands
         if len(bands) != len(data):

@@ -18,7 +18,7 @@ from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.stage2 import Stage2Source
 from axion_terratorch.datasets.units import dn_to_reflectance, sar_to_db
-from axion_terratorch.datasets.windows import crop_or_pad
+from axion_terratorch.datasets.windows import crop_or_pad, draw_generator
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +92,12 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
             BadTileError: With ``on_bad_tile: error``, if the tile is bad; with ``skip``, if every
                 tile is. The message names the file and the problem.
         """
+        generator = draw_generator(index)
         if self.options.on_bad_tile == "error":
-            return self.load(index)
+            return self.load(index, generator)
         for skipped in range(len(self)):
             try:
-                sample = self.load((index + skipped) % len(self))
+                sample = self.load((index + skipped) % len(self), generator)
             except BadTileError as error:
                 warnings.warn(f"skipping a bad tile: {error}", UserWarning, stacklevel=2)
                 continue
@@ -105,8 +106,11 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         msg = f"all {len(self)} tiles of {type(self).__name__} are bad (see the warnings)"
         raise BadTileError(msg)
 
-    def load(self, index: int) -> Sample:
-        """Sample of tile ``index``, raising :class:`BadTileError` if the tile is bad."""
+    def load(self, index: int, generator: torch.Generator | None = None) -> Sample:
+        """Sample of tile ``index``, raising :class:`BadTileError` if the tile is bad.
+
+        ``generator`` draws the random crop (default: torch's global generator).
+        """
         options = self.options
         raw = self.read_pair(index)
         if options.s1_nodata is not None:
@@ -125,7 +129,7 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         valid &= np.isfinite(stage2).all(0)
         arrays = [np.where(valid, a, 0).astype(np.float32) for a in (sar, stage2, optical)] + [valid[None]]
         if options.tile_size is not None:
-            arrays = crop_or_pad(arrays, options.tile_size, random=self.random_crop)
+            arrays = crop_or_pad(arrays, options.tile_size, self.random_crop, generator)
         sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
         return {"image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t}, "target": optical_t, "valid_mask": valid_t}
 
@@ -148,7 +152,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     def screen(self, problems: Mapping[str, str]) -> None:
         """Drop tiles found bad at construction (``skip``) or raise for the first (``error``).
 
-        Also drops tiles that have neither a Stage 2 file nor the proxy. ``problems`` maps a tile
+        Also drops tiles that have neither a Stage 2 file nor the proxy, and tiles whose Stage 2 file
+        is a symbolic link leading out of ``stage2_dir``. ``problems`` maps a tile
         name to a message naming the file and the problem.
 
         Raises:
@@ -156,8 +161,7 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         """
         label = type(self).__name__
         problems = dict(problems)
-        for name in self.stage2.missing([n for n in self.names if n not in problems], label):
-            problems[name] = f"tile {name!r}: no Stage 2 output in stage2_dir={self.stage2.directory}"
+        problems.update(self.stage2.problems([n for n in self.names if n not in problems], label))
         report_bad_tiles(problems, self.options.on_bad_tile, label)
         if problems:
             self.names = [name for name in self.names if name not in problems]

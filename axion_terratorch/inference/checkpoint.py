@@ -5,6 +5,11 @@ the checkpoint's ``hyper_parameters``, and every weight (frozen base included) i
 under ``model.``. The model is rebuilt from that config without downloading or reading the base
 weights again (``pretrained=False``, ``ckpt_path=None``) and then given the checkpoint's weights.
 Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain containers only.
+
+A checkpoint's model config is untrusted too: jsonargparse imports every ``class_path`` (and every
+dotted string given for a class-typed argument) it names, so :func:`check_model_config` refuses a
+config naming anything outside :data:`ALLOWED_PACKAGES` before anything is imported. A YAML the user
+passes explicitly (``--config``) is trusted and may name other classes.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import copy
 import logging
 import os
 import pickle
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +35,57 @@ PathLike = str | os.PathLike[str]
 MODEL_PREFIX = "model."
 
 
+#: Top-level packages whose classes a checkpoint's or export's model config may name.
+ALLOWED_PACKAGES: tuple[str, ...] = ("axion_terratorch", "terratorch", "torch")
+#: A string jsonargparse would import when given for a class-typed argument: ``pkg.module.Name``.
+_IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
 class CheckpointError(ValueError):
     """A checkpoint or config cannot be read or does not describe a grounding model."""
+
+
+def check_model_config(config: Mapping[str, Any], source: str) -> None:
+    """Refuse a model config that names a class outside :data:`ALLOWED_PACKAGES`, importing nothing.
+
+    Every ``class_path`` in the nested ``init_args`` (and every other dotted ``pkg.Name`` string, which
+    jsonargparse imports when an argument takes a class) must lie under one of the allowed packages,
+    or be the bare name of a class of :mod:`axion_terratorch.models`.
+
+    jsonargparse's own import-path policy (``set_parsing_settings``) is process-wide and cannot be
+    undone, which would also restrict a training run in the same process; hence this check.
+
+    Raises:
+        CheckpointError: Naming ``source``, the key and the refused class path.
+    """
+    from axion_terratorch import models
+
+    model_names = {name for name, value in vars(models).items() if isinstance(value, type)}
+    for where, value in _class_paths(config, "model"):
+        dotted = _IMPORT_PATH.fullmatch(value) is not None
+        if (dotted and value.partition(".")[0] in ALLOWED_PACKAGES) or value in model_names:
+            continue
+        msg = (
+            f"{source}: {where} names {value!r}, which is not a class of {', '.join(ALLOWED_PACKAGES)}; "
+            "refused without importing it (a checkpoint may not run code). "
+            "If you trust the file, pass the run's YAML with --config"
+        )
+        raise CheckpointError(msg)
+
+
+def _class_paths(node: object, where: str) -> Iterator[tuple[str, str]]:
+    """``(key path, value)`` of every ``class_path`` and dotted import-path string under ``node``."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "class_path":
+                yield f"{where}.class_path", value if isinstance(value, str) else repr(value)
+            else:
+                yield from _class_paths(value, f"{where}.{key}")
+    elif isinstance(node, list | tuple):
+        for index, value in enumerate(node):
+            yield from _class_paths(value, f"{where}[{index}]")
+    elif isinstance(node, str) and _IMPORT_PATH.fullmatch(node.strip()):
+        yield where, node.strip()
 
 
 def read_checkpoint(path: PathLike) -> dict[str, Any]:
@@ -83,10 +138,12 @@ def model_config(
     """The ``{"class_path", "init_args"}`` config of the task's model.
 
     Taken from ``config`` (a ``terratorch fit`` YAML: ``model.init_args.model``) when given, else from
-    the checkpoint's hyperparameters (with :func:`with_legacy_arguments`).
+    the checkpoint's hyperparameters (with :func:`with_legacy_arguments`), which must pass
+    :func:`check_model_config`.
 
     Raises:
-        CheckpointError: If neither holds a model ``class_path``; the message says how to fix it.
+        CheckpointError: If neither holds a model ``class_path``, or the checkpoint's names a class
+            outside the allow-list; the message says how to fix it.
     """
     if config is not None:
         source = f"{config} (model.init_args.model)"
@@ -101,7 +158,10 @@ def model_config(
             "(LightningCLI). Pass the run's YAML config (--config) to rebuild the model."
         )
         raise CheckpointError(msg)
-    return copy.deepcopy(dict(model)) if config is not None else with_legacy_arguments(model)
+    if config is not None:
+        return copy.deepcopy(dict(model))
+    check_model_config(model, f"{path} (hyper_parameters)")
+    return with_legacy_arguments(model)
 
 
 def build_model(config: Mapping[str, Any]) -> nn.Module:

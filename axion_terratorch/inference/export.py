@@ -10,7 +10,8 @@ Adapter export (a few MB), one folder::
 It is loaded onto a base model built from ``config.yaml`` (TerraMind's pretrained weights, as in
 training). Merged export: ``config.yaml`` (kind: merged, ``lora: null``, ``pretrained: false``) and
 ``model.safetensors`` with the LoRA updates folded into the base weights (``merge_and_unload``).
-Folders are written into a temporary folder beside the target and renamed when complete.
+Folders are written into a temporary folder beside the target and renamed when complete; each
+holds a marker file (:data:`MARKER_FILE`), and ``overwrite`` replaces only a folder holding it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from torch import Tensor, nn
 from axion_terratorch.inference.checkpoint import (
     CheckpointError,
     build_model,
+    check_model_config,
     load_model,
     model_config,
     read_checkpoint,
@@ -45,6 +47,9 @@ ExportKind = Literal["adapter", "merged"]
 CONFIG_FILE = "config.yaml"
 EXTRA_FILE = "extra_weights.safetensors"
 MERGED_FILE = "model.safetensors"
+#: Written into every export folder: ``--overwrite`` replaces only folders holding it.
+MARKER_FILE = ".axion_terratorch_export"
+MARKER_TEXT = "Written by axion-stage3 export; `export --overwrite` may replace this folder.\n"
 
 
 def peft_modules(model: nn.Module) -> dict[str, peft.PeftModel]:
@@ -88,14 +93,17 @@ def export_checkpoint(
         folder: Output folder (must not exist unless ``overwrite``).
         kind: ``adapter`` or ``merged``.
         config: The run's YAML, for checkpoints without a model config.
-        overwrite: Replace an existing ``folder``.
+        overwrite: Replace an existing ``folder`` that an earlier export wrote (never the working
+            directory, a folder above it or one holding ``checkpoint``: :func:`check_overwrite`).
         provenance: Extra entries recorded in ``config.yaml`` (e.g. the checkpoint ranking).
 
     Raises:
         CheckpointError: If the checkpoint cannot be rebuilt, or an adapter export is asked of a
             model without LoRA or whose base was trained too (``lora.freeze_base_model: false``).
-        FileExistsError: If ``folder`` exists and ``overwrite`` is off.
+        FileExistsError: If ``folder`` exists and ``overwrite`` is off or may not replace it.
     """
+    if overwrite and (Path(folder).exists() or Path(folder).is_symlink()):
+        check_overwrite(folder, checkpoint)  # before any work
     raw_config = model_config(read_checkpoint(checkpoint), checkpoint, config)
     lora = raw_config.get("init_args", {}).get("lora", {})
     if kind == "adapter" and (lora is None or not lora.get("freeze_base_model", True)):
@@ -110,7 +118,7 @@ def export_checkpoint(
         msg = f"{checkpoint}: {type(model).__name__} holds no peft LoRA adapter to export"
         raise CheckpointError(msg)
     meta: dict[str, Any] = {"kind": kind, "source_checkpoint": str(checkpoint), **(provenance or {})}
-    with _atomic_folder(folder, overwrite) as tmp:
+    with _atomic_folder(folder, overwrite, checkpoint) as tmp:
         if kind == "adapter":
             meta["model"] = raw_config
             meta["adapters"] = {}
@@ -138,10 +146,13 @@ def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
             says, TerraMind weights included); default: build it from ``config.yaml``.
 
     Raises:
-        CheckpointError: If the files do not fit the model (the message names the file and keys).
+        CheckpointError: If ``config.yaml`` names a class outside the allow-list of
+            :func:`~axion_terratorch.inference.checkpoint.check_model_config` (nothing is imported
+            then), or the files do not fit the model (the message names the file and keys).
     """
     folder = Path(folder)
     meta = yaml.safe_load((folder / CONFIG_FILE).read_text())
+    check_model_config(meta.get("model") or {}, str(folder / CONFIG_FILE))
     if meta["kind"] == "merged":
         model = build_model(meta["model"])
         missing, unexpected = safetensors.torch.load_model(model, str(folder / MERGED_FILE), strict=False)
@@ -169,19 +180,59 @@ def _check_keys(path: Path, missing: list[str], unexpected: list[str]) -> None:
         raise CheckpointError(msg)
 
 
-@contextlib.contextmanager
-def _atomic_folder(folder: PathLike, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary folder beside ``folder``; rename it to ``folder`` when the block succeeds."""
-    target = Path(folder)
-    if target.exists() and not overwrite:
-        msg = f"export folder exists: {target} (choose another or overwrite)"
+def check_overwrite(folder: PathLike, checkpoint: PathLike) -> None:
+    """Refuse to replace ``folder`` unless an earlier export wrote it (:data:`MARKER_FILE`).
+
+    The working directory, a folder above it and a folder holding ``checkpoint`` are never replaced.
+
+    Raises:
+        FileExistsError: Naming ``folder`` and why it is kept.
+    """
+    target = Path(folder).resolve()
+    reason = None
+    if target == Path.cwd() or target in Path.cwd().parents:
+        reason = "it is the working directory or a folder above it"
+    elif target in Path(checkpoint).resolve().parents:
+        reason = f"it holds the checkpoint {checkpoint}"
+    elif Path(folder).is_symlink() or not target.is_dir():
+        reason = "it is not a folder (or is a symbolic link)"
+    elif not (target / MARKER_FILE).is_file():
+        reason = f"no earlier export wrote it (it has no {MARKER_FILE}); remove it yourself or choose another"
+    if reason is not None:
+        msg = f"--overwrite refuses to replace {folder}: {reason}"
         raise FileExistsError(msg)
+
+
+@contextlib.contextmanager
+def _atomic_folder(folder: PathLike, overwrite: bool, checkpoint: PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``folder``; when the block succeeds, swap it in for ``folder``.
+
+    An existing ``folder`` (only an earlier export: :func:`check_overwrite`) is renamed aside, the new
+    export renamed into place, and the old one deleted; if the second rename fails, the old export is
+    put back.
+    """
+    target = Path(folder)
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            msg = f"export folder exists: {target} (choose another or overwrite)"
+            raise FileExistsError(msg)
+        check_overwrite(target, checkpoint)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp
+        (tmp / MARKER_FILE).write_text(MARKER_TEXT)
         if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+            check_overwrite(target, checkpoint)
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old)
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                os.replace(old, target)
+                raise
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

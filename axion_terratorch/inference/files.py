@@ -7,14 +7,41 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from axion_terratorch.atomic import atomic_path
+
+
+def check_outputs(
+    outputs: Mapping[str, str | os.PathLike[str]], inputs: Mapping[str, str | os.PathLike[str]]
+) -> None:
+    """Refuse output paths that would overwrite an input or another output (symlinks resolved).
+
+    Args:
+        outputs: Output files by role (e.g. ``{"output": ..., "sidecar": ...}``).
+        inputs: Input files by role.
+
+    Raises:
+        ValueError: Naming the path and the two roles.
+    """
+    taken = {Path(path).resolve(): f"the {role} input" for role, path in inputs.items()}
+    for role, path in outputs.items():
+        resolved = Path(path).resolve()
+        if resolved in taken:
+            msg = f"{role} {path} would overwrite {taken[resolved]}; choose another path"
+            raise ValueError(msg)
+        taken[resolved] = f"the {role}"
 
 
 def write_json(path: str | os.PathLike[str], data: Mapping[str, object]) -> None:
     """Write ``data`` as indented JSON (NaN written as ``null``), atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_finite(data), indent=2, sort_keys=False) + "\n")
+        dump_json(tmp, data)
+
+
+def dump_json(path: str | os.PathLike[str], data: Mapping[str, object]) -> None:
+    """Write ``data`` as indented JSON (NaN written as ``null``) straight to ``path``."""
+    Path(path).write_text(json.dumps(_finite(data), indent=2, sort_keys=False) + "\n")
 
 
 def write_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, object]]) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from torch import nn
 
+from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
-from axion_terratorch.inference.files import write_json
+from axion_terratorch.inference.files import check_outputs, dump_json
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
-from axion_terratorch.inference.scene import GroundingOptions, ground_scene
+from axion_terratorch.inference.scene import GroundingOptions, remove_scene_temporaries, write_grounded
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
@@ -36,7 +37,9 @@ def predict_scene(
     """Ground a Sentinel-1 / optical GeoTIFF pair; write ``output`` and ``output`` with ``.json``.
 
     The inputs are checked (readable, bands present, same grid, some valid data) before anything is
-    written; both files are written atomically.
+    written. Both files are written to temporary files and renamed together when both are complete:
+    a failed or interrupted run leaves an earlier pair as it was. Temporary files a killed earlier run
+    left beside them are removed first.
 
     Args:
         model: A grounding model, or the path of a ``SARGroundingTask`` checkpoint.
@@ -55,10 +58,14 @@ def predict_scene(
         The sidecar.
     """
     options = GroundingOptions() if options is None else options
-    for name, path in (("s1", s1), ("optical", optical)):
-        if Path(output).resolve() == Path(path).resolve():
-            msg = f"output {output} would overwrite the {name} input; choose another output path"
-            raise ValueError(msg)
+    sidecar_file = sidecar_path(output)
+    if Path(output).resolve() == sidecar_file.resolve():
+        msg = (
+            f"output {output} is also its own sidecar path ({sidecar_file}: the output with .json), "
+            "so the sidecar would overwrite the GeoTIFF; give the output a .tif name"
+        )
+        raise ValueError(msg)
+    check_outputs({"output": output, "sidecar": sidecar_file}, {"s1": s1, "optical": optical})
     checkpoint = None
     if not isinstance(model, nn.Module):
         checkpoint = Path(model)
@@ -70,11 +77,15 @@ def predict_scene(
         raise ValueError(msg)
     scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
     lpips_model, note = optional_lpips(bands, lpips)
-    statistics = ground_scene(
-        model, scene, output, options, SceneStatistics(bands, lpips_model, options.device)
-    )
-    fallbacks = statistics.fallback_windows if options.fallback == "input" else None
-    sidecar = build_sidecar(output, scene, statistics, options, options.check, checkpoint, note, fallbacks)
-    write_json(sidecar_path(output), sidecar)
+    remove_scene_temporaries(output)
+    remove_stale_temporaries(sidecar_file)
+    with atomic_paths(output, sidecar_file) as (output_tmp, sidecar_tmp):
+        statistics = SceneStatistics(bands, lpips_model, options.device)
+        write_grounded(model, scene, output_tmp, output, options, statistics)
+        fallbacks = statistics.fallback_windows if options.fallback == "input" else None
+        sidecar = build_sidecar(
+            output, scene, statistics, options, options.check, checkpoint, note, fallbacks
+        )
+        dump_json(sidecar_tmp, sidecar)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])
     return sidecar

@@ -6,7 +6,8 @@ normalised blending weight (:class:`~axion_terratorch.inference.tiling.TileLayou
 uncompressed float32 GeoTIFF beside the output: only the windows of one batch are in memory.
 Pass 2 reads that sum block by block, puts the input back where the SAR is invalid and nodata where
 the optical input is invalid, converts to the output type, writes the output and accumulates the
-sidecar statistics. Both files are written atomically; the temporary sum is removed.
+sidecar statistics. The output is written to a temporary file and renamed when complete; the
+temporary sum is removed (and a stale one a killed run left is removed by the next run).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import contextlib
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -28,7 +27,7 @@ from rasterio.windows import Window as RioWindow
 from torch import nn
 from tqdm.auto import tqdm
 
-from axion_terratorch.atomic import atomic_path
+from axion_terratorch.atomic import TMP_SUFFIX, atomic_path, remove_stale_temporaries, scratch_path
 from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, S1GRD_MEAN, SAR_KEY
 from axion_terratorch.inference.geotiff import SceneInputs, SceneReader
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
@@ -41,6 +40,8 @@ Precision = Literal["32", "16", "bf16"]
 Fallback = Literal["none", "input"]
 #: Block side (px) of the second pass and of the output GeoTIFF's internal tiling.
 BLOCK = 256
+#: Suffix of the temporary float32 sum of pass 1, beside the output.
+SCRATCH_SUFFIX = ".sum.tif"
 _AUTOCAST = {"16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -100,6 +101,9 @@ def ground_scene(
 ) -> SceneStatistics:
     """Ground ``scene`` with ``model`` and write ``output`` (GeoTIFF on the optical input's grid).
 
+    ``output`` is replaced only when complete; temporary files a killed earlier run left beside it
+    are removed first.
+
     Args:
         model: Maps ``{"S1GRD": (B, 2, h, w) dB, "S2L2A": (B, C, h, w) reflectance}`` to ``(B, C, h, w)``.
         scene: The checked inputs.
@@ -110,21 +114,40 @@ def ground_scene(
     Returns:
         The filled statistics.
     """
+    remove_scene_temporaries(output)
+    with atomic_path(output) as out_tmp:
+        return write_grounded(model, scene, out_tmp, output, options, statistics)
+
+
+def write_grounded(
+    model: nn.Module,
+    scene: SceneInputs,
+    path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    options: GroundingOptions,
+    statistics: SceneStatistics | None = None,
+) -> SceneStatistics:
+    """:func:`ground_scene` writing straight to ``path`` (a temporary file of ``output``, whose
+    folder also holds the temporary sum); for callers that replace several files together."""
     statistics = SceneStatistics(scene.bands, device=options.device) if statistics is None else statistics
-    output = Path(output)
     model.eval().to(options.device)
     nodata = _output_nodata(scene, options.dn)
     out_profile = _profile(scene, "uint16" if options.dn else "float32", nodata, "deflate")
     with (
-        atomic_path(output) as out_tmp,
-        _scratch(output) as acc_path,
+        scratch_path(output, SCRATCH_SUFFIX) as acc_path,
         scene.open() as reader,
         rasterio.open(acc_path, "w+", **_profile(scene, "float32", None, None)) as acc,
     ):
         statistics.fallback_windows = _predict_windows(model, scene, reader, acc, options)
-        with rasterio.open(out_tmp, "w", **out_profile) as dst:
+        with rasterio.open(path, "w", **out_profile) as dst:
             _finalise(scene, reader, acc, dst, nodata, options, statistics)
     return statistics
+
+
+def remove_scene_temporaries(output: str | os.PathLike[str]) -> None:
+    """Remove the temporary output and sum of ``output`` that a killed run left behind."""
+    for stale in remove_stale_temporaries(output, (TMP_SUFFIX, SCRATCH_SUFFIX)):
+        logger.info("removed %s, left by an interrupted run", stale)
 
 
 def _predict_windows(
@@ -260,15 +283,3 @@ def _profile(scene: SceneInputs, dtype: str, nodata: float | None, compress: str
     if compress:
         profile["compress"] = compress
     return profile
-
-
-@contextlib.contextmanager
-def _scratch(output: Path) -> Iterator[Path]:
-    """A temporary file beside ``output`` (same file system, usually space for the scene), removed after."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".sum.tif", dir=output.parent)
-    os.close(fd)
-    try:
-        yield Path(name)
-    finally:
-        Path(name).unlink(missing_ok=True)

@@ -220,3 +220,18 @@ def test_datamodule_builds_from_yaml_style_arguments(tmp_path):
     assert dm.tiles.on_bad_tile == "skip"
     with pytest.raises(SystemExit):
         parser.parse_args([f"--data.root={tmp_path}", "--data.tiles.on_bad_tile=ignore"])
+
+
+def test_npz_tiles_of_the_same_name_in_two_subfolders_are_reported(tmp_path):
+    for folder in ("a", "b"):
+        write_npz(tmp_path / folder, "tile0", size=36)
+    write_npz(tmp_path / "a", "tile1", size=36)
+    write_npz(tmp_path / "b", "tile2", size=36)
+    with pytest.raises(
+        BadTileError, match=r"tile 'tile0': 2 files of that name \(.*a/tile0\.npz, .*b/tile0\.npz\)"
+    ):
+        NpzTileDataModule(tmp_path, tiles=TILES, val_ratio=0, test_ratio=0)
+    skip = TileOptions(bands=BANDS, tile_size=32, stage2_proxy=True, on_bad_tile="skip")
+    with pytest.warns(UserWarning, match="tile 'tile0': 2 files"):
+        dm = NpzTileDataModule(tmp_path, tiles=skip, val_ratio=0, test_ratio=0)
+    assert dm.splits["train"] == ["tile1", "tile2"]  # neither tile0 is taken for the other

@@ -1,4 +1,4 @@
-"""Real-data modules resume exactly: same order and same flips/rotations after a crash."""
+"""Real-data modules resume exactly: same order, crops and flips/rotations after a crash."""
 
 import lightning.pytorch as pl
 import pytest
@@ -15,7 +15,7 @@ from run_configs import CRASH, CrashAt, logged_train_losses
 
 def fit(root, out, max_steps, ckpt_path=None, crash_at=None):
     pl.seed_everything(42)
-    # Native 32 px tiles (no random crop); augmentation on.
+    # 32 px training windows (random crops of larger tiles); augmentation on.
     dm = NpzTileDataModule(
         root, tiles=TileOptions(bands=BANDS, tile_size=32, stage2_proxy=True), batch_size=2
     )
@@ -35,10 +35,11 @@ def fit(root, out, max_steps, ckpt_path=None, crash_at=None):
     trainer.fit(tiny_task(), dm, ckpt_path=ckpt_path)
 
 
-def test_npz_run_resumed_mid_epoch_matches_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("size", [32, 48], ids=["native", "random-crops"])
+def test_npz_run_resumed_mid_epoch_matches_the_uninterrupted_run(tmp_path, size):
     for index in range(6):
         write_npz(
-            tmp_path / "tiles", f"tile{index}", size=32, seed=index, split="train" if index < 5 else "val"
+            tmp_path / "tiles", f"tile{index}", size=size, seed=index, split="train" if index < 5 else "val"
         )
     fit(tmp_path / "tiles", tmp_path / "reference", max_steps=4)
     with pytest.raises(RuntimeError, match=CRASH):

@@ -11,7 +11,7 @@ from safetensors import SafetensorError
 from tile_writers import write_npz
 
 from axion_terratorch.checkpoint_io import AtomicCheckpointIO
-from axion_terratorch.datasets import NpzTileDataset, TileOptions
+from axion_terratorch.datasets import BadTileError, NpzTileDataset, TileOptions
 from axion_terratorch.datasets.stage2 import Stage2Source
 from axion_terratorch.inference.checkpoint import CheckpointError, load_model, read_checkpoint
 from axion_terratorch.inference.export import CONFIG_FILE, EXTRA_FILE, export_checkpoint, load_export
@@ -74,11 +74,12 @@ def test_other_weight_loaders_refuse_a_crafted_pickle(crafted):
 
 
 def test_checkpoint_hyperparameters_cannot_name_an_arbitrary_callable(tmp_path):
+    """A function of an allowed package (here one that would write a file) is no model class."""
     marker = tmp_path / "pwned"
     path = tmp_path / "hparams.ckpt"
-    model = {"class_path": "pathlib.Path.touch", "init_args": {"self": str(marker)}}
+    model = {"class_path": "torch.save", "init_args": {"obj": 1, "f": str(marker)}}
     torch.save({"state_dict": {}, "hyper_parameters": {"model": model}}, path)
-    with pytest.raises(CheckpointError, match=r"invalid model config 'pathlib\.Path\.touch'"):
+    with pytest.raises(CheckpointError, match=r"invalid model config 'torch\.save'"):
         load_model(path)
     assert not marker.exists()
 
@@ -120,3 +121,29 @@ def test_stage2_lookup_stays_inside_stage2_dir(tmp_path, name):
     options = TileOptions(stage2_dir=str(stage2))
     assert Stage2Source(options).find(name) is None
     assert Stage2Source(options).missing([name], "test") == [name]
+
+
+def test_a_stage2_file_linking_out_of_stage2_dir_is_refused(tmp_path):
+    tiles, stage2 = tmp_path / "tiles", tmp_path / "stage2"
+    path = write_npz(tiles, "a", size=8)
+    stage2.mkdir()
+    secret = tmp_path / "elsewhere" / "secret.npz"
+    secret.parent.mkdir()
+    np.savez(secret, opt_v2=np.zeros((4, 8, 8), np.float32))
+    options = TileOptions(tile_size=None, stage2_dir=str(stage2))
+    message = r"stage2/a\.npz is a symbolic link to .*secret\.npz, outside stage2_dir="
+    np.savez(stage2 / "a.npz", opt_v2=np.ones((4, 8, 8), np.float32))
+    dataset = NpzTileDataset([path], options)  # a plain file at setup
+    (stage2 / "a.npz").unlink()
+    (stage2 / "a.npz").symlink_to(secret)
+    with pytest.raises(BadTileError, match=message):  # swapped for a link after setup
+        dataset[0]
+    with pytest.raises(BadTileError, match=message):  # a link at setup
+        NpzTileDataset([path], options)
+    # a link that stays inside stage2_dir is an ordinary file
+    (stage2 / "a.npz").unlink()
+    (stage2 / "real").mkdir()
+    np.savez(stage2 / "real" / "a.npz", opt_v2=np.zeros((4, 8, 8), np.float32))
+    (stage2 / "a.npz").symlink_to(stage2 / "real" / "a.npz")
+    assert Stage2Source(options).problems(["a"], "test") == {}
+    assert NpzTileDataset([path], options)[0] is not None
