@@ -31,10 +31,10 @@ class TileOptions:
         stage2_proxy: Build the degradation proxy (``axion_terratorch.datasets.degradation``) for
             tiles without a Stage 2 output; without it such tiles are errors.
         resample_proxy: Give training samples a new proxy draw (blur, shift, band gains, noise)
-            each time they are read, drawn from torch's generator like the random crop, instead of
-            the tile's fixed draw: the proxy becomes an augmentation, and the model cannot learn
-            the few degradations of its training tiles (``docs/quality.md``). Validation and test
-            keep each tile's fixed draw.
+            each time they are read, seeded like the random crop (a resumed run draws the same),
+            instead of the tile's fixed draw: the proxy becomes an augmentation, and the model
+            cannot learn the few degradations of its training tiles (``docs/quality.md``).
+            Validation and test keep each tile's fixed draw.
         seed: Seed of the proxy (mixed with the tile name), of the training order and of the
             training augmentation (mixed with the step), so a resumed run sees the same batches.
         on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,

@@ -109,7 +109,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     def load(self, index: int, generator: torch.Generator | None = None) -> Sample:
         """Sample of tile ``index``, raising :class:`BadTileError` if the tile is bad.
 
-        ``generator`` draws the random crop (default: torch's global generator).
+        ``generator`` draws the random crop and, with ``resample_proxy``, the proxy (default: torch's
+        global generator).
         """
         options = self.options
         raw = self.read_pair(index)
@@ -125,7 +126,7 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
                 f"tile {raw.name!r} ({raw.s1_source}, {raw.s2_source}) has no valid pixel: all nodata or NaN"
             )
             raise BadTileError(msg)
-        stage2 = self.stage2.load(raw.name, optical, valid, self._proxy_rng())
+        stage2 = self.stage2.load(raw.name, optical, valid, self._proxy_rng(generator))
         valid &= np.isfinite(stage2).all(0)
         arrays = [np.where(valid, a, 0).astype(np.float32) for a in (sar, stage2, optical)] + [valid[None]]
         if options.tile_size is not None:
@@ -133,11 +134,11 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
         return {"image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t}, "target": optical_t, "valid_mask": valid_t}
 
-    def _proxy_rng(self) -> np.random.Generator | None:
-        """A new proxy draw for a training sample (``resample_proxy``), from torch's generator."""
+    def _proxy_rng(self, generator: torch.Generator | None) -> np.random.Generator | None:
+        """A new proxy draw for a training sample (``resample_proxy``), seeded from ``generator``."""
         if not (self.random_crop and self.options.resample_proxy):
             return None
-        return np.random.default_rng(int(torch.randint(2**62, (1,))))
+        return np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
 
     def keep(self, names: Collection[str]) -> None:
         """Keep only the tiles in ``names`` (a split), in their current order."""
