@@ -8,6 +8,7 @@ from torchmetrics import Metric
 
 from axion_terratorch.metrics.functional import (
     absolute_error_sum,
+    psnr_from_mse,
     spectral_angle_sum,
     squared_error_sum,
     ssim_per_sample,
@@ -46,8 +47,7 @@ class MaskedPSNR(_SumCount):
 
     def compute(self) -> Tensor:
         """PSNR of everything accumulated."""
-        mse = self.total / self.count.clamp_min(1)
-        return (10 * torch.log10(self.data_range**2 / mse)).float()
+        return psnr_from_mse(self.total / self.count.clamp_min(1), self.data_range).float()
 
 
 class PSNRGain(Metric):
