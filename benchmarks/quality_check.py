@@ -102,7 +102,7 @@ def main() -> None:
             )
             rows.append({
                 "pair": pair.name, "kind": kind, "variant": variant, "flag": verdict.flag,
-                "sar_agreement_input": before, "sar_agreement_output": after, "sar_imprint": score,
+                "sar_agreement_input": before, "sar_agreement": after, "sar_imprint": score,
                 "sar_agreement_change": change,
                 "psnr_gain": psnr_gain(image, pair),
             })  # fmt: skip
@@ -118,7 +118,7 @@ def main() -> None:
         for row in group:
             flags[row["flag"]] += 1
         spans = {}
-        for key in ("sar_imprint", "sar_agreement_change", "sar_agreement_output", "psnr_gain"):
+        for key in ("sar_imprint", "sar_agreement_change", "sar_agreement", "psnr_gain"):
             values = [r[key] for r in group if r[key] is not None]
             spans[key] = (min(values), max(values)) if values else (math.nan, math.nan)
         summary[kind] = {"n": len(group), "flags": dict(flags), **{f"{k}_range": v for k, v in spans.items()}}

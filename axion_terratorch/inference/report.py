@@ -55,14 +55,14 @@ def write_report(
     rows = evaluate(model, batches(), lpips, target_key, mask_key, progress)
     summary = {**(metadata or {}), **summarise(rows)}
     # The identity baseline has zero gain everywhere: rank its tiles by agreement instead.
-    key = "sar_agreement_gain" if any(r["sar_agreement_gain"] for r in rows) else "sar_agreement_output"
+    key = "sar_agreement_gain" if any(r["sar_agreement_gain"] for r in rows) else "sar_agreement"
     tiles = pick_tiles(rows, key)
     found = collect_tiles(model, batches(), sorted(set(tiles.values())), target_key)
     summary["panels"] = {label: {"tile": index, "ranked_by": key} for label, index in tiles.items()}
     if baseline is not None:
         comparisons = {
             metric: paired_comparison(read_tiles_csv(baseline), rows, metric, ("baseline", "this_run"))
-            for metric in ("sar_agreement_output", "sar_agreement_gain")
+            for metric in ("sar_agreement", "sar_agreement_gain")
         }
         write_json(folder / "comparison.json", {"baseline": str(baseline), **comparisons})
     write_csv(folder / "tiles.csv", rows)
@@ -121,7 +121,7 @@ def write_panels(
         row = rows[index]
         title = (
             f"{label}: tile {index}, SAR agreement {row['sar_agreement_input']:.3f} -> "
-            f"{row['sar_agreement_output']:.3f} (gain {row['sar_agreement_gain']:+.3f})"
+            f"{row['sar_agreement']:.3f} (gain {row['sar_agreement_gain']:+.3f})"
         )
         path = Path(folder) / f"panel_{label}.png"
         save_comparison_panel(found[index], bands, title, path)

@@ -59,7 +59,7 @@ def score_tiles(
         check: Thresholds of the model-free quality check (default :class:`QualityCheck`).
 
     Returns:
-        One dict per tile: ``sar_agreement_input``, ``sar_agreement_output``, ``sar_agreement_gain``,
+        One dict per tile: ``sar_agreement_input``, ``sar_agreement``, ``sar_agreement_gain``,
         ``improved``, ``sar_imprint``, ``sar_agreement_change``, ``quality_flag`` (the check's verdict), ``lpips_change``; with a
         target ``psnr`` (dB, data range 1), ``ssim``, ``sam`` (radians), ``mae`` (reflectance) of the
         output, ``psnr_input``, ``ssim_input``, ``sam_input``, ``psnr_gain``, ``ssim_gain``, ``sar_agreement_target``,
@@ -77,7 +77,7 @@ def score_tiles(
     for i, (before, after, imprint, change_agreement, verdict) in enumerate(checked):
         row: Row = {
             "sar_agreement_input": before,
-            "sar_agreement_output": after,
+            "sar_agreement": after,
             "sar_agreement_gain": after - before,
             "improved": after > before,
             "sar_imprint": imprint,

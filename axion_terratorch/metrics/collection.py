@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.losses.lpips import LPIPSNet
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
@@ -56,7 +57,7 @@ class GroundingMetrics(nn.Module):
         bands: Sequence[str] = DEFAULT_BANDS,
         agreement: Literal["structure_tensor", "edge_cosine"] = "structure_tensor",
         lpips: bool = True,
-        lpips_net: Literal["alex", "vgg", "squeeze"] = "alex",
+        lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
         target_metrics: Sequence[TargetMetric] = ("psnr", "ssim", "sam"),
     ) -> None:
