@@ -24,6 +24,7 @@ from axion_terratorch.metrics import (
     SARAgreementGain,
     SpectralAngle,
 )
+from axion_terratorch.metrics.collection import GROUNDING_METRICS, SAR_METRICS
 from axion_terratorch.metrics.functional import sar_agreement
 
 
@@ -200,3 +201,27 @@ def test_collection_can_use_the_seed_formula():
     seed.update(optical, optical, sar)
     expected = EdgeCosineAgreement().score(optical, sar).mean()
     assert seed.compute()["sar_agreement"] == pytest.approx(expected.item(), abs=1e-6)
+
+
+def test_a_clone_per_stage_has_its_prefix_and_its_own_state():
+    optical, sar = structured_pair()
+    metrics = GroundingMetrics(lpips=False)
+    val, test = metrics.clone(prefix="val/"), metrics.clone(prefix="test/")
+    val.update(optical, optical, sar, target=optical)
+    assert set(val.compute()) == {f"val/{name}" for name in ("psnr", "ssim", "sam")} | {
+        f"val/{name}" for name in (*SAR_METRICS, *GROUNDING_METRICS)
+    }
+    assert test.compute() == {}
+    assert metrics.compute() == {}
+
+
+def test_checkpoints_of_the_grouped_collection_still_load():
+    metrics = GroundingMetrics(lpips=True, lpips_pretrained_backbone=False)
+    flat = metrics.state_dict()
+    assert flat
+    assert all(key.startswith("lpips_change.") for key in flat)
+    grouped = {f"change.{key}": value for key, value in flat.items()}
+    fresh = GroundingMetrics(lpips=True, lpips_pretrained_backbone=False)
+    fresh.load_state_dict(grouped)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, flat[key])
