@@ -13,16 +13,7 @@ from axion_terratorch.metrics.functional import (
     squared_error_sum,
     ssim_per_sample,
 )
-from axion_terratorch.metrics.sar_agreement import _PerSampleMean
-
-
-class _SumCount(Metric):
-    full_state_update = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+from axion_terratorch.metrics.sar_agreement import _PerSampleMean, _SumCount
 
 
 class MaskedPSNR(_SumCount):
@@ -112,10 +103,6 @@ class SpectralAngle(_SumCount):
         total, count = spectral_angle_sum(preds.detach(), target, mask)
         self.total += total.double()
         self.count += count.double()
-
-    def compute(self) -> Tensor:
-        """Mean angle."""
-        return (self.total / self.count.clamp_min(1)).float()
 
 
 class MaskedMAE(Metric):
