@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from fuzz_support import (
     assert_clean_sample,
@@ -23,6 +24,8 @@ from axion_terratorch.constants import S2L2A_BANDS
 from axion_terratorch.datasets import BadTileError, GeoTiffPairDataset, TileOptions, find_tiles
 from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
 from axion_terratorch.inference.tiling import Window
+
+pytestmark = pytest.mark.slow
 
 BANDS = ("B02", "B03", "B04", "B08")
 DTYPES = ("uint8", "int8", "uint16", "int16", "int32", "uint32", "float32", "float64", "complex64")
