@@ -128,6 +128,7 @@ def test_report_files_and_summary_match_the_rows(tmp_path, model):
     assert gains[worst] == min(gains)
 
 
+@pytest.mark.slow
 def test_identity_baseline_and_paired_comparison(tmp_path, model):
     lpips = LPIPSLoss(model.bands, pretrained_backbone=False)  # random backbone: only checks the plumbing
     baseline = write_report(

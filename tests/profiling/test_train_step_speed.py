@@ -20,6 +20,7 @@ def run(benchmark, tmp_path, *args: str) -> list[dict]:
     return json.loads(out.read_text())["rows"]
 
 
+@pytest.mark.slow
 def test_generative_modes_train_what_they_name(benchmark, tmp_path, capsys):
     (row,) = run(benchmark, tmp_path, "--models", "generative")
     # LoRA < the plugin's full fine-tuning (transformer) < every weight (the tokenizer's decoder too).
