@@ -37,6 +37,7 @@ from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.functional import luminance, smooth
 from axion_terratorch.inference.checkpoint import load_model
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
+from axion_terratorch.metrics.functional import psnr_from_mse
 from axion_terratorch.metrics.imprint import IMPRINT_SAR_SIGMA, highpass
 
 STRENGTHS = (0.25, 0.5, 1.0, 2.0)
@@ -57,8 +58,7 @@ def imprint(image: torch.Tensor, sar: torch.Tensor, strength: float, kind: str) 
 
 def psnr(image: torch.Tensor, truth: torch.Tensor) -> float:
     """PSNR (dB, data range 1); infinite for an exact copy."""
-    mse = float(((image - truth) ** 2).mean())
-    return math.inf if mse == 0 else -10 * math.log10(mse)
+    return psnr_from_mse(((image - truth) ** 2).mean().double()).item()
 
 
 def psnr_gain(image: torch.Tensor, pair: RealPair) -> float | None:
