@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
+from kornia.color import rgb_to_grayscale
 from kornia.filters import gaussian_blur2d, spatial_gradient
 from torch import Tensor
 
@@ -72,13 +73,12 @@ def smooth(x: Tensor, sigma: float) -> Tensor:
 
 
 def luminance(optical: Tensor, bands: Sequence[str] = DEFAULT_BANDS) -> Tensor:
-    """``0.299 R + 0.587 G + 0.114 B`` with R, G, B = B04, B03, B02, (B, 1, H, W)."""
-    red, green, blue = rgb_indices(bands)
-    return (
-        0.299 * optical[:, red : red + 1]
-        + 0.587 * optical[:, green : green + 1]
-        + 0.114 * optical[:, blue : blue + 1]
-    )
+    """ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` of B04, B03, B02, ``(B, 1, H, W)``.
+
+    kornia's ``rgb_to_grayscale`` on the red, green and blue bands picked by name (the band lists put
+    them in B02, B03, B04 = blue, green, red order, so they are reordered to R, G, B first).
+    """
+    return rgb_to_grayscale(optical[:, list(rgb_indices(bands))])
 
 
 def _structure_tensor(image: Tensor, rho: float) -> tuple[Tensor, Tensor, Tensor]:

@@ -37,6 +37,7 @@ from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.functional import luminance, smooth
 from axion_terratorch.inference.checkpoint import load_model
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
+from axion_terratorch.metrics.functional import psnr_from_mse
 from axion_terratorch.metrics.imprint import IMPRINT_SAR_SIGMA, highpass
 
 STRENGTHS = (0.25, 0.5, 1.0, 2.0)
@@ -57,8 +58,7 @@ def imprint(image: torch.Tensor, sar: torch.Tensor, strength: float, kind: str) 
 
 def psnr(image: torch.Tensor, truth: torch.Tensor) -> float:
     """PSNR (dB, data range 1); infinite for an exact copy."""
-    mse = float(((image - truth) ** 2).mean())
-    return math.inf if mse == 0 else -10 * math.log10(mse)
+    return psnr_from_mse(((image - truth) ** 2).mean().double()).item()
 
 
 def psnr_gain(image: torch.Tensor, pair: RealPair) -> float | None:
@@ -102,7 +102,7 @@ def main() -> None:
             )
             rows.append({
                 "pair": pair.name, "kind": kind, "variant": variant, "flag": verdict.flag,
-                "sar_agreement_input": before, "sar_agreement_output": after, "sar_imprint": score,
+                "sar_agreement_input": before, "sar_agreement": after, "sar_imprint": score,
                 "sar_agreement_change": change,
                 "psnr_gain": psnr_gain(image, pair),
             })  # fmt: skip
@@ -118,7 +118,7 @@ def main() -> None:
         for row in group:
             flags[row["flag"]] += 1
         spans = {}
-        for key in ("sar_imprint", "sar_agreement_change", "sar_agreement_output", "psnr_gain"):
+        for key in ("sar_imprint", "sar_agreement_change", "sar_agreement", "psnr_gain"):
             values = [r[key] for r in group if r[key] is not None]
             spans[key] = (min(values), max(values)) if values else (math.nan, math.nan)
         summary[kind] = {"n": len(group), "flags": dict(flags), **{f"{k}_range": v for k, v in spans.items()}}

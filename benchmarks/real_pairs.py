@@ -40,7 +40,7 @@ RECIPE = REPO / "configs" / "stage3.real.yaml"
 VARIANTS = ("full", "no-sar")
 COLUMNS = (
     "psnr_input", "psnr", "psnr_gain", "ssim_input", "ssim", "sam_input", "sam",
-    "sar_agreement_input", "sar_agreement_output", "sar_agreement_target", "sar_agreement_excess",
+    "sar_agreement_input", "sar_agreement", "sar_agreement_target", "sar_agreement_excess",
     "copy_of_sar_ratio", "quality_flag",
 )  # fmt: skip
 

@@ -13,8 +13,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.image import imsave
 
 from axion_terratorch.atomic import atomic_path
-from axion_terratorch.callbacks.panels import Tile, render_panel
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, rgb_indices
+from axion_terratorch.panels import Tile, render_panel
 
 
 class ExampleImages(Callback):
@@ -22,7 +22,7 @@ class ExampleImages(Callback):
 
     On every ``every_n_validations``-th validation (sanity checks excluded) the first ``num_tiles``
     tiles of the validation set (the same tiles each time: validation loaders do not shuffle) are
-    run through the model once more and drawn as :func:`~axion_terratorch.callbacks.panels.render_panel`
+    run through the model once more and drawn as :func:`~axion_terratorch.panels.render_panel`
     panels: SAR, Stage 2 input, grounded output and target (when the batch has one) in RGB over
     their edge maps. Each panel goes to every attached TensorBoard logger as image
     ``val/examples/tile_{i}`` at the global step, and to

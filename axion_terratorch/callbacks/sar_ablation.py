@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import lightning.pytorch as pl
 import torch
@@ -46,8 +46,8 @@ class SARAblation(Callback):
 
     def __init__(self, mode: AblationMode = "mean", seed: int = 0) -> None:
         super().__init__()
-        if mode not in ("mean", "shuffle"):
-            msg = f"mode must be 'mean' or 'shuffle', got {mode!r}"
+        if mode not in get_args(AblationMode):
+            msg = f"mode must be one of {list(get_args(AblationMode))}, got {mode!r}"
             raise ValueError(msg)
         self.mode = mode
         self.generator = torch.Generator().manual_seed(seed)

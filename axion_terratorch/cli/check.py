@@ -70,7 +70,7 @@ def verdict_details(report: dict[str, object]) -> str:
 
     reasons = "; ".join(report["quality_reasons"])
     return (
-        f", SAR agreement {fmt(report['sar_agreement_input'])} -> {fmt(report['sar_agreement_output'])},"
+        f", SAR agreement {fmt(report['sar_agreement_input'])} -> {fmt(report['sar_agreement'])},"
         f" imprint {fmt(report['sar_imprint'])}, change agreement {fmt(report['sar_agreement_change'])}"
         + (f" ({reasons})" if reasons else "")
     )

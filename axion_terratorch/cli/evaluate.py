@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline", help="tiles.csv of another run over the same tiles, compared tile by tile"
     )
-    parser.add_argument("--metric", default="sar_agreement_output", help="column compared by --compare")
+    parser.add_argument("--metric", default="sar_agreement", help="column compared by --compare")
     parser.add_argument("--bands", nargs="+", default=list(DEFAULT_BANDS), help="optical bands of --identity")
     parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
     parser.add_argument("--device", default="cpu")
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(
         f"{summary['n_tiles']} tiles: SAR agreement {summary['sar_agreement_input_mean']:.3f} -> "
-        f"{summary['sar_agreement_output_mean']:.3f}, improved {100 * summary['share_improved']:.0f}%, "
+        f"{summary['sar_agreement_mean']:.3f}, improved {100 * summary['share_improved']:.0f}%, "
         + (
             f"PSNR gain {summary['psnr_gain_mean']:+.2f} dB, "
             if summary["psnr_gain_mean"] is not None

@@ -14,7 +14,9 @@ class BadTileReport(Callback):
     """Warn at the end of each training and validation epoch how many bad tiles were skipped.
 
     The data module counts them (``bad_tile_counts``, per split) from the samples' ``bad_tiles``
-    key; it adds this callback itself when ``on_bad_tile`` is ``skip``.
+    key and names this callback in its ``configure_callbacks()`` when ``on_bad_tile`` is ``skip``;
+    ``SARGroundingTask.configure_callbacks`` hands it to the trainer. With another task, list it
+    under ``trainer.callbacks``.
     """
 
     def _report(self, trainer: Trainer, split: str) -> None:

@@ -1,14 +1,17 @@
-"""Base data module of real paired tiles: splits, caps, training augmentation, bad-tile counts."""
+"""Base data modules: one dataset per split (:class:`SplitDataModule`) and real paired tiles
+(:class:`PairedTileDataModule`: splits, caps, training augmentation, bad-tile counts)."""
 
 from __future__ import annotations
 
 import abc
 import logging
+from typing import Any
 
 import numpy as np
 import torch
+from lightning.pytorch import Callback
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
@@ -23,7 +26,83 @@ logger = logging.getLogger(__name__)
 Batch = dict[str, Tensor | dict[str, Tensor]]
 
 
-class PairedTileDataModule(NonGeoDataModule, abc.ABC):
+class SplitDataModule(NonGeoDataModule, abc.ABC):
+    """One dataset per split, handed to each Lightning stage, and resumable training batches.
+
+    :meth:`setup` assigns what a stage needs from :meth:`split_dataset`: fit -> train and val,
+    validate -> val, test -> test, predict -> the test split. The training loader shuffles in an
+    order fixed by ``seed`` and the epoch, so a resumed run sees the same batches
+    (:mod:`~axion_terratorch.datamodules.sampling`). torchgeo's default ``aug`` (normalisation of
+    ``batch["image"]`` as one tensor) is not used: ``batch["image"]`` is a modality dict, and the
+    models standardise their inputs.
+
+    Args:
+        dataset_class: Class of the datasets (recorded by torchgeo's ``NonGeoDataModule``).
+        batch_size: Tiles per batch (the training loader drops the last incomplete batch).
+        num_workers: DataLoader worker processes.
+        train_repeats: Passes over the training tiles per epoch.
+
+    Raises:
+        ValueError: If an argument is out of range; the message names it.
+    """
+
+    #: Seed of the training order (subclasses set it).
+    seed: int
+
+    def __init__(
+        self, dataset_class: type[Dataset[Any]], batch_size: int, num_workers: int, train_repeats: int = 1
+    ) -> None:
+        for name, value, least in (
+            ("batch_size", batch_size, 1),
+            ("num_workers", num_workers, 0),
+            ("train_repeats", train_repeats, 1),
+        ):
+            if value < least:
+                msg = f"{name} must be >= {least}, got {value}"
+                raise ValueError(msg)
+        super().__init__(dataset_class, batch_size=batch_size, num_workers=num_workers)
+        self.aug = None
+        self.train_repeats = train_repeats
+
+    @abc.abstractmethod
+    def split_dataset(self, split: Split) -> Dataset[Any]:
+        """The dataset of ``split``."""
+
+    def setup(self, stage: str) -> None:
+        """Assign the datasets ``stage`` needs: fit -> train, val; validate -> val; test, predict -> test.
+
+        Raises:
+            ValueError: If ``stage`` is not one of ``fit``, ``validate``, ``test``, ``predict``, or
+                (real tiles) a split is empty.
+            BadTileError: With ``on_bad_tile: error``, for the first bad tile found at setup.
+        """
+        match stage:
+            case "fit":
+                self.train_dataset = self.split_dataset("train")
+                self.val_dataset = self.split_dataset("val")
+            case "validate":
+                self.val_dataset = self.split_dataset("val")
+            case "test":
+                self.test_dataset = self.split_dataset("test")
+            case "predict":
+                self.predict_dataset = self.split_dataset("test")
+            case _:
+                msg = f"stage must be one of 'fit', 'validate', 'test', 'predict', got {stage!r}"
+                raise ValueError(msg)
+
+    def train_dataloader(self) -> DataLoader[Batch]:
+        """Shuffled training batches in an order fixed by ``seed`` and the epoch (resumable)."""
+        return resumable_train_loader(
+            self.train_dataset,
+            self.batch_size,
+            self.num_workers,
+            self.seed,
+            self.collate_fn,
+            self.train_repeats,
+        )
+
+
+class PairedTileDataModule(SplitDataModule):
     """Train/val/test loaders over a source of paired tiles; subclasses build each split's dataset.
 
     Batches (``default_collate`` of :class:`PairedTileDataset` samples)::
@@ -62,34 +141,33 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         max_eval_samples: int | None = None,
         train_repeats: int = 1,
     ) -> None:
-        if train_repeats < 1:
-            msg = f"train_repeats must be >= 1, got {train_repeats}"
-            raise ValueError(msg)
         for name, value in (("max_samples", max_samples), ("max_eval_samples", max_eval_samples)):
             if value is not None and value < 1:
                 msg = f"{name} must be >= 1 or None, got {value}"
                 raise ValueError(msg)
-        if batch_size < 1:
-            msg = f"batch_size must be >= 1, got {batch_size}"
-            raise ValueError(msg)
-        if num_workers < 0:
-            msg = f"num_workers must be >= 0, got {num_workers}"
-            raise ValueError(msg)
         tiles.check_stage2_input()
-        super().__init__(PairedTileDataset, batch_size=batch_size, num_workers=num_workers)
+        super().__init__(PairedTileDataset, batch_size, num_workers, train_repeats)
         self.tiles = tiles
-        self.aug = None
         self.train_aug = JointFlipRotate() if augment else None
         self.max_samples = max_samples
         self.max_eval_samples = max_eval_samples
-        self.train_repeats = train_repeats
         self.bad_tile_counts: dict[str, int] = {}
 
     @abc.abstractmethod
     def build_dataset(self, split: Split) -> PairedTileDataset:
         """The dataset of ``split`` (random crops for ``train``)."""
 
-    def _dataset(self, split: Split) -> PairedTileDataset:
+    @property
+    def seed(self) -> int:
+        """Seed of the training order and augmentation: ``tiles.seed``."""
+        return self.tiles.seed
+
+    def split_dataset(self, split: Split) -> PairedTileDataset:
+        """:meth:`build_dataset` capped by ``max_samples`` / ``max_eval_samples``.
+
+        Raises:
+            ValueError: If the split has no tile.
+        """
         dataset = self.build_dataset(split)
         dataset.limit(self.max_samples if split == "train" else self.max_eval_samples)
         if len(dataset) == 0:
@@ -98,30 +176,14 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         logger.info("%s: %d %s tiles", type(self).__name__, len(dataset), split)
         return dataset
 
-    def setup(self, stage: str) -> None:
-        """Build the datasets ``stage`` needs: fit -> train, val; validate -> val; test, predict -> test.
+    def configure_callbacks(self) -> list[Callback]:
+        """Callbacks this data module needs: :class:`BadTileReport` with ``on_bad_tile: skip``.
 
-        Raises:
-            ValueError: If ``stage`` is unknown or a split is empty.
-            BadTileError: With ``on_bad_tile: error``, for the first bad tile found at setup.
+        Named after ``LightningModule.configure_callbacks``; ``SARGroundingTask.configure_callbacks``
+        returns them, so the trainer runs them without the data module touching it. With another
+        task, list ``BadTileReport`` under ``trainer.callbacks``.
         """
-        match stage:
-            case "fit":
-                self.train_dataset = self._dataset("train")
-                self.val_dataset = self._dataset("val")
-            case "validate":
-                self.val_dataset = self._dataset("val")
-            case "test":
-                self.test_dataset = self._dataset("test")
-            case "predict":
-                self.predict_dataset = self._dataset("test")
-            case _:
-                msg = f"stage must be one of 'fit', 'validate', 'test', 'predict', got {stage!r}"
-                raise ValueError(msg)
-        trainer = self.trainer
-        reported = trainer is None or any(isinstance(c, BadTileReport) for c in trainer.callbacks)
-        if self.tiles.on_bad_tile == "skip" and not reported:
-            trainer.callbacks.append(BadTileReport())
+        return [BadTileReport()] if self.tiles.on_bad_tile == "skip" else []
 
     def _split(self) -> str:
         trainer = self.trainer
@@ -130,17 +192,6 @@ class PairedTileDataModule(NonGeoDataModule, abc.ABC):
         if trainer.validating or trainer.sanity_checking:
             return "val"
         return "test" if trainer.testing else "predict"
-
-    def train_dataloader(self) -> DataLoader[Batch]:
-        """Shuffled training batches in an order fixed by ``tiles.seed`` and the epoch (resumable)."""
-        return resumable_train_loader(
-            self.train_dataset,
-            self.batch_size,
-            self.num_workers,
-            self.tiles.seed,
-            self.collate_fn,
-            self.train_repeats,
-        )
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Count skipped bad tiles, then augment training batches (see the class docstring).

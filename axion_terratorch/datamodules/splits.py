@@ -7,14 +7,14 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 Split = Literal["train", "val", "test"]
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
+SPLITS: tuple[Split, ...] = get_args(Split)
 
 
 def sidecar_split(path: Path) -> str | None:
@@ -74,6 +74,12 @@ def ratio_split(
 
     Raises:
         ValueError: If a ratio is outside [0, 1) or together they leave no training tile.
+
+    Why not torchgeo's ``group_shuffle_split``: it cuts two ways (train and test) and rounds a
+    ratio to the nearest number of groups, refusing a side with none; this split cuts three ways,
+    gives at least one group to a split whose ratio is above 0 (a 5 % validation split of 10 tiles
+    is 1 tile, not 0), allows ``val_ratio=0`` or ``test_ratio=0``, and keeps the assignment of
+    earlier runs with the same seed (switching would move tiles between splits).
     """
     for key, ratio in (("val_ratio", val_ratio), ("test_ratio", test_ratio)):
         if not 0 <= ratio < 1:

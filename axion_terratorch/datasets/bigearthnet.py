@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from axion_terratorch.constants import S1GRD_BANDS, S2L2A_BANDS
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.wrapped import TorchGeoPairDataset
 
+#: A BigEarthNet split.
+BigEarthNetSplit = Literal["train", "val", "test"]
 #: Channels of torchgeo's ``BigEarthNet(bands="all")`` image. torchgeo sorts the S1 files by name,
 #: so VH comes before VV (its docstring says VV, VH), then the 12 L2A bands in ``S2L2A_BANDS`` order.
 BIGEARTHNET_CHANNELS: tuple[str, ...] = ("VH", "VV", *S2L2A_BANDS)
@@ -34,7 +37,34 @@ def split_bigearthnet_v2(sample: dict[str, Tensor]) -> tuple[Tensor, Tensor, Seq
     return sample["image_s1"][vv_vh], sample["image_s2"], S2L2A_BANDS
 
 
-class BigEarthNetPairs(TorchGeoPairDataset):
+class _BigEarthNetPairs(TorchGeoPairDataset):
+    """torchgeo's ``bands="all"`` BigEarthNet (v1 or v2) of one split, tiles named by :meth:`tile_names`."""
+
+    torchgeo_class: type[BigEarthNet | BigEarthNetV2]
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: BigEarthNetSplit,
+        options: TileOptions,
+        random_crop: bool = False,
+    ) -> None:
+        super().__init__(options, random_crop)
+        self.dataset = self.torchgeo_class(root=root, split=split, bands="all")
+        self.names = self.tile_names()
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self.screen({})
+
+    @abc.abstractmethod
+    def tile_names(self) -> list[str]:
+        """One name per tile of ``self.dataset``, in its order."""
+
+    def fetch(self, index: int) -> dict[str, Tensor]:
+        """torchgeo's sample of tile ``index``."""
+        return self.dataset[self._index[self.names[index]]]
+
+
+class BigEarthNetPairs(_BigEarthNetPairs):
     """BigEarthNet v1 (torchgeo ``BigEarthNet``, ``bands="all"``): S1 GRD and S2 L2A, 120x120 px.
 
     Dataset features:
@@ -52,22 +82,11 @@ class BigEarthNetPairs(TorchGeoPairDataset):
         random_crop: Random windows (training) instead of centred ones.
     """
 
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        split: Literal["train", "val", "test"],
-        options: TileOptions,
-        random_crop: bool = False,
-    ) -> None:
-        super().__init__(options, random_crop)
-        self.dataset = BigEarthNet(root=root, split=split, bands="all")
-        self.names = [Path(folder["s2"]).name for folder in self.dataset.folders]
-        self._index = {name: i for i, name in enumerate(self.names)}
-        self.screen({})
+    torchgeo_class = BigEarthNet
 
-    def fetch(self, index: int) -> dict[str, Tensor]:
-        """torchgeo's sample of tile ``index``."""
-        return self.dataset[self._index[self.names[index]]]
+    def tile_names(self) -> list[str]:
+        """The S2 patch folder names."""
+        return [Path(folder["s2"]).name for folder in self.dataset.folders]
 
     def split_sample(self, sample: dict[str, Tensor]) -> tuple[Tensor, Tensor, Sequence[str]]:
         """See :func:`split_bigearthnet`."""
@@ -79,7 +98,7 @@ class BigEarthNetPairs(TorchGeoPairDataset):
         return f"{folders['s1']} + {folders['s2']}"
 
 
-class BigEarthNetV2Pairs(TorchGeoPairDataset):
+class BigEarthNetV2Pairs(_BigEarthNetPairs):
     """BigEarthNet v2 (torchgeo ``BigEarthNetV2``, ``bands="all"``): S1 GRD and S2 L2A, 120x120 px.
 
     Dataset features as :class:`BigEarthNetPairs` (S1 rounded to whole dB by torchgeo's int32
@@ -93,22 +112,11 @@ class BigEarthNetV2Pairs(TorchGeoPairDataset):
         random_crop: Random windows (training) instead of centred ones.
     """
 
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        split: Literal["train", "val", "test"],
-        options: TileOptions,
-        random_crop: bool = False,
-    ) -> None:
-        super().__init__(options, random_crop)
-        self.dataset = BigEarthNetV2(root=root, split=split, bands="all")
-        self.names = [str(patch) for patch in self.dataset.metadata_df["patch_id"]]
-        self._index = {name: i for i, name in enumerate(self.names)}
-        self.screen({})
+    torchgeo_class = BigEarthNetV2
 
-    def fetch(self, index: int) -> dict[str, Tensor]:
-        """torchgeo's sample of tile ``index``."""
-        return self.dataset[self._index[self.names[index]]]
+    def tile_names(self) -> list[str]:
+        """The ``patch_id`` of each row of the metadata."""
+        return [str(patch) for patch in self.dataset.metadata_df["patch_id"]]
 
     def split_sample(self, sample: dict[str, Tensor]) -> tuple[Tensor, Tensor, Sequence[str]]:
         """See :func:`split_bigearthnet_v2`."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
+
+#: What a dataset does with a tile it cannot read (see :class:`TileOptions`).
+OnBadTile = Literal["error", "skip"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class TileOptions:
     stage2_proxy: bool = False
     resample_proxy: bool = False
     seed: int = 0
-    on_bad_tile: Literal["error", "skip"] = "error"
+    on_bad_tile: OnBadTile = "error"
 
     def __post_init__(self) -> None:
         for name in ("bands", "stage2_bands"):
@@ -73,8 +76,8 @@ class TileOptions:
             if getattr(self, name) <= 0:
                 msg = f"{name} must be > 0, got {getattr(self, name)}"
                 raise ValueError(msg)
-        if self.on_bad_tile not in ("error", "skip"):
-            msg = f"on_bad_tile must be 'error' or 'skip', got {self.on_bad_tile!r}"
+        if self.on_bad_tile not in get_args(OnBadTile):
+            msg = f"on_bad_tile must be one of {list(get_args(OnBadTile))}, got {self.on_bad_tile!r}"
             raise ValueError(msg)
 
     def check_stage2_input(self) -> None:

@@ -54,6 +54,8 @@ BACKSCATTER_DB = np.array(
 DOUBLE_BOUNCE_DB = np.array([6.0, 4.0])
 #: Equivalent number of looks of the simulated speckle (gamma-distributed intensity).
 LOOKS = 4.5
+#: What a synthetic sample is for: Stage 3 grounding or land-cover segmentation.
+SyntheticTask = Literal["grounding", "segmentation"]
 
 
 def _layout(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +193,7 @@ class SyntheticGroundingDataset(Dataset[dict[str, Tensor | dict[str, Tensor]]]):
         bands: Sequence[str] = DEFAULT_BANDS,
         seed: int = 0,
         nodata_fraction: float = 0.0,
-        task: Literal["grounding", "segmentation"] = "grounding",
+        task: SyntheticTask = "grounding",
     ) -> None:
         if num_samples < 1:
             msg = f"num_samples must be >= 1, got {num_samples}"

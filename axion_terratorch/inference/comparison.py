@@ -28,7 +28,7 @@ def read_tiles_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
 def paired_comparison(
     run_a: Sequence[Mapping[str, object]],
     run_b: Sequence[Mapping[str, object]],
-    metric: str = "sar_agreement_output",
+    metric: str = "sar_agreement",
     names: tuple[str, str] = ("a", "b"),
 ) -> dict[str, object]:
     """Compare ``metric`` of run B against run A tile by tile (tiles matched by their ``tile`` id).

@@ -23,10 +23,11 @@ from axion_terratorch.losses.lpips import LPIPSLoss
 
 logger = logging.getLogger(__name__)
 
-Split = Literal["val", "test", "predict"]
+#: The data module loader an evaluation reads.
+EvalLoader = Literal["val", "test", "predict"]
 #: LPIPS change below which a tile counts as perceptually unchanged (the seed's threshold).
 LPIPS_CHANGE_LIMIT = 0.15
-_STAGES = {
+_STAGES: dict[EvalLoader, tuple[str, str]] = {
     "val": ("validate", "val_dataloader"),
     "test": ("test", "test_dataloader"),
     "predict": ("predict", "predict_dataloader"),
@@ -73,7 +74,7 @@ def build_datamodule(config: str | os.PathLike[str] | Mapping[str, Any]) -> Ligh
 
 
 def iterate_batches(
-    datamodule: LightningDataModule, split: Split, device: torch.device
+    datamodule: LightningDataModule, split: EvalLoader, device: torch.device
 ) -> Iterator[dict[str, Any]]:
     """Batches of ``split`` as a trainer would hand them to the model (transfer hooks applied)."""
     stage, loader_name = _STAGES[split]
@@ -129,7 +130,7 @@ def summarise(rows: Sequence[Row], lpips_limit: float = LPIPS_CHANGE_LIMIT) -> d
     """Summary of per-tile rows (means over tiles; target metrics over the tiles that have a target).
 
     Returns:
-        ``n_tiles``; ``sar_agreement_input_mean``, ``sar_agreement_output_mean``,
+        ``n_tiles``; ``sar_agreement_input_mean``, ``sar_agreement_mean``,
         ``sar_agreement_gain_mean`` and ``_median``, ``share_improved``; ``lpips_change_mean``,
         ``_median``, ``lpips_change_share_below`` (``lpips_limit``); ``psnr_mean``, ``ssim_mean``,
         ``sam_mean``, ``mae_mean``, ``psnr_gain_mean``, ``ssim_gain_mean``, ``sar_agreement_target_mean``,
@@ -145,7 +146,7 @@ def summarise(rows: Sequence[Row], lpips_limit: float = LPIPS_CHANGE_LIMIT) -> d
     summary: dict[str, object] = {
         "n_tiles": len(rows),
         "sar_agreement_input_mean": _mean(_values(rows, "sar_agreement_input")),
-        "sar_agreement_output_mean": _mean(_values(rows, "sar_agreement_output")),
+        "sar_agreement_mean": _mean(_values(rows, "sar_agreement")),
         "sar_agreement_gain_mean": _mean(gains),
         "sar_agreement_gain_median": statistics.median(gains),
         "share_improved": sum(bool(r["improved"]) for r in rows) / len(rows),

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
+from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
 from axion_terratorch.inference.evaluation import evaluate, summarise
 from axion_terratorch.inference.files import write_csv, write_json
-from axion_terratorch.inference.panels import collect_tiles, pick_tiles, write_panels
+from axion_terratorch.inference.tile_scores import Row
 from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.panels import save_comparison_panel
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +55,14 @@ def write_report(
     rows = evaluate(model, batches(), lpips, target_key, mask_key, progress)
     summary = {**(metadata or {}), **summarise(rows)}
     # The identity baseline has zero gain everywhere: rank its tiles by agreement instead.
-    key = "sar_agreement_gain" if any(r["sar_agreement_gain"] for r in rows) else "sar_agreement_output"
+    key = "sar_agreement_gain" if any(r["sar_agreement_gain"] for r in rows) else "sar_agreement"
     tiles = pick_tiles(rows, key)
     found = collect_tiles(model, batches(), sorted(set(tiles.values())), target_key)
     summary["panels"] = {label: {"tile": index, "ranked_by": key} for label, index in tiles.items()}
     if baseline is not None:
         comparisons = {
             metric: paired_comparison(read_tiles_csv(baseline), rows, metric, ("baseline", "this_run"))
-            for metric in ("sar_agreement_output", "sar_agreement_gain")
+            for metric in ("sar_agreement", "sar_agreement_gain")
         }
         write_json(folder / "comparison.json", {"baseline": str(baseline), **comparisons})
     write_csv(folder / "tiles.csv", rows)
@@ -66,3 +70,60 @@ def write_report(
     write_json(folder / "summary.json", summary)
     logger.info("evaluation report of %d tiles in %s", len(rows), folder)
     return summary
+
+
+def pick_tiles(rows: Sequence[Row], key: str = "sar_agreement_gain") -> dict[str, int]:
+    """Tile indices of the ``best``, ``median`` and ``worst`` rows by ``key`` (higher is better)."""
+    order = sorted(range(len(rows)), key=lambda i: float(rows[i][key]))
+    return {
+        "best": int(rows[order[-1]]["tile"]),
+        "median": int(rows[order[len(order) // 2]]["tile"]),
+        "worst": int(rows[order[0]]["tile"]),
+    }
+
+
+def collect_tiles(
+    model: nn.Module, batches: Iterator[dict[str, Any]], indices: Sequence[int], target_key: str = "target"
+) -> dict[int, dict[str, np.ndarray]]:
+    """Inputs, output and target of the tiles at ``indices`` (dataset order), as numpy arrays."""
+    wanted, found, seen = set(indices), {}, 0
+    with torch.inference_mode():
+        for batch in batches:
+            size = batch["image"][OPTICAL_KEY].shape[0]
+            hits = [i for i in range(size) if seen + i in wanted]
+            if hits:
+                output = model(batch["image"])
+                for i in hits:
+                    tile = {
+                        "optical": batch["image"][OPTICAL_KEY][i],
+                        "sar": batch["image"][SAR_KEY][i],
+                        "output": output[i],
+                    }
+                    if batch.get(target_key) is not None:
+                        tile["target"] = batch[target_key][i]
+                    found[seen + i] = {k: v.float().cpu().numpy() for k, v in tile.items()}
+            seen += size
+            if wanted <= found.keys():
+                break
+    return found
+
+
+def write_panels(
+    tiles: Mapping[str, int],
+    found: Mapping[int, Mapping[str, np.ndarray]],
+    rows: Sequence[Row],
+    bands: Sequence[str],
+    folder: str | os.PathLike[str],
+) -> list[Path]:
+    """One PNG per label (``best``, ``median``, ``worst``) in ``folder``; returns the paths."""
+    paths = []
+    for label, index in tiles.items():
+        row = rows[index]
+        title = (
+            f"{label}: tile {index}, SAR agreement {row['sar_agreement_input']:.3f} -> "
+            f"{row['sar_agreement']:.3f} (gain {row['sar_agreement_gain']:+.3f})"
+        )
+        path = Path(folder) / f"panel_{label}.png"
+        save_comparison_panel(found[index], bands, title, path)
+        paths.append(path)
+    return paths

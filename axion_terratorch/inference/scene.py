@@ -36,7 +36,7 @@ from axion_terratorch.inference.tiling import TileLayout, Window
 
 logger = logging.getLogger(__name__)
 
-Precision = Literal["32", "16", "bf16"]
+InferencePrecision = Literal["32", "16", "bf16"]
 Fallback = Literal["none", "input"]
 #: Block side (px) of the second pass and of the output GeoTIFF's internal tiling.
 BLOCK = 256
@@ -68,7 +68,7 @@ class GroundingOptions:
     window: int = 256
     overlap: int = 32
     batch_size: int = 4
-    precision: Precision = "32"
+    precision: InferencePrecision = "32"
     device: str = "cpu"
     dn: bool = False
     progress: bool = True

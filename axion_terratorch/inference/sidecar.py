@@ -13,7 +13,7 @@ from axion_terratorch.inference.scene import GroundingOptions
 from axion_terratorch.inference.statistics import SceneStatistics
 
 #: The statistics the quality verdict takes, in :meth:`QualityCheck.verdict`'s order.
-VERDICT_SCORES = ("sar_agreement_input", "sar_agreement_output", "sar_imprint", "sar_agreement_change")
+VERDICT_SCORES = ("sar_agreement_input", "sar_agreement", "sar_imprint", "sar_agreement_change")
 
 
 def sidecar_path(output: str | os.PathLike[str]) -> Path:
@@ -52,7 +52,7 @@ def build_sidecar(
         "checkpoint": None if checkpoint is None else str(checkpoint),
         "bands": list(scene.bands),
         "sar_agreement_metric": "structure-tensor orientation agreement, in [-1, 1]",
-        **{k: summary[k] for k in ("sar_agreement_input", "sar_agreement_output", "sar_agreement_gain")},
+        **{k: summary[k] for k in ("sar_agreement_input", "sar_agreement", "sar_agreement_gain")},
         "sar_imprint": summary["sar_imprint"],
         "sar_agreement_change": summary["sar_agreement_change"],
         "lpips_change": summary["lpips_change"],

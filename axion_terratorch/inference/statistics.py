@@ -119,7 +119,7 @@ class SceneStatistics:
             lpips = float(self._lpips / self._scored) if self.lpips is not None else None
         return {
             "sar_agreement_input": agreement_in,
-            "sar_agreement_output": agreement_out,
+            "sar_agreement": agreement_out,
             "sar_agreement_gain": None if agreement_in is None else agreement_out - agreement_in,
             "sar_imprint": imprint,
             "sar_agreement_change": agreement_change,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from torch import Tensor
@@ -12,6 +11,7 @@ from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.metrics.functional import (
     absolute_error_sum,
     copy_of_sar_ratio,
+    psnr_from_mse,
     sar_agreement,
     spectral_angle_sum,
     squared_error_sum,
@@ -59,7 +59,7 @@ def score_tiles(
         check: Thresholds of the model-free quality check (default :class:`QualityCheck`).
 
     Returns:
-        One dict per tile: ``sar_agreement_input``, ``sar_agreement_output``, ``sar_agreement_gain``,
+        One dict per tile: ``sar_agreement_input``, ``sar_agreement``, ``sar_agreement_gain``,
         ``improved``, ``sar_imprint``, ``sar_agreement_change``, ``quality_flag`` (the check's verdict), ``lpips_change``; with a
         target ``psnr`` (dB, data range 1), ``ssim``, ``sam`` (radians), ``mae`` (reflectance) of the
         output, ``psnr_input``, ``ssim_input``, ``sam_input``, ``psnr_gain``, ``ssim_gain``, ``sar_agreement_target``,
@@ -77,7 +77,7 @@ def score_tiles(
     for i, (before, after, imprint, change_agreement, verdict) in enumerate(checked):
         row: Row = {
             "sar_agreement_input": before,
-            "sar_agreement_output": after,
+            "sar_agreement": after,
             "sar_agreement_gain": after - before,
             "improved": after > before,
             "sar_imprint": imprint,
@@ -107,11 +107,11 @@ def score_tiles(
 
 def _target_scores(output: Tensor, target: Tensor, mask: Tensor | None) -> dict[str, float | None]:
     sse, count = squared_error_sum(output, target, mask)
-    mse = (sse / count.clamp_min(1)).item()
+    mse = (sse / count.clamp_min(1)).double()
     abs_sum, pixels = absolute_error_sum(output, target, mask)
     angles, angle_count = spectral_angle_sum(output, target, mask)
     return {
-        "psnr": math.inf if mse == 0 else -10 * math.log10(mse),
+        "psnr": psnr_from_mse(mse).item(),
         "ssim": ssim_per_sample(output, target, mask).item(),
         "sam": (angles / angle_count.clamp_min(1)).item(),
         "mae": (abs_sum / pixels.clamp_min(1)).mean().item(),

@@ -17,6 +17,8 @@ from axion_terratorch.functional import as_weight, check_pair, masked_mean
 logger = logging.getLogger(__name__)
 
 #: torchvision ImageNet weights each LPIPS backbone downloads on first use.
+#: LPIPS backbones (the ``lpips`` package's ``net`` names).
+LPIPSNet = Literal["alex", "vgg", "squeeze"]
 BACKBONE_WEIGHTS = {
     "alex": "alexnet-owt-7be5be79.pth",
     "vgg": "vgg16-397923af.pth",
@@ -24,7 +26,7 @@ BACKBONE_WEIGHTS = {
 }
 
 
-def build_lpips(net: Literal["alex", "vgg", "squeeze"], pretrained_backbone: bool) -> lpips.LPIPS:
+def build_lpips(net: LPIPSNet, pretrained_backbone: bool) -> lpips.LPIPS:
     """Frozen ``lpips.LPIPS`` with a spatial output.
 
     Raises:
@@ -72,7 +74,7 @@ class LPIPSLoss(nn.Module):
     def __init__(
         self,
         bands: Sequence[str] = DEFAULT_BANDS,
-        net: Literal["alex", "vgg", "squeeze"] = "alex",
+        net: LPIPSNet = "alex",
         rgb_max: float = 0.3,
         pretrained_backbone: bool = True,
     ) -> None:

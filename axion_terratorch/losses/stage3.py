@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.losses.functional import SAR_SIGMA, sar_agreement_hinge
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
 from axion_terratorch.losses.sar_hinge import SAR_HEADROOM, SARAgreementHinge
@@ -80,7 +80,7 @@ class Stage3Loss(nn.Module):
         texture_weight: float = 0.0,
         sar_sigma: float = SAR_SIGMA,
         use_lpips: bool = True,
-        lpips_net: Literal["alex", "vgg", "squeeze"] = "alex",
+        lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
         bands: Sequence[str] = DEFAULT_BANDS,
         ssim_weight: float = 1.0,

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from torch import Tensor, nn
+from torch import Tensor
+from torchmetrics import Metric, MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.losses.lpips import LPIPSNet
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
 from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement
 
 TargetMetric = Literal["psnr", "ssim", "sam", "mae"]
+#: SAR agreement formulas: the project's and the seed's.
+AgreementFormula = Literal["structure_tensor", "edge_cosine"]
+#: Names of the per-tile SAR agreement means; the gain is output minus input per tile.
+SAR_METRICS = ("sar_agreement", "sar_agreement_input", "sar_agreement_gain")
+#: Metrics of the output against the target beyond ``target_metrics``: over-grounding and gains.
+GROUNDING_METRICS = (
+    "sar_agreement_target",
+    "sar_agreement_excess",
+    "copy_of_sar_ratio",
+    "psnr_gain",
+    "ssim_gain",
+)
+#: Groups of the collection before it was a ``MetricCollection`` (state-dict keys of older checkpoints).
+_OLD_GROUPS = ("sar.", "change.", "target.", "grounding.")
 
 
-class GroundingMetrics(nn.Module):
+class GroundingMetrics(MetricCollection):
     """SAR agreement of output and input, its gain, LPIPS change, quality and over-grounding against targets.
 
     ``update(output, optical, sar, target=None, mask=None)`` feeds (all means over tiles unless said):
@@ -39,8 +55,11 @@ class GroundingMetrics(nn.Module):
     The SAR agreement runs once per image and batch (output, input, and target when given); the
     agreement metrics are torchmetrics ``MeanMetric`` accumulators of those per-tile scores.
 
-    ``compute()`` returns the metrics that received data; ``reset()`` clears all. Subclass it to add
-    metrics (override ``update`` and call ``super().update``).
+    A torchmetrics ``MetricCollection`` (without compute groups: :meth:`update` feeds each metric
+    its own inputs): ``clone(prefix="val/")`` gives a per-stage copy whose :meth:`compute` names
+    carry the prefix, ``reset()`` clears all, and the metrics move with the module. ``compute()``
+    returns only the metrics that received data (no target, no target metrics). Subclass it to add
+    metrics (add them with ``add_metrics``, override ``update`` and call ``super().update``).
 
     Args:
         bands: Optical bands (R, G, B must be among them).
@@ -54,53 +73,41 @@ class GroundingMetrics(nn.Module):
     def __init__(
         self,
         bands: Sequence[str] = DEFAULT_BANDS,
-        agreement: Literal["structure_tensor", "edge_cosine"] = "structure_tensor",
+        agreement: AgreementFormula = "structure_tensor",
         lpips: bool = True,
-        lpips_net: Literal["alex", "vgg", "squeeze"] = "alex",
+        lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
         target_metrics: Sequence[TargetMetric] = ("psnr", "ssim", "sam"),
     ) -> None:
-        super().__init__()
-        self.bands = tuple(bands)
-        match agreement:
-            case "structure_tensor":
-                agreement_cls = SARAgreement
-            case "edge_cosine":
-                agreement_cls = EdgeCosineAgreement
-            case _:
-                msg = f"agreement must be 'structure_tensor' or 'edge_cosine', got {agreement!r}"
-                raise ValueError(msg)
-        self.agreement = agreement_cls(bands)
-        self.sar = nn.ModuleDict(
-            {name: MeanMetric() for name in ("sar_agreement", "sar_agreement_input", "sar_agreement_gain")}
-        )
-        self.change = nn.ModuleDict(
-            {"lpips_change": LPIPSChange(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)}
-            if lpips
-            else {}
-        )
-        builders = {
+        if agreement not in get_args(AgreementFormula):
+            msg = f"agreement must be one of {list(get_args(AgreementFormula))}, got {agreement!r}"
+            raise ValueError(msg)
+        unknown = sorted(set(target_metrics) - set(get_args(TargetMetric)))
+        if unknown:
+            msg = f"unknown target_metrics {unknown}; choose from {sorted(get_args(TargetMetric))}"
+            raise ValueError(msg)
+        builders: dict[str, Any] = {
             "psnr": MaskedPSNR,
             "ssim": MaskedSSIM,
             "sam": SpectralAngle,
-            "mae": lambda: MaskedMAE(num_bands=len(self.bands)),
+            "mae": lambda: MaskedMAE(num_bands=len(bands)),
         }
-        unknown = sorted(set(target_metrics) - set(builders))
-        if unknown:
-            msg = f"unknown target_metrics {unknown}; choose from {sorted(builders)}"
-            raise ValueError(msg)
-        self.target = nn.ModuleDict({name: builders[name]() for name in target_metrics})
-        self.grounding = nn.ModuleDict(
-            {
-                "sar_agreement_target": MeanMetric(),
-                "sar_agreement_excess": MeanMetric(),
-                "copy_of_sar_ratio": MeanMetric(),
-                "psnr_gain": PSNRGain(),
-                "ssim_gain": MeanMetric(),
-            }
-        )
+        metrics: dict[str, Metric] = {name: MeanMetric() for name in SAR_METRICS}
+        if lpips:
+            metrics["lpips_change"] = LPIPSChange(
+                bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone
+            )
+        metrics |= {name: builders[name]() for name in target_metrics}
+        metrics |= {name: PSNRGain() if name == "psnr_gain" else MeanMetric() for name in GROUNDING_METRICS}
+        super().__init__(metrics, compute_groups=False)
+        self.bands = tuple(bands)
+        # A plain attribute (a bound method), not a child module: only its formula is used.
+        self.agreement_score = (SARAgreement if agreement == "structure_tensor" else EdgeCosineAgreement)(
+            bands
+        ).score
+        self.register_load_state_dict_pre_hook(_drop_old_groups)
 
-    def update(
+    def update(  # type: ignore[override]
         self,
         output: Tensor,
         optical: Tensor,
@@ -110,36 +117,42 @@ class GroundingMetrics(nn.Module):
     ) -> None:
         """Update every metric that applies to this batch."""
         output, optical, sar = output.detach().float(), optical.float(), sar.float()
-        after = self.agreement.score(output, sar, mask)
-        before = self.agreement.score(optical, sar, mask)
-        self.sar["sar_agreement"].update(after)
-        self.sar["sar_agreement_input"].update(before)
-        self.sar["sar_agreement_gain"].update(after - before)
-        for metric in self.change.values():
-            metric.update(output, optical, mask)
+        after = self.agreement_score(output, sar, mask)
+        before = self.agreement_score(optical, sar, mask)
+        metric = self.metric
+        metric("sar_agreement").update(after)
+        metric("sar_agreement_input").update(before)
+        metric("sar_agreement_gain").update(after - before)
+        if "lpips_change" in self:
+            metric("lpips_change").update(output, optical, mask)
         if target is None:
             return
         target = target.float()
-        for metric in self.target.values():
-            metric.update(output, target, mask)
-        truth = self.agreement.score(target, sar, mask)
-        grounding = self.grounding
-        grounding["sar_agreement_target"].update(truth)
-        grounding["sar_agreement_excess"].update((after - truth).clamp_min(0))
-        grounding["copy_of_sar_ratio"].update(copy_of_sar_ratio(output, sar, target, self.bands, mask))
-        grounding["psnr_gain"].update(output, optical, target, mask)
-        grounding["ssim_gain"].update(
+        for name in get_args(TargetMetric):
+            if name in self:
+                metric(name).update(output, target, mask)
+        truth = self.agreement_score(target, sar, mask)
+        metric("sar_agreement_target").update(truth)
+        metric("sar_agreement_excess").update((after - truth).clamp_min(0))
+        metric("copy_of_sar_ratio").update(copy_of_sar_ratio(output, sar, target, self.bands, mask))
+        metric("psnr_gain").update(output, optical, target, mask)
+        metric("ssim_gain").update(
             ssim_per_sample(output, target, mask) - ssim_per_sample(optical, target, mask)
         )
 
-    def _metrics(self) -> dict[str, nn.Module]:
-        return {**self.sar, **self.change, **self.target, **self.grounding}
+    def metric(self, name: str) -> Metric:
+        """The metric called ``name`` (without prefix)."""
+        return self[name]
 
     def compute(self) -> dict[str, Tensor]:
-        """Values of the metrics updated since the last reset."""
-        return {name: m.compute() for name, m in self._metrics().items() if m.update_count > 0}
+        """Values of the metrics updated since the last reset, under their (prefixed) names."""
+        return {name: m.compute() for name, m in self.items(keep_base=False) if m.update_count > 0}
 
-    def reset(self) -> None:
-        """Reset every metric."""
-        for metric in self._metrics().values():
-            metric.reset()
+
+def _drop_old_groups(module: Any, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+    """Rename keys of checkpoints written before the collection was flat (``change.lpips_change.*``)."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        rest = key[len(prefix) :]
+        group = next((g for g in _OLD_GROUPS if rest.startswith(g)), None)
+        if group is not None:
+            state_dict[prefix + rest[len(group) :]] = state_dict.pop(key)

@@ -87,6 +87,16 @@ def copy_of_sar_ratio(
     return distance(sar.mean(dim=1, keepdim=True)) / distance(luminance(target, bands)).clamp_min(TINY)
 
 
+def psnr_from_mse(mse: Tensor, data_range: float = 1.0) -> Tensor:
+    """PSNR in dB, ``10 log10(data_range^2 / mse)`` (``inf`` for ``mse == 0``): the package's one PSNR
+    formula, used by :class:`~axion_terratorch.metrics.MaskedPSNR` and the per-tile scores.
+
+    torchmetrics' ``peak_signal_noise_ratio`` takes no mask, so the masked mean squared error is
+    computed by :func:`squared_error_sum` and turned into dB here.
+    """
+    return 10 * torch.log10(data_range**2 / mse)
+
+
 def squared_error_sum(preds: Tensor, target: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Sum of squared errors over valid pixels and all channels, and the number of values."""
     check_pair(preds, target, ("preds", "target"))

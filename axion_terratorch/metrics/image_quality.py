@@ -8,20 +8,12 @@ from torchmetrics import Metric
 
 from axion_terratorch.metrics.functional import (
     absolute_error_sum,
+    psnr_from_mse,
     spectral_angle_sum,
     squared_error_sum,
     ssim_per_sample,
 )
-from axion_terratorch.metrics.sar_agreement import _PerSampleMean
-
-
-class _SumCount(Metric):
-    full_state_update = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+from axion_terratorch.metrics.sar_agreement import _PerSampleMean, _SumCount
 
 
 class MaskedPSNR(_SumCount):
@@ -46,8 +38,7 @@ class MaskedPSNR(_SumCount):
 
     def compute(self) -> Tensor:
         """PSNR of everything accumulated."""
-        mse = self.total / self.count.clamp_min(1)
-        return (10 * torch.log10(self.data_range**2 / mse)).float()
+        return psnr_from_mse(self.total / self.count.clamp_min(1), self.data_range).float()
 
 
 class PSNRGain(Metric):
@@ -112,10 +103,6 @@ class SpectralAngle(_SumCount):
         total, count = spectral_angle_sum(preds.detach(), target, mask)
         self.total += total.double()
         self.count += count.double()
-
-    def compute(self) -> Tensor:
-        """Mean angle."""
-        return (self.total / self.count.clamp_min(1)).float()
 
 
 class MaskedMAE(Metric):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from torch import Tensor
 
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
 from axion_terratorch.metrics.sar_agreement import _PerSampleMean
 
 
@@ -25,7 +24,7 @@ class LPIPSChange(_PerSampleMean):
     def __init__(
         self,
         bands: Sequence[str] = DEFAULT_BANDS,
-        net: Literal["alex", "vgg", "squeeze"] = "alex",
+        net: LPIPSNet = "alex",
         rgb_max: float = 0.3,
         pretrained_backbone: bool = True,
     ) -> None:

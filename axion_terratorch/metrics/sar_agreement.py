@@ -17,25 +17,30 @@ from axion_terratorch.metrics.functional import (
 )
 
 
-class _PerSampleMean(Metric):
-    """Mean over samples of a per-sample score: sum and count states, reduced by sum across ranks."""
+class _SumCount(Metric):
+    """A sum and a count (float64, reduced by sum across ranks); ``compute()`` is their ratio."""
 
-    is_differentiable = True
-    higher_is_better = True
     full_state_update = False
 
     def __init__(self) -> None:
         super().__init__()
         self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def compute(self) -> Tensor:
+        """Sum over count (0 before any update)."""
+        return (self.total / self.count.clamp_min(1)).float()
+
+
+class _PerSampleMean(_SumCount):
+    """Mean over samples of a per-sample score."""
+
+    is_differentiable = True
+    higher_is_better = True
 
     def _accumulate(self, scores: Tensor) -> None:
         self.total += scores.detach().double().sum()
         self.count += scores.numel()
-
-    def compute(self) -> Tensor:
-        """Mean of the accumulated per-sample scores."""
-        return (self.total / self.count.clamp_min(1)).float()
 
 
 class SARAgreement(_PerSampleMean):

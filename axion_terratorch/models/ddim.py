@@ -25,6 +25,14 @@ class DDIMSchedule:
     (the values terratorch's scheduler computes), read as Python numbers in each update, so the loop
     follows the decoder's device and dtype and never waits for the device.
 
+    Why not terratorch's ``DDIMScheduler.step`` (diffusers' is the same code): its step length comes
+    from ``num_inference_steps``, state that ``set_timesteps`` writes into the scheduler object, and
+    that object is the frozen tokenizer's own, shared with its ``decode`` pipeline; calling it here
+    would rewrite the tokenizer's state on every forward whose ``timesteps`` differ (training vs.
+    an inference override). This class takes ``(t, t_prev)`` explicitly, keeps no mutable state, and
+    skips the ``eta`` variance (always 0 here). ``tests/models/test_ddim.py`` checks that every
+    update equals terratorch's ``step`` for each prediction type, clipping and thresholding.
+
     Args:
         scheduler: The tokenizer's ``noise_scheduler`` (terratorch's ``DDIMScheduler``): its
             ``config`` and ``alphas_cumprod`` / ``final_alpha_cumprod`` are used.

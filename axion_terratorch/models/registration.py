@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from terratorch.registry import TERRATORCH_BACKBONE_REGISTRY, TERRATORCH_FULL_MODEL_REGISTRY, Registry
 from torch import nn
 
 from axion_terratorch.models.generative_grounding import TerraMindGenerativeGrounding
 from axion_terratorch.models.residual_grounding import TerraMindResidualGrounding
-from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
+from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone, Variant
 
 logger = logging.getLogger(__name__)
 
-VARIANTS: tuple[str, ...] = ("tiny", "small", "base", "large")
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
 
 def _builder(name: str, cls: type[nn.Module], variant: str) -> Callable[..., nn.Module]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 #: How logits become codes: the softmax expectation (``"soft"``), the argmax code with the soft
 #: gradient (``"straight_through"``), or the argmax code alone (``"hard"``, no gradient).
 Relaxation = Literal["soft", "straight_through", "hard"]
-RELAXATIONS: tuple[str, ...] = ("soft", "straight_through", "hard")
+RELAXATIONS: tuple[Relaxation, ...] = get_args(Relaxation)
 
 
 def check_relaxation(relaxation: str, temperature: float) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -82,8 +82,8 @@ class TerraMindResidualGrounding(nn.Module):
         if decoder not in DECODER_SIGNATURES:
             msg = f"decoder must be one of {sorted(DECODER_SIGNATURES)}, got {decoder!r}"
             raise ValueError(msg)
-        if sar_resolution not in ("full", "tokens"):
-            msg = f"sar_resolution must be 'full' or 'tokens', got {sar_resolution!r}"
+        if sar_resolution not in get_args(SARResolution):
+            msg = f"sar_resolution must be one of {list(get_args(SARResolution))}, got {sar_resolution!r}"
             raise ValueError(msg)
         self.decoder_type: DecoderType = decoder
         self.sar_resolution = sar_resolution

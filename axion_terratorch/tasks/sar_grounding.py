@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import torch
+from lightning.pytorch import Callback
 from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
 from lightning.pytorch.utilities import rank_zero_info
 from terratorch.tasks.base_task import TerraTorchTask
@@ -167,6 +168,11 @@ class SARGroundingTask(TerraTorchTask):
         """Check trainer settings the trainer itself does not, before any step runs."""
         if stage == "fit":
             check_trainer_settings(self.trainer)
+
+    def configure_callbacks(self) -> list[Callback]:
+        """The data module's callbacks (its ``configure_callbacks()``, e.g. ``BadTileReport``), if any."""
+        hook = getattr(self.trainer.datamodule, "configure_callbacks", None)
+        return list(hook()) if callable(hook) else []
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Grounded optical image ``(B, C, H, W)`` reflectance for ``batch["image"]``."""

@@ -8,7 +8,7 @@ from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import IMAGES, EventAccumulator
 
 from axion_terratorch.callbacks import ExampleImages
-from axion_terratorch.callbacks.panels import CELL_PIXELS, Tile, render_panel
+from axion_terratorch.panels import CELL_PIXELS, Tile, render_panel
 
 
 def test_panels_go_to_png_files_and_tensorboard(tiny_model, tmp_path):

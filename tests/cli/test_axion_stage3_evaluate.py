@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import yaml
 from inference.scene_data import tiny_model, write_checkpoint
 
@@ -15,6 +16,7 @@ DATA = {
 }
 
 
+@pytest.mark.slow
 def test_evaluate_checkpoint_identity_and_compare(tmp_path, capsys):
     data = tmp_path / "data.yaml"
     data.write_text(yaml.safe_dump(DATA))

@@ -21,6 +21,7 @@ def tiny_lowvr(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path, capsys):
     out = tmp_path / "reports" / "budget.json"
     code = main(

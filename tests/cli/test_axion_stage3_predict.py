@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import rasterio
 import torch
 from inference.scene_data import tiny_model, write_checkpoint, write_pair
@@ -79,6 +80,7 @@ def test_predict_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, 
     assert not out.parent.exists()
 
 
+@pytest.mark.slow
 def test_terratorch_predict_and_axion_predict_with_a_fit_checkpoint(demo_config, tmp_path):
     build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
     ckpt = demo_config.parent / "checkpoints" / "last.ckpt"

@@ -18,6 +18,7 @@ def checkpoint(path):
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+@pytest.mark.slow
 def test_seed_flags_reach_the_run(demo_config, tmp_path):
     out = tmp_path / "out"
     args = ["train", "--config", str(demo_config), "--output-dir", str(out), "--lr", "5e-4"]
@@ -86,6 +87,7 @@ def test_missing_config_is_named(tmp_path):
         main(["train", "--config", str(tmp_path / "nope.yaml")])
 
 
+@pytest.mark.slow
 def test_seed_command_as_written_resolves_the_seed_config():
     """The seed's ``--config configs/train/stage3.lowvr.yaml --data-dir tiles/ --output-dir ...``."""
     result = subprocess.run(

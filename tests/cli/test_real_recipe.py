@@ -15,6 +15,7 @@ real_data = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @real_data
 def test_real_recipe_trains_selects_on_fidelity_and_leaves_a_true_last_checkpoint(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)  # the recipe's data paths are relative to the checkout root

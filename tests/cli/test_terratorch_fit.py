@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from terratorch.cli_tools import build_lightning_cli
 
@@ -58,6 +59,7 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow
 def test_checkpoint_reloads_and_reproduces_outputs(demo_config):
     cli = build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
     ckpt = demo_config.parent / "checkpoints" / "last.ckpt"
@@ -69,6 +71,7 @@ def test_checkpoint_reloads_and_reproduces_outputs(demo_config):
         assert torch.equal(cli.model(batch["image"]), reloaded(batch["image"]))
 
 
+@pytest.mark.slow
 def test_terratorch_command_runs_the_demo_config(demo_config):
     terratorch = Path(sys.executable).with_name("terratorch")
     result = subprocess.run(

@@ -2,8 +2,6 @@
 
 import copy
 import functools
-import sys
-from pathlib import Path
 
 import torch
 
@@ -11,9 +9,6 @@ from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import TerraMindResidualGrounding
-
-# The fake-tile writers live beside the dataset tests; make them importable here too.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
 
 BANDS = ("B02", "B03", "B04", "B08")
 

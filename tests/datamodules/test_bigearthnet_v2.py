@@ -3,9 +3,8 @@
 import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
-import rasterio
 from grounding_run import tiny_task
-from rasterio.transform import from_origin
+from tile_writers import write_tif
 from torchgeo.datasets import BigEarthNetV2
 
 from axion_terratorch.constants import OPTICAL_KEY, S2L2A_BANDS, SAR_KEY
@@ -16,12 +15,8 @@ S2_FILE_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", 
 
 
 def write_band(path, value, rng, dtype):
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = (value + rng.normal(0, abs(value) * 0.05 + 1, (1, 120, 120))).astype(dtype)
-    profile = {"driver": "GTiff", "count": 1, "height": 120, "width": 120, "dtype": dtype,
-               "crs": "EPSG:32633", "transform": from_origin(500000.0, 5000000.0, 10.0, 10.0)}  # fmt: skip
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
+    write_tif(path, data, origin=(500000.0, 5000000.0))
 
 
 def write_bigearthnet_v2(root, splits=("train", "train", "validation", "test")):

@@ -65,7 +65,9 @@ def test_each_split_is_the_sources_splits_with_one_tiles_setting(tmp_path):
     assert val["image"][OPTICAL_KEY].shape == (2, 4, 48, 48)
     assert bool(val["valid_mask"].all())
     trainer = fit_one_step(tiny_task(), dm)
-    assert any(isinstance(callback, BadTileReport) for callback in trainer.callbacks)
+    assert any(
+        isinstance(callback, BadTileReport) for callback in trainer.callbacks
+    )  # from the task's configure_callbacks
 
 
 def test_source_caps_then_combined_caps(tmp_path):

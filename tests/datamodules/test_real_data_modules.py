@@ -174,6 +174,7 @@ def test_bad_tiles_are_skipped_warned_and_counted_at_the_end_of_the_epoch(tmp_pa
     assert any(isinstance(c, BadTileReport) for c in trainer.callbacks)
 
     strict = GeoTiffPairDataModule(tmp_path, split_files=_lists(tmp_path, ["t0", "t1"], ["t3"]), tiles=TILES)
+    assert strict.configure_callbacks() == []  # no report without skipping
     strict.setup("fit")
     with pytest.raises(BadTileError, match=r"t1_S1\.tif.*no valid pixel"):
         [strict.train_dataset[i] for i in range(len(strict.train_dataset))]

@@ -35,6 +35,7 @@ def fit(root, out, max_steps, ckpt_path=None, crash_at=None):
     trainer.fit(tiny_task(), dm, ckpt_path=ckpt_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [32, 48], ids=["native", "random-crops"])
 def test_npz_run_resumed_mid_epoch_matches_the_uninterrupted_run(tmp_path, size):
     for index in range(6):

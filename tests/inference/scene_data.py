@@ -1,4 +1,4 @@
-"""Tiny GeoTIFF scenes, models and checkpoints for the inference tests."""
+"""Tiny GeoTIFF scenes (written by ``tile_writers``), models and checkpoints for the inference tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import rasterio
 import torch
 from rasterio.crs import CRS
-from rasterio.transform import from_origin
+from tile_writers import write_tif
 from torch import nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
@@ -41,6 +41,10 @@ def scene_arrays(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np
     return sar.astype(np.float32), optical.astype(np.float32)
 
 
+#: Upper-left corner of the scenes (UTM 33N, m).
+SCENE_ORIGIN = (500000.0, 5000000.0)
+
+
 def write_raster(
     path: Path,
     data: np.ndarray,
@@ -49,22 +53,8 @@ def write_raster(
     transform: rasterio.Affine | None = None,
     crs: CRS = CRS_UTM,
 ) -> Path:
-    """Write ``data`` (C, H, W) as a GeoTIFF at 10 m in UTM 33N."""
-    profile = {
-        "driver": "GTiff",
-        "count": data.shape[0],
-        "height": data.shape[1],
-        "width": data.shape[2],
-        "dtype": data.dtype.name,
-        "crs": crs,
-        "transform": transform or from_origin(500000.0, 5000000.0, 10.0, 10.0),
-        "nodata": nodata,
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
-        for i, description in enumerate(descriptions or [], 1):
-            dst.set_band_description(i, description)
-    return path
+    """:func:`tile_writers.write_tif` at 10 m from :data:`SCENE_ORIGIN` in UTM 33N (or ``transform``)."""
+    return write_tif(path, data, descriptions, nodata, origin=SCENE_ORIGIN, crs=crs, transform=transform)
 
 
 def write_pair(

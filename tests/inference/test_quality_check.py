@@ -110,7 +110,7 @@ def test_check_report_has_the_fields_of_predicts_sidecar(tmp_path):
     sidecar = predict_scene(PointwiseGrounding(), s1, opt, tmp_path / "out.tif", options, lpips=False)
     _, report = _check(tmp_path, tmp_path / "out.tif")
     assert report.keys() == sidecar.keys()
-    for key in ("sar_agreement_output", "sar_imprint", "quality_flag"):
+    for key in ("sar_agreement", "sar_imprint", "quality_flag"):
         assert report[key] == pytest.approx(sidecar[key], abs=1e-3), key
 
 

@@ -7,6 +7,7 @@ import pytest
 import rasterio
 import torch
 from scene_data import BANDS, PointwiseGrounding
+from tile_writers import write_tif
 
 from axion_terratorch.inference.pipeline import predict_scene
 from axion_terratorch.inference.quality import check_tiles
@@ -51,13 +52,9 @@ def test_predict_on_a_real_pair_keeps_the_grid_and_scores_the_input(tmp_path, pa
     name, sar, optical = pairs[0]
     s1_dir = SHARED_DATA / "BigEarthNet-S1-v1.0" / name
     with rasterio.open(s1_dir / f"{name}_VV.tif") as src:
-        profile = src.profile | {"count": 2, "dtype": "float32"}
-    with rasterio.open(tmp_path / "s1.tif", "w", **profile) as dst:
-        dst.write(sar[0].numpy())
-    with rasterio.open(
-        tmp_path / "opt.tif", "w", **(profile | {"count": 4, "dtype": "uint16", "nodata": 0})
-    ) as dst:
-        dst.write(np.rint(optical[0].numpy() * 1e4).astype(np.uint16))
+        grid, s1_nodata = {"crs": src.crs, "transform": src.transform}, src.nodata
+    write_tif(tmp_path / "s1.tif", sar[0].numpy(), nodata=s1_nodata, **grid)
+    write_tif(tmp_path / "opt.tif", np.rint(optical[0].numpy() * 1e4).astype(np.uint16), nodata=0, **grid)
     options = GroundingOptions(window=64, overlap=16, progress=False)
     sidecar = predict_scene(
         PointwiseGrounding(),
@@ -69,7 +66,7 @@ def test_predict_on_a_real_pair_keeps_the_grid_and_scores_the_input(tmp_path, pa
         lpips=False,
     )
     with rasterio.open(tmp_path / "out.tif") as out:
-        assert (out.crs, out.transform, out.shape) == (profile["crs"], profile["transform"], (120, 120))
+        assert (out.crs, out.transform, out.shape) == (grid["crs"], grid["transform"], (120, 120))
     assert sidecar["sar_agreement_input"] == pytest.approx(sar_agreement(optical, sar).item(), abs=1e-4)
     # The stand-in scales the optical by a function of VV: a SAR imprint, which the check names.
     assert json.loads((tmp_path / "out.json").read_text())["quality_flag"] == "over-grounded"

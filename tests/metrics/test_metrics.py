@@ -11,6 +11,9 @@ from torchmetrics.image import (
     StructuralSimilarityIndexMeasure,
 )
 
+from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.functional import luminance
+from axion_terratorch.inference.tile_scores import score_tiles
 from axion_terratorch.metrics import (
     EdgeCosineAgreement,
     GroundingMetrics,
@@ -21,6 +24,7 @@ from axion_terratorch.metrics import (
     SARAgreementGain,
     SpectralAngle,
 )
+from axion_terratorch.metrics.collection import GROUNDING_METRICS, SAR_METRICS
 from axion_terratorch.metrics.functional import sar_agreement
 
 
@@ -105,6 +109,30 @@ def test_psnr_of_a_known_error():
     assert metric.compute() == pytest.approx(10 * math.log10(1 / 0.01), rel=1e-4)
 
 
+def test_luminance_weighs_red_green_blue_by_band_name():
+    """BT.601 luma of B04, B03, B02 whatever their positions (the band lists start with blue)."""
+    image = torch.rand(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    blue, green, red = image[:, 0:1], image[:, 1:2], image[:, 2:3]
+    expected = 0.299 * red + 0.587 * green + 0.114 * blue
+    torch.testing.assert_close(luminance(image, ("B02", "B03", "B04", "B08")), expected)
+    reordered = image[:, [2, 1, 0, 3]]
+    torch.testing.assert_close(luminance(reordered, ("B04", "B03", "B02", "B08")), expected)
+
+
+def test_tile_psnr_is_the_metrics_psnr_with_a_mask():
+    generator = torch.Generator().manual_seed(0)
+    preds, target = torch.rand(2, 1, 4, 16, 16, generator=generator)
+    mask = torch.rand(1, 1, 16, 16, generator=generator) > 0.3
+    metric = MaskedPSNR()
+    metric.update(preds, target, mask)
+    row = score_tiles(preds, preds, torch.zeros(1, 2, 16, 16), DEFAULT_BANDS, target=target, mask=mask)[0]
+    assert row["psnr"] == pytest.approx(metric.compute().item(), rel=1e-5)
+    assert (
+        score_tiles(target, preds, torch.zeros(1, 2, 16, 16), DEFAULT_BANDS, target=target)[0]["psnr"]
+        == math.inf
+    )
+
+
 def test_per_band_mae_and_band_count_check():
     preds = torch.zeros(1, 4, 4, 4)
     target = torch.arange(4.0).view(1, 4, 1, 1).expand(1, 4, 4, 4)
@@ -173,3 +201,27 @@ def test_collection_can_use_the_seed_formula():
     seed.update(optical, optical, sar)
     expected = EdgeCosineAgreement().score(optical, sar).mean()
     assert seed.compute()["sar_agreement"] == pytest.approx(expected.item(), abs=1e-6)
+
+
+def test_a_clone_per_stage_has_its_prefix_and_its_own_state():
+    optical, sar = structured_pair()
+    metrics = GroundingMetrics(lpips=False)
+    val, test = metrics.clone(prefix="val/"), metrics.clone(prefix="test/")
+    val.update(optical, optical, sar, target=optical)
+    assert set(val.compute()) == {f"val/{name}" for name in ("psnr", "ssim", "sam")} | {
+        f"val/{name}" for name in (*SAR_METRICS, *GROUNDING_METRICS)
+    }
+    assert test.compute() == {}
+    assert metrics.compute() == {}
+
+
+def test_checkpoints_of_the_grouped_collection_still_load():
+    metrics = GroundingMetrics(lpips=True, lpips_pretrained_backbone=False)
+    flat = metrics.state_dict()
+    assert flat
+    assert all(key.startswith("lpips_change.") for key in flat)
+    grouped = {f"change.{key}": value for key, value in flat.items()}
+    fresh = GroundingMetrics(lpips=True, lpips_pretrained_backbone=False)
+    fresh.load_state_dict(grouped)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, flat[key])

@@ -27,6 +27,8 @@ from axion_terratorch.models.generative_grounding import (
 )
 from axion_terratorch.models.terramind_generation import TARGET_MODALITY, load_checkpoint
 
+pytestmark = pytest.mark.slow
+
 SEED = 7
 
 

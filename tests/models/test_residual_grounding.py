@@ -152,6 +152,7 @@ def test_checkpoint_from_before_the_unet_loads_as_fcn_and_a_mismatch_names_the_f
         rebuilt.load_state_dict(TerraMindResidualGrounding(variant="tiny", pretrained=False).state_dict())
 
 
+@pytest.mark.slow
 def test_unet_learns_to_undo_a_blur():
     """60 Adam steps on one blurred tile take the U-Net's L1 to the sharp tile below the identity's.
 

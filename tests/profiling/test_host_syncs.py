@@ -16,6 +16,7 @@ def host_syncs():
     return load_benchmark("host_syncs")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["residual", "generative"])
 def test_no_scalar_read_in_the_plugins_step_but_host_ddim_coefficients(host_syncs, kind):
     sites = host_syncs.count(kind, tile=32, timesteps=1, batches=2, refresh_rate=1)

@@ -17,6 +17,8 @@ from axion_terratorch.profiling.memory import (
     normalize_precision,
 )
 
+pytestmark = pytest.mark.slow
+
 LOWVR = {
     "class_path": "axion_terratorch.SARGroundingTask",
     "init_args": {

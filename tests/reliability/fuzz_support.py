@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import struct
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,6 @@ from pathlib import Path
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
-
-# The fake-tile writers live beside the dataset tests; make them importable here too.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
 
 #: target -> outcome -> count, over the whole pytest session (printed by :func:`fuzz_summary`).
 OUTCOMES: defaultdict[str, Counter[str]] = defaultdict(Counter)

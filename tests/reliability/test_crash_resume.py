@@ -17,6 +17,8 @@ from terratorch.cli_tools import build_lightning_cli
 
 from run_configs import REPO, logged_train_losses, resume_run_config
 
+pytestmark = pytest.mark.slow
+
 MAX_STEPS = 6
 #: 8 tiles in batches of 2, validation on one batch, every step logged.
 RUN = [f"--trainer.max_steps={MAX_STEPS}", "--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]

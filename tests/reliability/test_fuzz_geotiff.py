@@ -5,7 +5,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import rasterio
+import pytest
 import torch
 from fuzz_support import (
     assert_clean_sample,
@@ -18,13 +18,14 @@ from fuzz_support import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from rasterio.transform import from_origin
-from tile_writers import CRS, ORIGIN, scene, write_tif
+from tile_writers import scene, write_sparse_tif, write_tif
 
 from axion_terratorch.constants import S2L2A_BANDS
 from axion_terratorch.datasets import BadTileError, GeoTiffPairDataset, TileOptions, find_tiles
 from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
 from axion_terratorch.inference.tiling import Window
+
+pytestmark = pytest.mark.slow
 
 BANDS = ("B02", "B03", "B04", "B08")
 DTYPES = ("uint8", "int8", "uint16", "int16", "int32", "uint32", "float32", "float64", "complex64")
@@ -99,15 +100,8 @@ def write_pair(root: Path, size: int, seed: int, mutation: tuple) -> tuple[Path,
     elif kind == "header_size":
         patch_tiff_tag(target, args[1], args[2])
     elif kind == "huge_sparse":
-        for path, count, names in ((s1, 2, ["VV", "VH"]), (s2, 12, list(S2L2A_BANDS))):
-            profile = {
-                "driver": "GTiff", "height": 60000, "width": 60000, "count": count, "dtype": "uint16",
-                "crs": CRS, "transform": from_origin(*ORIGIN, 10, 10), "tiled": True,
-                "blockxsize": 4096, "blockysize": 4096, "sparse_ok": True,
-            }  # fmt: skip
-            with rasterio.open(path, "w", **profile) as dst:
-                for index, name in enumerate(names, 1):
-                    dst.set_band_description(index, name)
+        write_sparse_tif(s1, 60000, ["VV", "VH"])
+        write_sparse_tif(s2, 60000, list(S2L2A_BANDS))
     return s1, s2, invalid
 
 

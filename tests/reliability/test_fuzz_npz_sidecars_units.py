@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fuzz_support import (
     assert_clean_sample,
     check_named,
@@ -25,6 +26,8 @@ from axion_terratorch.datamodules.splits import SPLITS, sidecar_split
 from axion_terratorch.datasets import BadTileError, NpzTileDataset, TileOptions
 from axion_terratorch.datasets.bands import band_positions, normalize_band
 from axion_terratorch.datasets.units import SAR_DB_MEDIAN_RANGE, dn_to_reflectance, sar_to_db
+
+pytestmark = pytest.mark.slow
 
 BANDS = ("B02", "B03", "B04", "B08")
 KEYS = ("s1_vv", "s1_vh", "s2_b2", "s2_b3", "s2_b4", "s2_b8")

@@ -13,6 +13,8 @@ from axion_terratorch.datamodules import SyntheticGroundingDataModule
 
 from run_configs import REPO, tiny_run_config
 
+pytestmark = pytest.mark.slow
+
 
 def test_two_process_ddp_run_matches_a_single_process_evaluation(tmp_path):
     config = tiny_run_config(

@@ -2,9 +2,12 @@
 
 import csv
 
+import pytest
 from terratorch.cli_tools import build_lightning_cli
 
 from run_configs import REPO, tiny_run_config
+
+pytestmark = pytest.mark.slow
 
 
 def test_overfit_single_batch_drives_the_loss_down(tmp_path):

@@ -10,6 +10,8 @@ from axion_terratorch.datamodules.sampling import ResumableRandomSampler, resuma
 
 from run_configs import CRASH, logged_train_losses, resume_run_config
 
+pytestmark = pytest.mark.slow
+
 RUN = ["--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]
 
 

@@ -10,6 +10,8 @@ from terratorch.cli_tools import build_lightning_cli
 
 from run_configs import REPO, tiny_run_config
 
+pytestmark = pytest.mark.slow
+
 
 def seed_run_config(tmp_path):
     """The demo model and data with the trainer, callbacks and schedule of the residual lowvr config."""

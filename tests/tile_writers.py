@@ -1,4 +1,5 @@
-"""Writers of tiny fake tiles in each supported layout (GeoTIFF folders, NPZ, torchgeo datasets)."""
+"""The one module that writes fake rasters for the tests: GeoTIFFs (:func:`write_tif`), tiles in each
+supported layout (GeoTIFF folders, NPZ, torchgeo datasets) and their shared synthetic scene."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import from_origin
+from rasterio.transform import Affine, from_origin
 from scipy import ndimage
 
 from axion_terratorch.constants import S2L2A_BANDS
@@ -36,13 +37,19 @@ def scene(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
 def write_tif(
     path: Path,
     array: np.ndarray,
-    res: float = 10,
-    origin: tuple[float, float] = ORIGIN,
     descriptions: list[str] | None = None,
     nodata: float | None = None,
-    crs: str | None = CRS,
+    *,
+    res: float = 10,
+    origin: tuple[float, float] = ORIGIN,
+    crs: str | CRS | None = CRS,
+    transform: Affine | None = None,
 ) -> Path:
-    """Write (C, H, W) or (H, W) ``array`` as a GeoTIFF with its dtype."""
+    """Write (C, H, W) or (H, W) ``array`` as a GeoTIFF with its dtype.
+
+    The grid is ``transform`` if given, else ``res`` m pixels from ``origin``; ``crs=None`` writes
+    no georeference at all.
+    """
     array = array[None] if array.ndim == 2 else array
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
@@ -54,11 +61,25 @@ def write_tif(
         "nodata": nodata,
     }
     if crs is not None:
-        profile |= {"crs": crs, "transform": from_origin(*origin, res, res)}
+        profile |= {"crs": crs, "transform": transform or from_origin(*origin, res, res)}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(array)
         for index, text in enumerate(descriptions or [], start=1):
             dst.set_band_description(index, text)
+    return path
+
+
+def write_sparse_tif(path: Path, size: int, descriptions: list[str]) -> Path:
+    """A ``size`` x ``size`` uint16 GeoTIFF with no data written (sparse tiles): huge on the grid,
+    tiny on disk."""
+    profile = {
+        "driver": "GTiff", "height": size, "width": size, "count": len(descriptions), "dtype": "uint16",
+        "crs": CRS, "transform": from_origin(*ORIGIN, 10, 10), "tiled": True,
+        "blockxsize": 4096, "blockysize": 4096, "sparse_ok": True,
+    }  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        for index, name in enumerate(descriptions, 1):
+            dst.set_band_description(index, name)
     return path
 
 

@@ -1,15 +1,26 @@
-"""Example-image panels: SAR, Stage 2 input, grounded output and target, each over its edge map."""
+"""Panels of grounded tiles, the one place images are drawn.
+
+:func:`render_panel` (the ``ExampleImages`` callback): SAR, Stage 2 input, grounded output and target,
+each over its edge map. :func:`save_comparison_panel` (the evaluation report): input, output, their
+change, SAR VV and target side by side, written as PNG.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import kornia
 import numpy as np
 import torch
+from kornia.color import rgb_to_grayscale
+from kornia.filters import sobel
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from axion_terratorch.atomic import atomic_path
+from axion_terratorch.constants import rgb_indices
 
 #: Width and height of one image of a panel, in pixels.
 CELL_PIXELS = 256
@@ -17,8 +28,8 @@ CELL_PIXELS = 256
 STRETCH_PERCENTILES = (2.0, 98.0)
 #: Percentile of an edge map shown as white.
 EDGE_PERCENTILE = 99.0
-#: Luminance weights of red, green, blue (ITU-R BT.601).
-LUMA = (0.299, 0.587, 0.114)
+#: Reflectance shown as white in the RGB views of :func:`save_comparison_panel`.
+RGB_MAX = 0.3
 _DPI = 100
 
 
@@ -51,15 +62,17 @@ def sar_composite(sar: np.ndarray) -> np.ndarray:
     return stretch(channels, *percentiles(channels))
 
 
-def luminance(image: np.ndarray, rgb: Sequence[int]) -> np.ndarray:
-    """``0.299 R + 0.587 G + 0.114 B`` of ``(C, H, W)``, ``rgb`` the positions of B04, B03, B02."""
-    return sum(weight * image[i] for weight, i in zip(LUMA, rgb, strict=True))
-
-
 def edge_map(gray: np.ndarray) -> np.ndarray:
-    """Sobel gradient magnitude of an ``(H, W)`` image (kornia)."""
+    """Sobel gradient magnitude of an ``(H, W)`` image (kornia); NaN counts as 0."""
     tensor = torch.from_numpy(np.nan_to_num(gray).astype(np.float32))[None, None]
-    return kornia.filters.sobel(tensor)[0, 0].numpy()
+    return sobel(tensor)[0, 0].numpy()
+
+
+def luminance_edges(image: np.ndarray, rgb: Sequence[int]) -> np.ndarray:
+    """:func:`edge_map` of the BT.601 luminance (kornia's ``rgb_to_grayscale``) of ``(C, H, W)``;
+    ``rgb`` the positions of B04, B03, B02."""
+    gray = rgb_to_grayscale(torch.from_numpy(np.ascontiguousarray(image[list(rgb)], dtype=np.float32)))
+    return edge_map(gray[0].numpy())
 
 
 def render_panel(tile: Tile, rgb: Sequence[int], title: str) -> np.ndarray:
@@ -74,7 +87,7 @@ def render_panel(tile: Tile, rgb: Sequence[int], title: str) -> np.ndarray:
     if tile.target is not None:
         optical["target"] = tile.target
     low, high = percentiles(tile.optical[list(rgb)])
-    edges = {name: edge_map(luminance(image, rgb)) for name, image in optical.items()}
+    edges = {name: luminance_edges(image, rgb) for name, image in optical.items()}
     edge_max = max(float(np.percentile(edges["Stage 2 input"], EDGE_PERCENTILE)), 1e-12)
     sar_edges = edge_map(tile.sar.mean(axis=0))
 
@@ -97,3 +110,39 @@ def render_panel(tile: Tile, rgb: Sequence[int], title: str) -> np.ndarray:
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _rgb(image: np.ndarray, bands: Sequence[str]) -> np.ndarray:
+    return np.clip(image[list(rgb_indices(bands))].transpose(1, 2, 0) / RGB_MAX, 0, 1)
+
+
+def save_comparison_panel(
+    tile: Mapping[str, np.ndarray], bands: Sequence[str], title: str, path: str | os.PathLike[str]
+) -> None:
+    """Write one tile's comparison panel as PNG, atomically.
+
+    ``tile`` holds ``optical``, ``output``, ``sar`` and optionally ``target`` as ``(C, H, W)`` arrays;
+    RGB views show reflectance ``[0, RGB_MAX]``.
+    """
+    views: list[tuple[str, np.ndarray, dict[str, Any]]] = [
+        ("Stage 2 input", _rgb(tile["optical"], bands), {}),
+        ("grounded output", _rgb(tile["output"], bands), {}),
+        (
+            "|output - input| (mean over bands)",
+            np.abs(tile["output"] - tile["optical"]).mean(axis=0),
+            {"cmap": "magma"},
+        ),
+        ("Sentinel-1 VV (dB)", tile["sar"][0], {"cmap": "gray"}),
+    ]
+    if "target" in tile:
+        views.append(("target", _rgb(tile["target"], bands), {}))
+    figure = Figure(figsize=(3 * len(views), 3.4))
+    for axis, (name, image, style) in zip(figure.subplots(1, len(views)), views, strict=True):
+        shown = axis.imshow(image, **style)
+        if style:
+            figure.colorbar(shown, ax=axis, fraction=0.046)
+        axis.set_title(name, fontsize=9)
+        axis.set_axis_off()
+    figure.suptitle(title, fontsize=10)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
