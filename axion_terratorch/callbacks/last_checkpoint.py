@@ -76,5 +76,5 @@ class LastCheckpoint(Checkpoint):
     def _save(self, trainer: pl.Trainer) -> None:
         if trainer.fast_dev_run or trainer.state.fn != TrainerFn.FITTING:
             return
-        trainer.save_checkpoint(self.path(trainer))
+        trainer.save_checkpoint(self.path(trainer), weights_only=False)  # full state: resumable
         self.saved_step = trainer.global_step
