@@ -6,7 +6,7 @@ Example::
     axion-stage3 memory-report -c configs/stage3.lowvr.yaml --tile-size 224 --json budget.json
 
 Defaults come from the config: ``trainer.precision``, ``data.init_args.batch_size`` and
-``tile_size``, the model's ``timesteps`` / ``checkpoint_steps`` / ``frozen_dtype``. Pretrained
+``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``checkpoint_steps`` / ``frozen_dtype``. Pretrained
 downloads are turned off (sizes do not depend on weight values), so it runs offline.
 """
 
@@ -16,8 +16,6 @@ import argparse
 import json
 import sys
 from typing import Any
-
-import torch
 
 from axion_terratorch.atomic import atomic_path
 
@@ -67,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the task, measure one training step, print the table and write the JSON."""
+    import torch
+
     from axion_terratorch.profiling.memory import (
         GIB,
         build_task,
@@ -118,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tile_size(data_args: dict[str, Any]) -> int:
-    if "tile_size" not in data_args:
-        msg = "no tile size: pass --tile-size or set data.init_args.tile_size in the config"
-        raise ValueError(msg)
-    return int(data_args["tile_size"])
+    """The training tile side: ``data.init_args.tiles.tile_size`` (or a flat ``tile_size``)."""
+    tiles = data_args.get("tiles") or {}
+    for value in (tiles.get("tile_size") if isinstance(tiles, dict) else None, data_args.get("tile_size")):
+        if value is not None:
+            return int(value)
+    msg = "no tile size: pass --tile-size or set data.init_args.tiles.tile_size in the config"
+    raise ValueError(msg)

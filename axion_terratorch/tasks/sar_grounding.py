@@ -41,7 +41,7 @@ class SARGroundingTask(TerraTorchTask):
     called as ``loss(output, optical, sar, target=..., mask=...)`` and returns a dict with the total
     under ``"loss"`` and named terms; ``metrics`` is a :class:`GroundingMetrics` (or subclass).
 
-    Logged: ``train/loss`` and ``loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
+    Logged: ``train/loss`` and ``train/loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
     and ``val/<metric>`` (``sar_agreement``, ``sar_agreement_input``, ``sar_agreement_gain``,
     ``lpips_change``, and when targets exist ``psnr``/``ssim``/``sam`` and the over-grounding metrics
     ``sar_agreement_target``, ``sar_agreement_excess``, ``copy_of_sar_ratio``, ``psnr_gain``,
@@ -210,7 +210,7 @@ class SARGroundingTask(TerraTorchTask):
         terms = self.compute_loss(self(batch["image"]), batch)
         size = _batch_size(batch)
         self.log("train/loss", terms["loss"], batch_size=size, prog_bar=True)
-        self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size)
+        self.log_dict({f"train/loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size)
         return terms["loss"]
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
