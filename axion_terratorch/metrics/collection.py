@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
@@ -17,7 +18,7 @@ from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgree
 TargetMetric = Literal["psnr", "ssim", "sam", "mae"]
 
 
-class GroundingMetrics(nn.Module):
+class GroundingMetrics(RecordsInitArgs, nn.Module):
     """SAR agreement of output and input, its gain, LPIPS change, quality and over-grounding against targets.
 
     ``update(output, optical, sar, target=None, mask=None)`` feeds (all means over tiles unless said):

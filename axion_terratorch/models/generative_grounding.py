@@ -15,6 +15,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S2L2A_BANDS, SAR_KEY, band_slots
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.ddim import DDIMSchedule, ddim_decode, seeded_noise
 from axion_terratorch.models.hub import fill_stand_in_weights, warn_if_untrainable
 from axion_terratorch.models.inputs import unpack_image
@@ -41,7 +42,7 @@ FROZEN_DTYPES: dict[str, torch.dtype] = {
 TILE_MULTIPLE = 32
 
 
-class TerraMindGenerativeGrounding(nn.Module):
+class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
     """Ground a Stage 2 optical estimate in Sentinel-1 with TerraMind's any-to-any generation.
 
     A differentiable version of terratorch's ``terramind_v1_<variant>_generate`` with S1GRD and

@@ -10,6 +10,7 @@ from terratorch.registry import BACKBONE_REGISTRY
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY, TERRAMIND_S2L2A_NAMES, band_slots
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.hub import pretrained_download
 from axion_terratorch.models.lora import LoraSettings, apply_lora, coerce_lora
 
@@ -23,7 +24,7 @@ ENCODER_ATTENTION_TARGETS = r".*encoder\.\d+\.attn\.(qkv|proj)"
 PATCH_SIZE = 16
 
 
-class TerraMindLoRABackbone(nn.Module):
+class TerraMindLoRABackbone(RecordsInitArgs, nn.Module):
     """TerraMind v1 encoder (``terramind_v1_<variant>``) with peft LoRA adapters.
 
     Follows terratorch's backbone contract: ``forward`` returns one ``(B, N, D)`` token tensor per
