@@ -7,7 +7,7 @@ Each flag edits the YAML config before LightningCLI reads it; arguments it does 
 |---|---|
 | ``--config`` | ``-c`` |
 | ``--data-dir`` | ``data.init_args.<root or data_dir>`` |
-| ``--output-dir`` | ``trainer.default_root_dir``, every logger's ``save_dir``, ``<dir>/checkpoints`` |
+| ``--output-dir`` | ``trainer.default_root_dir`` (and any ``save_dir`` / ``dirpath`` the config spells out) |
 | ``--lr`` | ``model.init_args.lr`` |
 | ``--lora-rank`` | ``model.init_args.model.init_args.lora.rank`` |
 | ``--max-steps`` | ``trainer.max_steps`` |
@@ -127,8 +127,11 @@ def apply_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, A
     if args.output_dir is not None:
         out = str(args.output_dir)
         trainer["default_root_dir"] = out
+        # paths a config spells out move too; root-following loggers and checkpoints need nothing
         for entry in _entries(trainer.get("logger")):
-            entry.setdefault("init_args", {})["save_dir"] = out
+            init_args = entry.get("init_args", {})
+            if "save_dir" in init_args:
+                init_args["save_dir"] = out
         for entry in _entries(trainer.get("callbacks")):
             init_args = entry.get("init_args", {})
             if "dirpath" in init_args:

@@ -21,13 +21,9 @@ RGB_MAX = 0.3
 
 
 def pick_tiles(rows: Sequence[Row], key: str = "sar_agreement_gain") -> dict[str, int]:
-    """Tile indices of the ``best``, ``median`` and ``worst`` rows by ``key`` (higher is better)."""
+    """Positions (dataset order) of the ``best``, ``median`` and ``worst`` rows by ``key`` (higher is better)."""
     order = sorted(range(len(rows)), key=lambda i: float(rows[i][key]))
-    return {
-        "best": int(rows[order[-1]]["tile"]),
-        "median": int(rows[order[len(order) // 2]]["tile"]),
-        "worst": int(rows[order[0]]["tile"]),
-    }
+    return {"best": order[-1], "median": order[len(order) // 2], "worst": order[0]}
 
 
 def collect_tiles(
@@ -95,12 +91,15 @@ def write_panels(
     bands: Sequence[str],
     folder: str | os.PathLike[str],
 ) -> list[Path]:
-    """One PNG per label (``best``, ``median``, ``worst``) in ``folder``; returns the paths."""
+    """One PNG per label (``best``, ``median``, ``worst``) in ``folder``, titled with the tile's name.
+
+    ``tiles`` maps labels to row positions (:func:`pick_tiles`); returns the paths.
+    """
     paths = []
     for label, index in tiles.items():
         row = rows[index]
         title = (
-            f"{label}: tile {index}, SAR agreement {row['sar_agreement_input']:.3f} -> "
+            f"{label}: tile {row['tile']}, SAR agreement {row['sar_agreement_input']:.3f} -> "
             f"{row['sar_agreement_output']:.3f} (gain {row['sar_agreement_gain']:+.3f})"
         )
         path = Path(folder) / f"panel_{label}.png"

@@ -54,7 +54,9 @@ def write_report(
     key = "sar_agreement_gain" if any(r["sar_agreement_gain"] for r in rows) else "sar_agreement_output"
     tiles = pick_tiles(rows, key)
     found = collect_tiles(model, batches(), sorted(set(tiles.values())), target_key)
-    summary["panels"] = {label: {"tile": index, "ranked_by": key} for label, index in tiles.items()}
+    summary["panels"] = {
+        label: {"tile": rows[index]["tile"], "ranked_by": key} for label, index in tiles.items()
+    }
     if baseline is not None:
         comparisons = {
             metric: paired_comparison(read_tiles_csv(baseline), rows, metric, ("baseline", "this_run"))

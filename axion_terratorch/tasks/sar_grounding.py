@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
+from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.lora import count_parameters
@@ -192,6 +193,16 @@ class SARGroundingTask(TerraTorchTask):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": interval, "monitor": self.monitor},
         }
+
+    def configure_callbacks(self) -> list[Any]:
+        """No extra callbacks; places the run's logs and checkpoints under one root first.
+
+        Loggers and ``ModelCheckpoint`` s that name no folder go under ``trainer.default_root_dir``
+        (:func:`~axion_terratorch.loggers.apply_run_root`): this is the first task hook that runs
+        before Lightning creates the loggers' folders.
+        """
+        apply_run_root(self.trainer)
+        return []
 
     def setup(self, stage: str) -> None:
         """Check trainer settings the trainer itself does not, before any step runs."""
