@@ -220,3 +220,19 @@ def test_datamodule_builds_from_yaml_style_arguments(tmp_path):
     assert dm.tiles.on_bad_tile == "skip"
     with pytest.raises(SystemExit):
         parser.parse_args([f"--data.root={tmp_path}", "--data.tiles.on_bad_tile=ignore"])
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="BigEarthNet v1 example not present")
+def test_download_flag_is_accepted_and_passed_to_torchgeo(monkeypatch):
+    # torchgeo's "not found" error says to use download=True: the data module takes it
+    from terratorch.cli_tools import build_lightning_cli
+
+    from run_configs import REPO
+
+    monkeypatch.chdir(REPO)  # the data config's root is relative to the checkout
+    args = ["-c", "configs/stage3.demo.yaml", "-c", "configs/data/bigearthnet.yaml"]
+    cli = build_lightning_cli([*args, "--data.init_args.download=true"], run=False)
+    assert cli.datamodule.download is True
+    cli.datamodule.prepare_data()  # present: torchgeo checks and downloads nothing
+    cli.datamodule.setup("fit")
+    assert len(cli.datamodule.train_dataset) > 0
