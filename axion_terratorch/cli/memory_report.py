@@ -67,31 +67,13 @@ def run(args: argparse.Namespace) -> int:
     """Build the task, measure one training step, print the table and write the JSON."""
     import torch
 
-    from axion_terratorch.profiling.memory import (
-        GIB,
-        build_task,
-        load_config,
-        measure_training_memory,
-        normalize_precision,
-    )
+    from axion_terratorch.profiling.memory import GIB, build_task, measure_training_memory
 
     try:
-        config = load_config(args.config)
-        data_args = (config.get("data") or {}).get("init_args") or {}
-        precision = normalize_precision(
-            args.precision or (config.get("trainer") or {}).get("precision", "32")
+        config, settings = resolve_settings(args)
+        precision, batch_size, tile_size, overrides = (
+            settings[key] for key in ("precision", "batch_size", "tile_size", "overrides")
         )
-        batch_size = args.batch_size if args.batch_size is not None else int(data_args.get("batch_size", 1))
-        tile_size = args.tile_size if args.tile_size is not None else _tile_size(data_args)
-        overrides: dict[str, Any] = {
-            key: value
-            for key, value in (
-                ("timesteps", args.timesteps),
-                ("checkpoint_steps", args.checkpoint_steps),
-                ("frozen_dtype", args.frozen_dtype),
-            )
-            if value is not None
-        }
         if "seed_everything" in config and isinstance(config["seed_everything"], int):
             torch.manual_seed(config["seed_everything"])
         task = build_task(config["model"], overrides)
@@ -115,6 +97,37 @@ def run(args: argparse.Namespace) -> int:
         print(f"peak {budget.peak_bytes / GIB:.2f} GiB exceeds --max-gib {args.max_gib}", file=sys.stderr)
         return OVER_BUDGET
     return 0
+
+
+def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config and the measured settings (``precision``, ``batch_size``, ``tile_size``,
+    ``overrides`` of the model): flags first, then the config. Builds nothing.
+
+    Raises:
+        FileNotFoundError, TypeError, ValueError: For a missing or malformed config or a bad value;
+            the message names the key.
+    """
+    from axion_terratorch.profiling.memory import load_config, normalize_precision
+
+    config = load_config(args.config)
+    data_args = (config.get("data") or {}).get("init_args") or {}
+    settings = {
+        "precision": normalize_precision(
+            args.precision or (config.get("trainer") or {}).get("precision", "32")
+        ),
+        "batch_size": args.batch_size if args.batch_size is not None else int(data_args.get("batch_size", 1)),
+        "tile_size": args.tile_size if args.tile_size is not None else _tile_size(data_args),
+        "overrides": {
+            key: value
+            for key, value in (
+                ("timesteps", args.timesteps),
+                ("checkpoint_steps", args.checkpoint_steps),
+                ("frozen_dtype", args.frozen_dtype),
+            )
+            if value is not None
+        },
+    }
+    return config, settings
 
 
 def _tile_size(data_args: dict[str, Any]) -> int:
