@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 from torch.optim import Optimizer
@@ -26,6 +27,9 @@ class WarmupCosineLR(LambdaLR):
         warmup_steps: Warmup length in optimizer steps.
         warmup_ratio: Warmup length as a fraction of ``total_steps`` (instead of ``warmup_steps``).
         min_lr: Learning rate at the end of the cosine.
+
+    A ``warmup_steps`` not shorter than ``total_steps`` (a short run of a long recipe) is clamped to
+    ``total_steps - 1`` with a warning.
 
     Raises:
         ValueError: If both or neither warmup argument is given, or a value is out of range; the
@@ -52,9 +56,20 @@ class WarmupCosineLR(LambdaLR):
                 msg = f"warmup_ratio must be in [0, 1), got {warmup_ratio}"
                 raise ValueError(msg)
             warmup_steps = round(warmup_ratio * total_steps)
-        if not 0 <= warmup_steps < total_steps:
-            msg = f"warmup_steps must be in [0, total_steps={total_steps}), got {warmup_steps}"
+        if warmup_steps < 0:
+            msg = f"warmup_steps must be >= 0, got {warmup_steps}"
             raise ValueError(msg)
+        if warmup_steps >= total_steps:
+            # A short run (a smoke test, a debug run with a smaller max_steps) of a long recipe:
+            # warm up over all but the last step rather than refuse to start.
+            warnings.warn(
+                f"warmup_steps={warmup_steps} is not shorter than the run ({total_steps} optimizer steps): "
+                f"warming up over {total_steps - 1} steps instead (set scheduler_hparams.warmup_ratio "
+                "to scale the warmup with the run)",
+                UserWarning,
+                stacklevel=2,
+            )
+            warmup_steps = total_steps - 1
         if min_lr < 0:
             msg = f"min_lr must be >= 0, got {min_lr}"
             raise ValueError(msg)

@@ -59,7 +59,7 @@ def resume_run_config(out_dir: Path, extra_callbacks: list[dict] | None = None) 
     for callback in callbacks:
         if callback["class_path"].endswith("ModelCheckpoint"):
             callback["init_args"] = {
-                "dirpath": callback["init_args"]["dirpath"],
+                "dirpath": str(out_dir / "checkpoints"),
                 "save_last": True,
                 "every_n_train_steps": 1,
                 "save_top_k": 0,

@@ -40,7 +40,7 @@ def test_warmup_ratio_equals_the_same_warmup_in_steps():
         ({"warmup_steps": 10, "warmup_ratio": 0.1}, "exactly one"),
         ({}, "exactly one"),
         ({"warmup_ratio": 1.5}, "warmup_ratio"),
-        ({"warmup_steps": 100}, "warmup_steps"),
+        ({"warmup_steps": -1}, "warmup_steps"),
         ({"warmup_steps": 1, "min_lr": -1.0}, "min_lr"),
     ],
 )
@@ -48,3 +48,11 @@ def test_bad_arguments_are_named(kwargs, match):
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(ValueError, match=match):
         WarmupCosineLR(optimizer, total_steps=100, **kwargs)
+
+
+def test_run_shorter_than_the_warmup_warns_and_warms_up_over_the_run():
+    # the seed's 500 warmup steps in a 5-step debug run: clamped, not refused
+    with pytest.warns(UserWarning, match=r"warmup_steps=500 .* warming up over 4 steps"):
+        rates = learning_rates(5, warmup_steps=500, min_lr=1e-6)
+    assert all(a < b for a, b in itertools.pairwise(rates))
+    assert rates[-1] == pytest.approx(1e-4)

@@ -1,5 +1,6 @@
 """Lightning callbacks for Stage 3 training runs."""
 
+import axion_terratorch.models  # noqa: F401 - registers the plugin's models (docs/plugin.md)
 from axion_terratorch.callbacks.example_images import ExampleImages
 from axion_terratorch.callbacks.last_checkpoint import LastCheckpoint
 from axion_terratorch.callbacks.nonfinite import NonFiniteGuard, NonFiniteTrainingError

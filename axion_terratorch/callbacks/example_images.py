@@ -25,8 +25,8 @@ class ExampleImages(Callback):
     run through the model once more and drawn as :func:`~axion_terratorch.panels.render_panel`
     panels: SAR, Stage 2 input, grounded output and target (when the batch has one) in RGB over
     their edge maps. Each panel goes to every attached TensorBoard logger as image
-    ``val/examples/tile_{i}`` at the global step, and to
-    ``<dir>/step_{global_step:06d}_tile_{i}.png`` (written atomically), ``<dir>`` being ``save_dir``
+    ``val/examples/tile_{i}`` at the step of the validation's ``val/*`` scalars (:func:`logged_step`),
+    and to ``<dir>/step_{step:06d}_tile_{i}.png`` (written atomically), ``<dir>`` being ``save_dir``
     or ``<trainer.log_dir>/examples``. Every process runs the extra forward on its first tiles (so
     sharded models such as FSDP stay in step); only the global-zero process draws and writes, so
     under DDP the tiles are the first of rank 0's shard of the validation set.
@@ -107,7 +107,7 @@ class ExampleImages(Callback):
         if not (self._drawing and trainer.is_global_zero) or self._dir is None:
             return
         rgb = rgb_indices(pl_module.bands)
-        step = trainer.global_step
+        step = logged_step(trainer)
         tensorboards = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
         for i, tile in enumerate(tiles):
             pixels = render_panel(tile, rgb, title=f"step {step}, validation tile {i}")
@@ -127,3 +127,14 @@ class ExampleImages(Callback):
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().float().cpu().numpy()
+
+
+def logged_step(trainer: pl.Trainer) -> int:
+    """The step Lightning logs this validation's scalars at, so panels and scalars line up.
+
+    During ``fit`` validation runs after the optimizer step of its batch has counted
+    (``global_step`` = N) but before the loggers' step advances, so ``val/*`` scalars are logged at
+    N - 1; a standalone ``validate`` logs at ``global_step``.
+    """
+    fitting = trainer.state.fn == "fit"
+    return max(trainer.global_step - 1, 0) if fitting else trainer.global_step

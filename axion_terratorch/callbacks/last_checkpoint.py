@@ -35,9 +35,8 @@ class LastCheckpoint(Checkpoint):
         trainer:
           callbacks:
             - class_path: lightning.pytorch.callbacks.ModelCheckpoint   # the best, no save_last
-              init_args: {dirpath: outputs/run/checkpoints, monitor: val/psnr, mode: max}
-            - class_path: axion_terratorch.callbacks.LastCheckpoint
-              init_args: {dirpath: outputs/run/checkpoints}
+              init_args: {monitor: val/psnr, mode: max}
+            - class_path: axion_terratorch.callbacks.LastCheckpoint     # <default_root_dir>/checkpoints
     """
 
     def __init__(self, dirpath: str | os.PathLike[str] | None = None, filename: str = "last") -> None:
@@ -51,7 +50,9 @@ class LastCheckpoint(Checkpoint):
 
     def path(self, trainer: pl.Trainer) -> Path:
         """Where ``last.ckpt`` is written."""
-        folder = Path(trainer.default_root_dir) / "checkpoints" if self.dirpath is None else self.dirpath
+        folder = (
+            Path(trainer.default_root_dir) / "checkpoints" if self.dirpath is None else Path(self.dirpath)
+        )
         return folder / f"{self.filename}.ckpt"
 
     def on_train_batch_end(

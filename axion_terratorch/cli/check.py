@@ -8,7 +8,6 @@ import sys
 
 from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.inference.geotiff import SceneInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
     from axion_terratorch.inference.check import check_scene
     from axion_terratorch.inference.files import check_outputs, write_json
+    from axion_terratorch.inference.geotiff import SceneInputError
 
     try:
         if args.json:

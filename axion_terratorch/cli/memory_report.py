@@ -6,7 +6,7 @@ Example::
     axion-stage3 memory-report -c configs/stage3.lowvr.yaml --tile-size 224 --json budget.json
 
 Defaults come from the config: ``trainer.precision``, ``data.init_args.batch_size`` and
-``tile_size``, the model's ``timesteps`` / ``checkpoint_steps`` / ``frozen_dtype``. Pretrained
+``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``checkpoint_steps`` / ``frozen_dtype``. Pretrained
 downloads are turned off (sizes do not depend on weight values), so it runs offline.
 """
 
@@ -16,8 +16,6 @@ import argparse
 import json
 import sys
 from typing import Any
-
-import torch
 
 from axion_terratorch.atomic import atomic_path
 
@@ -67,31 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the task, measure one training step, print the table and write the JSON."""
-    from axion_terratorch.profiling.memory import (
-        GIB,
-        build_task,
-        load_config,
-        measure_training_memory,
-        normalize_precision,
-    )
+    import torch
+
+    from axion_terratorch.profiling.memory import GIB, build_task, measure_training_memory
 
     try:
-        config = load_config(args.config)
-        data_args = (config.get("data") or {}).get("init_args") or {}
-        precision = normalize_precision(
-            args.precision or (config.get("trainer") or {}).get("precision", "32")
+        config, settings = resolve_settings(args)
+        precision, batch_size, tile_size, overrides = (
+            settings[key] for key in ("precision", "batch_size", "tile_size", "overrides")
         )
-        batch_size = args.batch_size if args.batch_size is not None else int(data_args.get("batch_size", 1))
-        tile_size = args.tile_size if args.tile_size is not None else _tile_size(data_args)
-        overrides: dict[str, Any] = {
-            key: value
-            for key, value in (
-                ("timesteps", args.timesteps),
-                ("checkpoint_steps", args.checkpoint_steps),
-                ("frozen_dtype", args.frozen_dtype),
-            )
-            if value is not None
-        }
         if "seed_everything" in config and isinstance(config["seed_everything"], int):
             torch.manual_seed(config["seed_everything"])
         task = build_task(config["model"], overrides)
@@ -117,8 +99,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config and the measured settings (``precision``, ``batch_size``, ``tile_size``,
+    ``overrides`` of the model): flags first, then the config. Builds nothing.
+
+    Raises:
+        FileNotFoundError, TypeError, ValueError: For a missing or malformed config or a bad value;
+            the message names the key.
+    """
+    from axion_terratorch.profiling.memory import load_config, normalize_precision
+
+    config = load_config(args.config)
+    data_args = (config.get("data") or {}).get("init_args") or {}
+    settings = {
+        "precision": normalize_precision(
+            args.precision or (config.get("trainer") or {}).get("precision", "32")
+        ),
+        "batch_size": args.batch_size if args.batch_size is not None else int(data_args.get("batch_size", 1)),
+        "tile_size": args.tile_size if args.tile_size is not None else _tile_size(data_args),
+        "overrides": {
+            key: value
+            for key, value in (
+                ("timesteps", args.timesteps),
+                ("checkpoint_steps", args.checkpoint_steps),
+                ("frozen_dtype", args.frozen_dtype),
+            )
+            if value is not None
+        },
+    }
+    return config, settings
+
+
 def _tile_size(data_args: dict[str, Any]) -> int:
-    if "tile_size" not in data_args:
-        msg = "no tile size: pass --tile-size or set data.init_args.tile_size in the config"
-        raise ValueError(msg)
-    return int(data_args["tile_size"])
+    """The training tile side: ``data.init_args.tiles.tile_size`` (or a flat ``tile_size``)."""
+    tiles = data_args.get("tiles") or {}
+    for value in (tiles.get("tile_size") if isinstance(tiles, dict) else None, data_args.get("tile_size")):
+        if value is not None:
+            return int(value)
+    msg = "no tile size: pass --tile-size or set data.init_args.tiles.tile_size in the config"
+    raise ValueError(msg)

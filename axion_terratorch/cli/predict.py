@@ -9,10 +9,6 @@ import sys
 
 from axion_terratorch.cli.check import verdict_details
 from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
-from axion_terratorch.inference.checkpoint import CheckpointError
-from axion_terratorch.inference.geotiff import SceneInputError
-from axion_terratorch.inference.scene import GroundingOptions
-from axion_terratorch.inference.sidecar import sidecar_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ground the scene and print a one-line summary. Exit 2 on bad input (nothing is written then)."""
+    from axion_terratorch.inference.checkpoint import CheckpointError
+    from axion_terratorch.inference.geotiff import SceneInputError
     from axion_terratorch.inference.pipeline import predict_scene
+    from axion_terratorch.inference.scene import GroundingOptions
+    from axion_terratorch.inference.sidecar import sidecar_path
 
     try:
         options = GroundingOptions(

@@ -1,5 +1,6 @@
 """Lightning data modules for Stage 3 grounding."""
 
+import axion_terratorch.models  # noqa: F401 - registers the plugin's models (docs/plugin.md)
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
 from axion_terratorch.datamodules.base import PairedTileDataModule

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from torchgeo.datasets import BigEarthNet, BigEarthNetV2
+
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split
 from axion_terratorch.datasets.bigearthnet import BigEarthNetPairs, BigEarthNetV2Pairs
@@ -26,6 +28,8 @@ class BigEarthNetPairDataModule(PairedTileDataModule):
         augment: Flip and rotate training batches.
         max_samples: Cap on training tiles.
         max_eval_samples: Cap on validation and test tiles.
+        download: Download and extract BigEarthNet into ``root`` first, if it is not there (torchgeo's
+            ``download=True``: v1 is about 66 GB, v2 about 59 GB). Runs once, in ``prepare_data``.
     """
 
     def __init__(
@@ -38,10 +42,19 @@ class BigEarthNetPairDataModule(PairedTileDataModule):
         augment: bool = True,
         max_samples: int | None = None,
         max_eval_samples: int | None = None,
+        download: bool = False,
     ) -> None:
         super().__init__(tiles, batch_size, num_workers, augment, max_samples, max_eval_samples)
         self.root = root
         self.version = version
+        self.download = download
+
+    def prepare_data(self) -> None:
+        """Download BigEarthNet into ``root`` when ``download`` is set (one process, before ``setup``)."""
+        if self.download:
+            dataset_class = BigEarthNet if self.version == "v1" else BigEarthNetV2
+            for split in ("train", "val", "test"):
+                dataset_class(root=self.root, split=split, bands="all", download=True)
 
     def build_dataset(self, split: Split) -> PairedTileDataset:
         """BigEarthNet's ``split``."""

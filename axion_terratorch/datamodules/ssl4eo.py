@@ -6,6 +6,8 @@ import os
 from collections.abc import Sequence
 from typing import Literal
 
+from torchgeo.datasets import SSL4EOS12
+
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split, ratio_split
 from axion_terratorch.datasets.options import TileOptions
@@ -33,6 +35,9 @@ class SSL4EOS12PairDataModule(PairedTileDataModule):
         augment: Flip and rotate training batches.
         max_samples: Cap on training tiles.
         max_eval_samples: Cap on validation and test tiles.
+        download: Download SSL4EO-S12's ``s1`` and ``s2_level`` archives into ``root`` first, if they
+            are not there (torchgeo's ``download=True``; several hundred GB). Runs once, in
+            ``prepare_data``.
     """
 
     def __init__(
@@ -50,14 +55,22 @@ class SSL4EOS12PairDataModule(PairedTileDataModule):
         augment: bool = True,
         max_samples: int | None = None,
         max_eval_samples: int | None = None,
+        download: bool = False,
     ) -> None:
         super().__init__(tiles, batch_size, num_workers, augment, max_samples, max_eval_samples)
         self.root = root
+        self.download = download
         self.s2_level = s2_level
         self.locations = locations
         self.seasons = seasons
         self.ratios = (val_ratio, test_ratio)
         self.split_seed = split_seed
+
+    def prepare_data(self) -> None:
+        """Download SSL4EO-S12 into ``root`` when ``download`` is set (one process, before ``setup``)."""
+        if self.download:
+            for sensor in ("s1", self.s2_level):
+                SSL4EOS12(root=self.root, split=sensor, seasons=self.seasons, download=True)
 
     def build_dataset(self, split: Split) -> SSL4EOS12Pairs:
         """The tiles of the locations of ``split``."""

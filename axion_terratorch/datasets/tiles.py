@@ -54,7 +54,7 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
 
         {"image": {"S1GRD": float32 (2, S, S) VV/VH dB, "S2L2A": float32 (C, S, S) Stage 2
          reflectance}, "target": float32 (C, S, S) real Sentinel-2 reflectance,
-         "valid_mask": bool (1, S, S)}
+         "valid_mask": bool (1, S, S), "filename": str (the tile's name, as terratorch's data modules)}
 
     with ``S = tile_size`` and C = ``len(bands)``. A pixel is valid when it is finite and not nodata
     in S1, S2 and the Stage 2 input, and not padding; invalid pixels are 0 in every array. With
@@ -132,7 +132,12 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         if options.tile_size is not None:
             arrays = crop_or_pad(arrays, options.tile_size, self.random_crop, generator)
         sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
-        return {"image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t}, "target": optical_t, "valid_mask": valid_t}
+        return {
+            "image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t},
+            "target": optical_t,
+            "valid_mask": valid_t,
+            "filename": raw.name,
+        }
 
     def _proxy_rng(self, generator: torch.Generator | None) -> np.random.Generator | None:
         """A new proxy draw for a training sample (``resample_proxy``), seeded from ``generator``."""

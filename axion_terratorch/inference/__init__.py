@@ -1,17 +1,10 @@
 """Inference on real scenes: tiled GeoTIFF grounding with sidecars, evaluation reports, adapter export."""
 
-from axion_terratorch.inference.check import check_scene
-from axion_terratorch.inference.checkpoint import CheckpointError, load_model
-from axion_terratorch.inference.comparison import paired_comparison
-from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, evaluate, summarise
-from axion_terratorch.inference.export import export_checkpoint, load_export
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
-from axion_terratorch.inference.pipeline import predict_scene
-from axion_terratorch.inference.quality import QualityCheck, Verdict, check_tiles
-from axion_terratorch.inference.report import write_report
-from axion_terratorch.inference.scene import GroundingOptions, ground_scene
-from axion_terratorch.inference.selection import rank_checkpoints
-from axion_terratorch.inference.tiling import TileLayout
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from axion_terratorch.lazy import lazy_attributes
 
 __all__ = [
     "CheckpointError",
@@ -36,3 +29,44 @@ __all__ = [
     "summarise",
     "write_report",
 ]
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "CheckpointError": "axion_terratorch.inference.checkpoint",
+        "GroundingOptions": "axion_terratorch.inference.scene",
+        "IdentityGrounding": "axion_terratorch.inference.evaluation",
+        "QualityCheck": "axion_terratorch.inference.quality",
+        "SceneInputError": "axion_terratorch.inference.geotiff",
+        "SceneInputs": "axion_terratorch.inference.geotiff",
+        "TileLayout": "axion_terratorch.inference.tiling",
+        "Verdict": "axion_terratorch.inference.quality",
+        "build_datamodule": "axion_terratorch.inference.evaluation",
+        "check_scene": "axion_terratorch.inference.check",
+        "check_tiles": "axion_terratorch.inference.quality",
+        "evaluate": "axion_terratorch.inference.evaluation",
+        "export_checkpoint": "axion_terratorch.inference.export",
+        "ground_scene": "axion_terratorch.inference.scene",
+        "load_export": "axion_terratorch.inference.export",
+        "load_model": "axion_terratorch.inference.checkpoint",
+        "paired_comparison": "axion_terratorch.inference.comparison",
+        "predict_scene": "axion_terratorch.inference.pipeline",
+        "rank_checkpoints": "axion_terratorch.inference.selection",
+        "summarise": "axion_terratorch.inference.evaluation",
+        "write_report": "axion_terratorch.inference.report",
+    },
+)
+
+if TYPE_CHECKING:
+    from axion_terratorch.inference.check import check_scene
+    from axion_terratorch.inference.checkpoint import CheckpointError, load_model
+    from axion_terratorch.inference.comparison import paired_comparison
+    from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, evaluate, summarise
+    from axion_terratorch.inference.export import export_checkpoint, load_export
+    from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
+    from axion_terratorch.inference.pipeline import predict_scene
+    from axion_terratorch.inference.quality import QualityCheck, Verdict, check_tiles
+    from axion_terratorch.inference.report import write_report
+    from axion_terratorch.inference.scene import GroundingOptions, ground_scene
+    from axion_terratorch.inference.selection import rank_checkpoints
+    from axion_terratorch.inference.tiling import TileLayout

@@ -94,7 +94,11 @@ def evaluate(
     mask_key: str = "valid_mask",
     progress: bool = True,
 ) -> list[Row]:
-    """Score every tile; rows carry ``tile`` (running index, dataset order) and the scores of :func:`score_tiles`."""
+    """Score every tile, in dataset order; rows carry ``tile`` and the scores of :func:`score_tiles`.
+
+    ``tile`` is the tile's name (the batch's ``filename``: its patch or file name) when the data
+    module gives one, else its running index.
+    """
     bands = tuple(model.bands)
     rows: list[Row] = []
     model.eval()
@@ -111,7 +115,11 @@ def evaluate(
                 batch.get(mask_key),
                 lpips,
             )
-            rows += [{"tile": len(rows) + i, **row} for i, row in enumerate(scores)]
+            names = batch.get("filename")
+            rows += [
+                {"tile": str(names[i]) if names is not None else len(rows) + i, **row}
+                for i, row in enumerate(scores)
+            ]
     if not rows:
         msg = "the data module yielded no tiles to evaluate"
         raise ValueError(msg)

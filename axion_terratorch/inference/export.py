@@ -6,9 +6,12 @@ Adapter export (a few MB), one folder::
     adapter/<module>/            # peft save_pretrained of each PeftModel: adapter_config.json,
                                  # adapter_model.safetensors (LoRA weights only)
     extra_weights.safetensors    # trained weights outside the adapters (e.g. decoder and head)
+    base_weights.safetensors     # only for a random base (pretrained: false, no ckpt_path): every
+                                 # weight outside the adapters, since it cannot be rebuilt
 
 It is loaded onto a base model built from ``config.yaml`` (TerraMind's pretrained weights, as in
-training). Merged export: ``config.yaml`` (kind: merged, ``lora: null``, ``pretrained: false``) and
+training), or, for a base trained from random weights, onto the exported base weights: either way
+the loaded model computes what the checkpoint's did. Merged export: ``config.yaml`` (kind: merged, ``lora: null``, ``pretrained: false``) and
 ``model.safetensors`` with the LoRA updates folded into the base weights (``merge_and_unload``).
 Folders are written into a temporary folder beside the target and renamed when complete; each
 holds a marker file (:data:`MARKER_FILE`), and ``overwrite`` replaces only a folder holding it.
@@ -50,6 +53,18 @@ MERGED_FILE = "model.safetensors"
 #: Written into every export folder: ``--overwrite`` replaces only folders holding it.
 MARKER_FILE = ".axion_terratorch_export"
 MARKER_TEXT = "Written by axion-stage3 export; `export --overwrite` may replace this folder.\n"
+BASE_FILE = "base_weights.safetensors"
+
+
+def rebuildable_base(config: Mapping[str, Any]) -> bool:
+    """Whether building ``config`` again gives the same frozen weights: pretrained or from a file."""
+    init_args = config.get("init_args") or {}
+    return bool(init_args.get("pretrained", True) or init_args.get("ckpt_path"))
+
+
+def base_weights(model: nn.Module) -> dict[str, Tensor]:
+    """Every weight of ``model`` outside the LoRA adapters (copies: tied tensors cannot be saved shared)."""
+    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items() if "lora_" not in k}
 
 
 def peft_modules(model: nn.Module) -> dict[str, peft.PeftModel]:
@@ -126,6 +141,10 @@ def export_checkpoint(
                 module.save_pretrained(tmp / "adapter" / name)
                 meta["adapters"][name] = f"adapter/{name}"
             safetensors.torch.save_file(extra_weights(model), tmp / EXTRA_FILE)
+            if not rebuildable_base(raw_config):
+                # random frozen weights: a new build would differ, so the export carries them
+                safetensors.torch.save_file(base_weights(model), tmp / BASE_FILE)
+                meta["base_weights"] = BASE_FILE
         else:
             for name, module in adapters.items():
                 model.set_submodule(name, module.merge_and_unload())
@@ -143,7 +162,8 @@ def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
     Args:
         folder: An adapter or merged export.
         base: For an adapter export, the base model to load the adapter onto (built as the config
-            says, TerraMind weights included); default: build it from ``config.yaml``.
+            says, TerraMind weights included); default: build it from ``config.yaml`` and, for a
+            random base, load the exported ``base_weights.safetensors``.
 
     Raises:
         CheckpointError: If ``config.yaml`` names a class outside the allow-list of
@@ -159,6 +179,16 @@ def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
         _check_keys(folder / MERGED_FILE, missing, unexpected)
         return model.eval()
     model = build_model(meta["model"]) if base is None else base
+    if base is None and meta.get("base_weights"):
+        path = folder / meta["base_weights"]
+        result = model.load_state_dict(safetensors.torch.load_file(path), strict=False)
+        _check_keys(path, [k for k in result.missing_keys if "lora_" not in k], result.unexpected_keys)
+    elif base is None and not rebuildable_base(meta["model"]):
+        msg = (
+            f"{folder}: the adapter was trained on a random base (pretrained: false) whose weights the "
+            "export does not hold; pass that base (base=...) or export with --merged"
+        )
+        raise CheckpointError(msg)
     for name, relative in meta["adapters"].items():
         module = model.get_submodule(name)
         path = folder / relative / "adapter_model.safetensors"

@@ -25,12 +25,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from torch import Tensor
-
-from axion_terratorch.metrics.functional import sar_agreement
-from axion_terratorch.metrics.imprint import sar_imprint
+if TYPE_CHECKING:  # torch is imported by check_tiles only: the command line's options need none of it
+    from torch import Tensor
 
 QualityFlag = Literal["production", "preview-only", "over-grounded"]
 
@@ -146,6 +144,9 @@ def check_tiles(
     Returns:
         Per tile a :class:`TileCheck`.
     """
+    from axion_terratorch.metrics.functional import sar_agreement
+    from axion_terratorch.metrics.imprint import sar_imprint
+
     check = QualityCheck() if check is None else check
     output, optical, sar = output.float(), optical.float(), sar.float()
     before = sar_agreement(optical, sar, bands, mask).tolist()

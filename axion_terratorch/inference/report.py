@@ -58,7 +58,9 @@ def write_report(
     key = "sar_agreement_gain" if any(r["sar_agreement_gain"] for r in rows) else "sar_agreement"
     tiles = pick_tiles(rows, key)
     found = collect_tiles(model, batches(), sorted(set(tiles.values())), target_key)
-    summary["panels"] = {label: {"tile": index, "ranked_by": key} for label, index in tiles.items()}
+    summary["panels"] = {
+        label: {"tile": rows[index]["tile"], "ranked_by": key} for label, index in tiles.items()
+    }
     if baseline is not None:
         comparisons = {
             metric: paired_comparison(read_tiles_csv(baseline), rows, metric, ("baseline", "this_run"))
@@ -73,13 +75,9 @@ def write_report(
 
 
 def pick_tiles(rows: Sequence[Row], key: str = "sar_agreement_gain") -> dict[str, int]:
-    """Tile indices of the ``best``, ``median`` and ``worst`` rows by ``key`` (higher is better)."""
+    """Positions (dataset order) of the ``best``, ``median`` and ``worst`` rows by ``key`` (higher is better)."""
     order = sorted(range(len(rows)), key=lambda i: float(rows[i][key]))
-    return {
-        "best": int(rows[order[-1]]["tile"]),
-        "median": int(rows[order[len(order) // 2]]["tile"]),
-        "worst": int(rows[order[0]]["tile"]),
-    }
+    return {"best": order[-1], "median": order[len(order) // 2], "worst": order[0]}
 
 
 def collect_tiles(
@@ -115,12 +113,15 @@ def write_panels(
     bands: Sequence[str],
     folder: str | os.PathLike[str],
 ) -> list[Path]:
-    """One PNG per label (``best``, ``median``, ``worst``) in ``folder``; returns the paths."""
+    """One PNG per label (``best``, ``median``, ``worst``) in ``folder``, titled with the tile's name.
+
+    ``tiles`` maps labels to row positions (:func:`pick_tiles`); returns the paths.
+    """
     paths = []
     for label, index in tiles.items():
         row = rows[index]
         title = (
-            f"{label}: tile {index}, SAR agreement {row['sar_agreement_input']:.3f} -> "
+            f"{label}: tile {row['tile']}, SAR agreement {row['sar_agreement_input']:.3f} -> "
             f"{row['sar_agreement']:.3f} (gain {row['sar_agreement_gain']:+.3f})"
         )
         path = Path(folder) / f"panel_{label}.png"

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.losses.functional import SAR_SIGMA, sar_agreement_hinge
 from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
@@ -24,7 +25,7 @@ SARObjective = Literal["hinge", "unbounded"]
 UNBOUNDED_ONLY = {"structure_weight": 1.0, "edge_weight": 0.0, "texture_weight": 0.0, "sar_sigma": SAR_SIGMA}
 
 
-class Stage3Loss(nn.Module):
+class Stage3Loss(RecordsInitArgs, nn.Module):
     """``loss = a SAR + b cycle + g identity + d LPIPS + e spectral + z ssim``.
 
     Weights ``a..e`` default to the seed's 1.0 / 0.5 / 0.3 / 0.1 / 1.0 and ``z`` (``ssim_weight``)

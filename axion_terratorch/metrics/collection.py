@@ -10,6 +10,7 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.losses.lpips import LPIPSNet
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
@@ -33,7 +34,7 @@ GROUNDING_METRICS = (
 _OLD_GROUPS = ("sar.", "change.", "target.", "grounding.")
 
 
-class GroundingMetrics(MetricCollection):
+class GroundingMetrics(RecordsInitArgs, MetricCollection):
     """SAR agreement of output and input, its gain, LPIPS change, quality and over-grounding against targets.
 
     ``update(output, optical, sar, target=None, mask=None)`` feeds (all means over tiles unless said):

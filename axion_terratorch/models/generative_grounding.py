@@ -15,7 +15,9 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S2L2A_BANDS, SAR_KEY, band_slots
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.ddim import DDIMSchedule, ddim_decode, seeded_noise
+from axion_terratorch.models.hub import fill_stand_in_weights, warn_if_untrainable
 from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, apply_lora, coerce_lora, count_parameters
 from axion_terratorch.models.relaxed_tokens import Relaxation, check_relaxation, relax_tokens
@@ -40,7 +42,7 @@ FROZEN_DTYPES: dict[str, torch.dtype] = {
 TILE_MULTIPLE = 32
 
 
-class TerraMindGenerativeGrounding(nn.Module):
+class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
     """Ground a Stage 2 optical estimate in Sentinel-1 with TerraMind's any-to-any generation.
 
     A differentiable version of terratorch's ``terramind_v1_<variant>_generate`` with S1GRD and
@@ -96,6 +98,10 @@ class TerraMindGenerativeGrounding(nn.Module):
             does there), since the layers cannot mix float32 inputs with half weights.
 
             .. versionadded:: 0.1
+        stand_in_decoder: Give the tokenizer decoder's zero-initialised layers small seeded random
+            weights (:func:`~axion_terratorch.models.hub.fill_stand_in_weights`). Without pretrained
+            weights those layers are zero, the output is identically 0 and nothing trains (a warning
+            says so); this stand-in is for tests and ``axion-stage3 train --smoke``, not real runs.
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -121,6 +127,7 @@ class TerraMindGenerativeGrounding(nn.Module):
         noise_seed: int = 0,
         checkpoint_steps: bool = False,
         frozen_dtype: FrozenDtype = "float32",
+        stand_in_decoder: bool = False,
     ) -> None:
         super().__init__()
         lora = coerce_lora(lora)
@@ -149,6 +156,11 @@ class TerraMindGenerativeGrounding(nn.Module):
             _refuse_tokenizer_targets(generation, lora.target_modules or DECODER_CROSS_ATTENTION_TARGETS)
             self.generation = apply_lora(generation, lora, DECODER_CROSS_ATTENTION_TARGETS)
         self.tokenizer.requires_grad_(False)
+        self.stand_in_decoder = stand_in_decoder
+        if stand_in_decoder:
+            fill_stand_in_weights(self.tokenizer.decoder)
+        else:
+            warn_if_untrainable(self.tokenizer.decoder)
         self.frozen_dtype: FrozenDtype = frozen_dtype
         for param in self.parameters():
             if not param.requires_grad and param.ndim > 1:
@@ -267,7 +279,7 @@ class TerraMindGenerativeGrounding(nn.Module):
             f"variant={self.variant!r}, bands={self.bands}, timesteps={self.timesteps}, "
             f"relaxation={self.relaxation!r}, temperature={self.temperature}, noise_seed={self.noise_seed}, "
             f"checkpoint_steps={self.checkpoint_steps}, standardize={self.standardize}, "
-            f"frozen_dtype={self.frozen_dtype!r}"
+            f"frozen_dtype={self.frozen_dtype!r}, stand_in_decoder={self.stand_in_decoder}"
         )
 
 

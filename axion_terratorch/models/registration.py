@@ -1,6 +1,7 @@
 """Register the plugin's models in terratorch's registries.
 
-Importing this module (``import axion_terratorch`` does) adds, once per process:
+Importing this module (``import axion_terratorch.models`` does, as does the first use of a public name
+of ``axion_terratorch``) adds, once per process:
 
 * ``BACKBONE_REGISTRY``: ``axion_terramind_v1_{tiny,small,base,large}_lora``
   (:class:`TerraMindLoRABackbone`), for terratorch's own tasks and ``EncoderDecoderFactory``.

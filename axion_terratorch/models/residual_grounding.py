@@ -11,6 +11,7 @@ from terratorch.models.decoders.fcn_decoder import FCNDecoder
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
+from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, coerce_lora
 from axion_terratorch.models.standardize import TerraMindStandardizer
@@ -23,7 +24,7 @@ SARResolution = Literal["full", "tokens"]
 DECODER_SIGNATURES: dict[str, str] = {"fcn": "decoder.convs.", "unet": "decoder.unet."}
 
 
-class TerraMindResidualGrounding(nn.Module):
+class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
     """Ground a Stage 2 optical estimate in Sentinel-1 with a LoRA-tuned TerraMind encoder.
 
     TerraMind encodes the standardised optical estimate and the SAR together (tokens of both

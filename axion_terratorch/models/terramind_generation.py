@@ -12,6 +12,7 @@ from terratorch.registry import FULL_MODEL_REGISTRY
 from torch import nn
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.models.hub import S2L2A_TOKENIZER, pretrained_download
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +44,18 @@ def build_generation(
     Returns:
         terratorch's ``TerraMindGeneration``.
     """
-    generation = FULL_MODEL_REGISTRY.build(
-        f"terramind_v1_{variant}_generate",
-        modalities=[SAR_KEY, OPTICAL_KEY],
-        output_modalities=[OPTICAL_KEY],
-        pretrained=pretrained and ckpt_path is None,
-        standardize=False,
-        timesteps=timesteps,
-    )
+    with pretrained_download([f"terramind_v1_{variant}", S2L2A_TOKENIZER]):
+        generation = FULL_MODEL_REGISTRY.build(
+            f"terramind_v1_{variant}_generate",
+            modalities=[SAR_KEY, OPTICAL_KEY],
+            output_modalities=[OPTICAL_KEY],
+            pretrained=pretrained and ckpt_path is None,
+            standardize=False,
+            timesteps=timesteps,
+        )
     if ckpt_path is not None and not load_checkpoint(generation, ckpt_path) and pretrained:
-        hub = tokenizer_dict["v1"][TARGET_MODALITY](pretrained=True)
+        with pretrained_download([S2L2A_TOKENIZER]):
+            hub = tokenizer_dict["v1"][TARGET_MODALITY](pretrained=True)
         generation.tokenizer[TARGET_MODALITY].load_state_dict(hub.state_dict())
     return generation
 

@@ -10,6 +10,8 @@ from terratorch.registry import BACKBONE_REGISTRY
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY, TERRAMIND_S2L2A_NAMES, band_slots
+from axion_terratorch.init_config import RecordsInitArgs
+from axion_terratorch.models.hub import pretrained_download
 from axion_terratorch.models.lora import LoraSettings, apply_lora, coerce_lora
 
 logger = logging.getLogger(__name__)
@@ -22,7 +24,7 @@ ENCODER_ATTENTION_TARGETS = r".*encoder\.\d+\.attn\.(qkv|proj)"
 PATCH_SIZE = 16
 
 
-class TerraMindLoRABackbone(nn.Module):
+class TerraMindLoRABackbone(RecordsInitArgs, nn.Module):
     """TerraMind v1 encoder (``terramind_v1_<variant>``) with peft LoRA adapters.
 
     Follows terratorch's backbone contract: ``forward`` returns one ``(B, N, D)`` token tensor per
@@ -57,14 +59,15 @@ class TerraMindLoRABackbone(nn.Module):
         self.bands = tuple(bands)
         self.modalities = tuple(modalities)
         names = [TERRAMIND_S2L2A_NAMES[slot] for slot in band_slots(bands)]
-        encoder = BACKBONE_REGISTRY.build(
-            f"terramind_v1_{variant}",
-            modalities=list(modalities),
-            pretrained=pretrained,
-            ckpt_path=ckpt_path,
-            merge_method=merge_method,
-            bands={OPTICAL_KEY: names} if OPTICAL_KEY in modalities else None,
-        )
+        with pretrained_download([f"terramind_v1_{variant}"]):
+            encoder = BACKBONE_REGISTRY.build(
+                f"terramind_v1_{variant}",
+                modalities=list(modalities),
+                pretrained=pretrained,
+                ckpt_path=ckpt_path,
+                merge_method=merge_method,
+                bands={OPTICAL_KEY: names} if OPTICAL_KEY in modalities else None,
+            )
         self.out_channels: list[int] = list(encoder.out_channels)
         if lora is None:
             self.encoder: nn.Module = encoder

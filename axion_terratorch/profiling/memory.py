@@ -35,8 +35,9 @@ Precision = Literal["32-true", "16-mixed", "bf16-mixed"]
 #: Lightning's short precision names and what they mean (``lightning.fabric.connector``).
 PRECISION_ALIASES: dict[str, Precision] = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}
 PRECISIONS: tuple[Precision, ...] = ("32-true", "16-mixed", "bf16-mixed")
-#: Model arguments turned off for a measurement: no download, no local weight file.
-OFFLINE_MODEL_ARGS: dict[str, Any] = {"pretrained": False, "ckpt_path": None}
+#: Model arguments of a measurement: no download, no local weight file; the generative model's
+#: zero-initialised decoder layers get stand-in weights (same sizes, and gradients flow as with real ones).
+OFFLINE_MODEL_ARGS: dict[str, Any] = {"pretrained": False, "ckpt_path": None, "stand_in_decoder": True}
 #: Loss and metrics arguments turned off for a measurement (LPIPS's torchvision backbone is a download).
 OFFLINE_LOSS_ARGS: dict[str, Any] = {"lpips_pretrained_backbone": False}
 #: The task's default metrics, written out so that :data:`OFFLINE_LOSS_ARGS` can reach them.

@@ -6,6 +6,7 @@ import copy
 import importlib
 import inspect
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -17,6 +18,8 @@ from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
+from axion_terratorch.init_config import init_config
+from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.lora import count_parameters
@@ -42,7 +45,7 @@ class SARGroundingTask(TerraTorchTask):
     called as ``loss(output, optical, sar, target=..., mask=...)`` and returns a dict with the total
     under ``"loss"`` and named terms; ``metrics`` is a :class:`GroundingMetrics` (or subclass).
 
-    Logged: ``train/loss`` and ``loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
+    Logged: ``train/loss`` and ``train/loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
     and ``val/<metric>`` (``sar_agreement``, ``sar_agreement_input``, ``sar_agreement_gain``,
     ``lpips_change``, and when targets exist ``psnr``/``ssim``/``sam`` and the over-grounding metrics
     ``sar_agreement_target``, ``sar_agreement_excess``, ``copy_of_sar_ratio``, ``psnr_gain``,
@@ -53,8 +56,13 @@ class SARGroundingTask(TerraTorchTask):
     do, not on ``val/sar_agreement``: the most SAR-like output is the one that copies the SAR. The
     class attributes ``monitor``/``mode`` (``val/loss``, min) are what a plateau scheduler watches.
 
+    Every checkpoint holds the configs of ``model``, ``loss`` and ``metrics`` in its hyperparameters,
+    whether the task was built by ``terratorch fit`` or in Python, so
+    ``SARGroundingTask.load_from_checkpoint(path)`` and ``load_model(path)`` rebuild it from the file.
+
     Args:
-        model: Grounding model, e.g. :class:`~axion_terratorch.models.TerraMindResidualGrounding`.
+        model: Grounding model, e.g. :class:`~axion_terratorch.models.TerraMindResidualGrounding`
+            (or its ``{"class_path", "init_args"}`` config, as a checkpoint stores it).
         loss: Loss module; default :class:`~axion_terratorch.losses.Stage3Loss` with the seed's weights.
         metrics: Validation/test metrics; default :class:`~axion_terratorch.metrics.GroundingMetrics`.
         target_key: Batch key of the real Sentinel-2 target (``"mask"`` for terratorch's
@@ -93,7 +101,9 @@ class SARGroundingTask(TerraTorchTask):
         # Through LightningCLI the hparams are the parsed config (class_path dicts), which makes
         # checkpoints rebuildable; in plain Python they would be live modules, which we leave out.
         self.ignore = () if _given_hyperparameters.get() is not None else MODULE_ARGS
-        self._modules_given = (model, loss, metrics)
+        self._modules_given = tuple(
+            build_module(value) if isinstance(value, Mapping) else value for value in (model, loss, metrics)
+        )
         self.target_key = target_key
         self.valid_mask_key = valid_mask_key
         self.optimizer_name = optimizer
@@ -102,6 +112,27 @@ class SARGroundingTask(TerraTorchTask):
         self.scheduler_name = scheduler
         self.scheduler_hparams = scheduler_hparams
         super().__init__(task="sar_grounding")
+        self._record_module_configs()
+
+    def _record_module_configs(self) -> None:
+        """Put the model's, loss's and metrics' configs in the hyperparameters when they are missing.
+
+        ``terratorch fit`` saves them as its YAML gives them; built in plain Python, the modules
+        record their own (:class:`~axion_terratorch.init_config.RecordsInitArgs`), so every
+        checkpoint can be reloaded with ``load_from_checkpoint(path)`` or ``load_model(path)``.
+        """
+        for name, module in zip(MODULE_ARGS, (self.model, self.loss, self.val_metrics), strict=True):
+            if isinstance(self.hparams.get(name), Mapping):
+                continue
+            config = init_config(module)
+            if config is not None:
+                self.hparams[name] = config
+            elif name == "model":
+                logger.warning(
+                    "%s records no config: checkpoints of this task need the run's YAML to be rebuilt "
+                    "(load_model(path, config=...)); pass the model of the task to load_from_checkpoint",
+                    type(module).__name__,
+                )
 
     def configure_models(self) -> None:
         """Attach the model given to the constructor."""
@@ -170,7 +201,14 @@ class SARGroundingTask(TerraTorchTask):
             check_trainer_settings(self.trainer)
 
     def configure_callbacks(self) -> list[Callback]:
-        """The data module's callbacks (its ``configure_callbacks()``, e.g. ``BadTileReport``), if any."""
+        """The data module's callbacks (its ``configure_callbacks()``, e.g. ``BadTileReport``), if any.
+
+        First places the run's logs and checkpoints under one root: loggers and ``ModelCheckpoint`` s
+        that name no folder go under ``trainer.default_root_dir``
+        (:func:`~axion_terratorch.loggers.apply_run_root`); this is the first task hook that runs
+        before Lightning creates the loggers' folders.
+        """
+        apply_run_root(self.trainer)
         hook = getattr(self.trainer.datamodule, "configure_callbacks", None)
         return list(hook()) if callable(hook) else []
 
@@ -216,7 +254,7 @@ class SARGroundingTask(TerraTorchTask):
         terms = self.compute_loss(self(batch["image"]), batch)
         size = _batch_size(batch)
         self.log("train/loss", terms["loss"], batch_size=size, prog_bar=True)
-        self.log_dict({f"loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size)
+        self.log_dict({f"train/loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size)
         return terms["loss"]
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
@@ -275,6 +313,13 @@ def check_trainer_settings(trainer: Any) -> None:
             " early stopping could never act and the run could not reach min_steps"
         )
         raise ValueError(msg)
+
+
+def build_module(config: Mapping[str, Any]) -> nn.Module:
+    """Instantiate a ``{"class_path", "init_args"}`` config (what checkpoints store) as LightningCLI does."""
+    from axion_terratorch.inference.checkpoint import build_model
+
+    return build_model(config)
 
 
 def import_object(path: str) -> Any:

@@ -1,5 +1,7 @@
 """ExampleImages on a real tiny task: PNG panels with the expected names and size, TensorBoard images."""
 
+import csv
+
 import numpy as np
 import pytest
 from callback_run import make_data, make_task, make_trainer
@@ -25,7 +27,11 @@ def test_panels_go_to_png_files_and_tensorboard(tiny_model, tmp_path):
 
     examples = tmp_path / "tb" / "version_0" / "examples"  # trainer.log_dir: the first logger's
     names = sorted(path.name for path in examples.iterdir())
-    assert names == [f"step_{step:06d}_tile_{i}.png" for step in (1, 2) for i in range(2)]  # no sanity check
+    # one validation after each of the 2 steps, none for the sanity check; at the val/* scalars' steps
+    with next((tmp_path / "csv").glob("version_*/metrics.csv")).open() as f:
+        val_steps = sorted({int(row["step"]) for row in csv.DictReader(f) if row.get("val/loss")})
+    assert len(val_steps) == 2
+    assert names == [f"step_{step:06d}_tile_{i}.png" for step in val_steps for i in range(2)]
     image = imread(examples / names[0])
     assert image.shape[:2] == (2 * CELL_PIXELS, 4 * CELL_PIXELS)  # SAR, input, output, target
 
@@ -33,7 +39,7 @@ def test_panels_go_to_png_files_and_tensorboard(tiny_model, tmp_path):
     events.Reload()
     tags = events.Tags()[IMAGES]
     assert sorted(tags) == [f"val/examples/tile_{i}" for i in range(2)]
-    assert [event.step for event in events.Images("val/examples/tile_0")] == [1, 2]
+    assert [event.step for event in events.Images("val/examples/tile_0")] == val_steps
 
 
 def test_every_n_validations_save_dir_no_logger_no_target(tiny_model, tmp_path):
@@ -41,8 +47,9 @@ def test_every_n_validations_save_dir_no_logger_no_target(tiny_model, tmp_path):
     trainer = make_trainer(tmp_path, [callback], max_steps=3, val_check_interval=1)
     task = make_task(tiny_model, target_key="no_target")  # batches without a target
     trainer.fit(task, make_data(num_train=3, num_val=1, batch_size=1))
-    assert sorted(path.name for path in (tmp_path / "png").iterdir()) == ["step_000002_tile_0.png"]
-    image = imread(tmp_path / "png" / "step_000002_tile_0.png")
+    # the second of three validations: after step 2, logged (as its scalars) at step 1
+    assert sorted(path.name for path in (tmp_path / "png").iterdir()) == ["step_000001_tile_0.png"]
+    image = imread(tmp_path / "png" / "step_000001_tile_0.png")
     assert image.shape[:2] == (2 * CELL_PIXELS, 3 * CELL_PIXELS)  # SAR, input, output
     assert callback.state_dict() == {"validations": 3}
 

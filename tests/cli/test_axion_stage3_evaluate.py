@@ -1,10 +1,12 @@
 """``axion-stage3 evaluate`` in-process over the synthetic data module."""
 
+import csv
 import json
 
 import pytest
 import yaml
 from inference.scene_data import tiny_model, write_checkpoint
+from tile_writers import write_npz
 
 from axion_terratorch.cli import main
 
@@ -57,3 +59,28 @@ def test_evaluate_checkpoint_identity_and_compare(tmp_path, capsys):
 def test_evaluate_needs_data_and_output(tmp_path, capsys):
     assert main(["evaluate", "--identity"]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_tiles_are_named_by_their_files(tmp_path):
+    names = [f"patch_{i}" for i in range(3)]
+    for seed, name in enumerate(names):
+        write_npz(tmp_path / "tiles", name, size=32, seed=seed, split="test")
+    config = {
+        "data": {
+            "class_path": "axion_terratorch.datamodules.NpzTileDataModule",
+            "init_args": {
+                "root": str(tmp_path / "tiles"),
+                "tiles": {"tile_size": 32, "stage2_proxy": True},
+                "batch_size": 2,
+            },
+        }
+    }
+    data = tmp_path / "data.yaml"
+    data.write_text(yaml.safe_dump(config))
+    out = tmp_path / "report"
+    args = ["evaluate", "--identity", "--data", str(data), "--output-dir", str(out), "--no-lpips", "--quiet"]
+    assert main(args) == 0
+    with (out / "tiles.csv").open() as f:
+        assert sorted(row["tile"] for row in csv.DictReader(f)) == names
+    panels = json.loads((out / "summary.json").read_text())["panels"]
+    assert {panel["tile"] for panel in panels.values()} <= set(names)

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 def tiny_lowvr(tmp_path: Path) -> Path:
     config = yaml.safe_load((REPO / "configs" / "stage3.lowvr.yaml").read_text())
     config["model"]["init_args"]["model"]["init_args"]["variant"] = "tiny"
-    config["data"]["init_args"]["tile_size"] = 32
+    config["data"]["init_args"]["tiles"]["tile_size"] = 32
     path = tmp_path / "lowvr.tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -119,8 +119,9 @@ def test_seed_command_as_written_resolves_the_seed_config():
     assert printed["model"]["init_args"]["lr"] == 5e-5
     assert printed["data"]["init_args"]["root"] == "my_tiles"
     assert printed["trainer"]["default_root_dir"] == "checkpoints/stage3"
-    dirpaths = {c["init_args"].get("dirpath") for c in printed["trainer"]["callbacks"]} - {None}
-    assert dirpaths == {"checkpoints/stage3/checkpoints"}
+    # logs and checkpoints follow the root (docs/training.md): the config names no other folder
+    assert {c["init_args"].get("dirpath") for c in printed["trainer"]["callbacks"]} == {None}
+    assert {logger["init_args"].get("save_dir") for logger in printed["trainer"]["logger"]} == {None}
 
 
 @pytest.mark.parametrize(

@@ -37,10 +37,10 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
     logged = logged_metrics(run_dir)
     for key in (
         "train/loss",
-        "loss/sar_consistency",
-        "loss/cycle_identity",
-        "loss/spectral",
-        "loss/ssim",
+        "train/loss/sar_consistency",
+        "train/loss/cycle_identity",
+        "train/loss/spectral",
+        "train/loss/ssim",
         "val/loss",
         "val/sar_agreement",
         "val/sar_agreement_gain",
@@ -55,7 +55,10 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
         "lr-AdamW",
     ):
         assert key in logged, key
-    assert not {"loss/total", "loss/lpips"} & logged  # no duplicate of train/loss, no LPIPS when off
+    assert not {k for k in logged if k.startswith("loss/")}  # training terms live under train/loss/
+    assert (
+        not {"train/loss/total", "train/loss/lpips"} & logged
+    )  # no duplicate of train/loss, no LPIPS when off
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
 
 

@@ -127,7 +127,8 @@ def test_real_pairs_config_holds_out_by_location(monkeypatch):
     assert mgrs["57_38"] == "35VPK"  # the snow pair is left out: its location is the validation one
 
     train = next(iter(dm.train_dataloader()))
-    assert set(train) == {"image", "target", "valid_mask"}
+    assert set(train) == {"image", "target", "valid_mask", "filename"}
+    assert set(train["filename"]) <= set(splits["train"].names)
     assert set(train["image"]) == {SAR_KEY, OPTICAL_KEY}
     assert train["image"][SAR_KEY].shape == (4, 2, 96, 96)
     assert train["image"][OPTICAL_KEY].shape == train["target"].shape == (4, 4, 96, 96)

@@ -236,3 +236,19 @@ def test_npz_tiles_of_the_same_name_in_two_subfolders_are_reported(tmp_path):
     with pytest.warns(UserWarning, match="tile 'tile0': 2 files"):
         dm = NpzTileDataModule(tmp_path, tiles=skip, val_ratio=0, test_ratio=0)
     assert dm.splits["train"] == ["tile1", "tile2"]  # neither tile0 is taken for the other
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="BigEarthNet v1 example not present")
+def test_download_flag_is_accepted_and_passed_to_torchgeo(monkeypatch):
+    # torchgeo's "not found" error says to use download=True: the data module takes it
+    from terratorch.cli_tools import build_lightning_cli
+
+    from run_configs import REPO
+
+    monkeypatch.chdir(REPO)  # the data config's root is relative to the checkout
+    args = ["-c", "configs/stage3.demo.yaml", "-c", "configs/data/bigearthnet.yaml"]
+    cli = build_lightning_cli([*args, "--data.init_args.download=true"], run=False)
+    assert cli.datamodule.download is True
+    cli.datamodule.prepare_data()  # present: torchgeo checks and downloads nothing
+    cli.datamodule.setup("fit")
+    assert len(cli.datamodule.train_dataset) > 0

@@ -56,6 +56,23 @@ def test_adapter_export_holds_only_lora_weights_and_reloads_exactly(tmp_path, tr
     assert yaml.safe_load((folder / "config.yaml").read_text())["model"] == TINY_CONFIG
 
 
+def test_adapter_export_of_a_random_base_carries_it_and_round_trips_alone(tmp_path, trained, image):
+    # pretrained: false: a rebuilt base would be new random weights, so the export holds the base
+    model, ckpt = trained
+    folder = export_checkpoint(ckpt, tmp_path / "adapter")
+    assert yaml.safe_load((folder / "config.yaml").read_text())["base_weights"] == "base_weights.safetensors"
+    with torch.no_grad():
+        assert torch.equal(load_export(folder)(image), model(image))
+
+
+def test_adapter_export_of_a_pretrained_base_carries_only_the_adapter(tmp_path, trained):
+    model, _ = trained
+    config = {**TINY_CONFIG, "init_args": {**TINY_CONFIG["init_args"], "pretrained": True}}
+    folder = export_checkpoint(write_checkpoint(model, tmp_path / "pre.ckpt", config), tmp_path / "adapter")
+    assert not (folder / "base_weights.safetensors").exists()
+    assert "base_weights" not in yaml.safe_load((folder / "config.yaml").read_text())
+
+
 def test_merged_export_reproduces_the_checkpoint(tmp_path, trained, image):
     model, ckpt = trained
     folder = export_checkpoint(ckpt, tmp_path / "merged", kind="merged")

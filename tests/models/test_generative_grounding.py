@@ -25,6 +25,7 @@ from axion_terratorch.models.generative_grounding import (
     DECODER_CROSS_ATTENTION_TARGETS,
     _refuse_tokenizer_targets,
 )
+from axion_terratorch.models.hub import fill_stand_in_weights
 from axion_terratorch.models.terramind_generation import TARGET_MODALITY, load_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -40,30 +41,12 @@ def make_image(size: int, batch: int = 1, seed: int = 0) -> dict[str, torch.Tens
     }
 
 
-def stand_in_decoder_weights(model: TerraMindGenerativeGrounding, std: float = 0.02) -> int:
-    """Give the diffusion decoder's zero-initialised layers small random weights; return their count.
-
-    With ``pretrained=False`` the tokenizer's UNet keeps the ``zero_module`` initialisation of its
-    output convolution (and of every residual block's and attention block's last layer): the decoder
-    output is identically 0 and no gradient passes it, so gradient tests would prove nothing. These
-    weights stand in for trained ones; they are part of the state dict like any other weight.
-    """
-    gen = torch.Generator().manual_seed(0)
-    filled = 0
-    with torch.no_grad():
-        for module in model.tokenizer.decoder.modules():
-            if isinstance(module, nn.Conv1d | nn.Conv2d) and not module.weight.any():
-                module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * std)
-                filled += 1
-    return filled
-
-
 @pytest.fixture(scope="module")
 def model() -> TerraMindGenerativeGrounding:
     torch.manual_seed(0)
     model = TerraMindGenerativeGrounding(variant="tiny", pretrained=False, timesteps=2, noise_seed=SEED)
     assert not model.tokenizer.decoder.out[-1].weight.any()  # what the stand-in fixes
-    assert stand_in_decoder_weights(model) > 0
+    assert fill_stand_in_weights(model.tokenizer.decoder) > 0
     return model
 
 
@@ -337,7 +320,7 @@ def test_trains_and_reloads_as_the_model_of_the_task(model, tmp_path):
 def test_half_precision_frozen_weights_stay_close_and_keep_adapters_in_float32():
     torch.manual_seed(0)
     full = TerraMindGenerativeGrounding(variant="tiny", pretrained=False, timesteps=1, noise_seed=SEED)
-    stand_in_decoder_weights(full)
+    fill_stand_in_weights(full.tokenizer.decoder)
     half = TerraMindGenerativeGrounding(
         variant="tiny", pretrained=False, timesteps=1, noise_seed=SEED, frozen_dtype="bfloat16"
     )

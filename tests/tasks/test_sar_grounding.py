@@ -73,10 +73,17 @@ def test_optimiser_holds_only_trainable_parameters_with_seed_defaults(model):
     assert optimizer.param_groups[0]["lr"] == 1e-4
 
 
-def test_plain_python_hparams_leave_modules_out(model):
+def test_plain_python_hparams_hold_module_configs_not_modules(model):
     task = offline_task(model, lr=3e-4)
     assert task.hparams["lr"] == 3e-4
-    assert not {"model", "loss", "metrics"} & set(task.hparams)
+    assert (
+        task.hparams["model"]["class_path"]
+        == "axion_terratorch.models.residual_grounding.TerraMindResidualGrounding"
+    )
+    assert task.hparams["model"]["init_args"]["bands"] == list(BANDS)
+    assert task.hparams["loss"]["init_args"]["use_lpips"] is False
+    assert task.hparams["metrics"]["init_args"]["lpips"] is False
+    assert not any(isinstance(value, torch.nn.Module) for value in task.hparams.values())
 
 
 def test_compute_loss_reads_target_and_mask_keys(model, batch):
