@@ -60,12 +60,7 @@ def run_config(work: Path, variant: str, max_steps: int | None, overrides: list[
             node = node[part]
         node[leaf] = yaml.safe_load(value)
     trainer = config["trainer"]
-    trainer["default_root_dir"] = str(work)
-    for logger in trainer["logger"]:
-        logger["init_args"]["save_dir"] = str(work)
-    for callback in trainer["callbacks"]:
-        if "dirpath" in callback["init_args"]:
-            callback["init_args"]["dirpath"] = str(work / "checkpoints")
+    trainer["default_root_dir"] = str(work)  # the recipe's logs and checkpoints follow its root
     if variant == "no-sar":
         trainer["callbacks"].append(
             {"class_path": "axion_terratorch.callbacks.SARAblation", "init_args": {"mode": "mean"}}
