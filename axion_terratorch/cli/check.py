@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.inference.geotiff import SceneInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,11 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
+    from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.check import check_scene
     from axion_terratorch.inference.files import write_json
 
     try:
-        report = check_scene(
+        result = check_scene(
             args.s1,
             args.optical,
             args.grounded,
@@ -50,13 +49,12 @@ def run(args: argparse.Namespace) -> int:
             check=quality_check(args),
             lpips=not args.no_lpips,
         )
-    except (SceneInputError, ValueError) as err:
-        print(f"axion-stage3 check: error: {err}", file=sys.stderr)
-        return 2
-    if args.json:
-        write_json(args.json, report)
-    print(f"{args.grounded}: {report['quality_flag']}{verdict_details(report)}")
-    return 0 if report["quality_flag"] == "production" else 1
+        if args.json:
+            write_json(args.json, result)
+    except (ValueError, TypeError, OSError) as err:  # SceneInputError included
+        return report("check", err)
+    print(f"{args.grounded}: {result['quality_flag']}{verdict_details(result)}")
+    return 0 if result["quality_flag"] == "production" else 1
 
 
 def verdict_details(report: dict[str, object]) -> str:

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 from axion_terratorch.cli.check import verdict_details
 from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
-from axion_terratorch.inference.checkpoint import CheckpointError
-from axion_terratorch.inference.geotiff import SceneInputError
 from axion_terratorch.inference.scene import GroundingOptions
 from axion_terratorch.inference.sidecar import sidecar_path
 
@@ -59,10 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ground the scene and print a one-line summary. Exit 2 on bad input (nothing is written then)."""
+    """Ground the scene and print a one-line summary. Exit 2 on bad input, one line (nothing is written then)."""
+    from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.pipeline import predict_scene
+    from axion_terratorch.inference.preflight import read_yaml
 
     try:
+        if args.config:
+            read_yaml(args.config, "--config")
         options = GroundingOptions(
             window=args.window,
             overlap=args.overlap,
@@ -86,9 +87,8 @@ def run(args: argparse.Namespace) -> int:
             lpips=not args.no_lpips,
             config=args.config,
         )
-    except (SceneInputError, CheckpointError, ValueError) as err:
-        print(f"axion-stage3 predict: error: {err}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
+        return report("predict", err)
     fallback = (
         ""
         if sidecar["fallback_windows"] is None

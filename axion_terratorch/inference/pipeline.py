@@ -12,7 +12,8 @@ from torch import nn
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import write_json
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
-from axion_terratorch.inference.scene import GroundingOptions, ground_scene
+from axion_terratorch.inference.preflight import check_device, check_writable
+from axion_terratorch.inference.scene import GroundingOptions, check_scratch_space, ground_scene
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
@@ -35,8 +36,10 @@ def predict_scene(
 ) -> dict[str, object]:
     """Ground a Sentinel-1 / optical GeoTIFF pair; write ``output`` and ``output`` with ``.json``.
 
-    The inputs are checked (readable, bands present, same grid, some valid data) before anything is
-    written; both files are written atomically.
+    Before the model is built or a window read: the device exists, the output folder is writable and
+    its disk has room for the temporary sum (:func:`check_scratch_space`). The inputs are then checked
+    (readable to their last block, bands present, same grid, plausible units, some valid data) before
+    anything is written; both files are written atomically.
 
     Args:
         model: A grounding model, or the path of a ``SARGroundingTask`` checkpoint.
@@ -59,6 +62,8 @@ def predict_scene(
         if Path(output).resolve() == Path(path).resolve():
             msg = f"output {output} would overwrite the {name} input; choose another output path"
             raise ValueError(msg)
+    check_device(options.device)
+    folder = check_writable(Path(output).parent, "output")
     checkpoint = None
     if not isinstance(model, nn.Module):
         checkpoint = Path(model)
@@ -68,6 +73,7 @@ def predict_scene(
     if bands is None:
         msg = f"{type(model).__name__} does not say its optical bands (a `bands` attribute)"
         raise ValueError(msg)
+    check_scratch_space(optical, len(bands), folder)
     scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
     lpips_model, note = optional_lpips(bands, lpips)
     statistics = ground_scene(
