@@ -132,7 +132,9 @@ class SceneInputs:
                 check_blocks(src, raster.path, raster.indexes)
             self.profile = opt_src.profile.copy()
             self.height, self.width = opt_src.height, opt_src.width
-            self.optical = _optical_units(opt_src, optical_raster, optical_units, "optical_units")
+            self.optical = _optical_units(
+                opt_src, optical_raster, optical_units, "optical_units (--optical-units)"
+            )
             self.sar = _sar_units(sar_src, sar)
 
     @property
@@ -174,7 +176,7 @@ def companion_raster(
     path: PathLike,
     optical_bands: Sequence[str] | None = None,
     optical_units: OpticalUnits = "auto",
-    units_option: str = "grounded_units",
+    units_option: str = "grounded_units (--grounded-units)",
 ) -> RasterBands:
     """Another optical raster on ``scene``'s grid (e.g. a grounded output), checked like its optical input.
 
