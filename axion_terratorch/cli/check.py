@@ -11,7 +11,7 @@ from axion_terratorch.constants import DEFAULT_BANDS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``check``."""
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB")
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
     parser.add_argument(
         "--optical", required=True, help="the optical input (Stage 2 estimate) on the same grid"
     )
@@ -22,10 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--optical-bands", nargs="+", help="names of the input's bands in file order")
     parser.add_argument(
-        "--optical-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+        "--optical-units",
+        choices=["auto", "reflectance", "dn"],
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
     )
     parser.add_argument(
-        "--grounded-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+        "--grounded-units",
+        choices=["auto", "reflectance", "dn"],
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
     )
     parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
     add_quality_arguments(parser)

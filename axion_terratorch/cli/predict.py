@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", required=True, help="SARGroundingTask checkpoint (.ckpt) of `terratorch fit`"
     )
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB")
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
     parser.add_argument("--optical", required=True, help="optical (Stage 2) GeoTIFF on the same grid")
     parser.add_argument(
         "--output", required=True, help="output GeoTIFF; its sidecar is written beside it (.json)"
@@ -30,7 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="names of the optical file's bands in file order (default: its descriptions)",
     )
     parser.add_argument(
-        "--optical-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+        "--optical-units",
+        choices=["auto", "reflectance", "dn"],
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
     )
     parser.add_argument(
         "--dn",

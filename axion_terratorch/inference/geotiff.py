@@ -18,6 +18,7 @@ size instead of whole tiles, so the units are judged once per scene, on windows 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -280,8 +281,7 @@ def _optical_bands(
         )
         raise SceneInputError(msg)
     raster = _bands(src, path, tuple(names.index(b) + 1 for b in bands), bands)
-    fill = raster.nodata if raster.nodata is not None else OPTICAL_NODATA
-    return RasterBands(raster.path, raster.indexes, raster.names, raster.descriptions, raster.nodata, fill)
+    return dataclasses.replace(raster, fill=raster.nodata if raster.nodata is not None else OPTICAL_NODATA)
 
 
 def _check_grid(a: rasterio.DatasetReader, a_path: Path, b: rasterio.DatasetReader, b_path: Path) -> None:
@@ -304,7 +304,7 @@ def _sar_units(src: rasterio.DatasetReader, raster: RasterBands) -> RasterBands:
         sample = power_to_db(sample)
     where = f"{raster.path} bands {', '.join(raster.names)}"
     check_sar_db(sample, where, "give Sentinel-1 GRD backscatter in dB or linear power (sigma0)")
-    return RasterBands(*_fields(raster), scale=1.0, linear_power=linear)
+    return dataclasses.replace(raster, linear_power=linear)
 
 
 def _optical_units(
@@ -331,13 +331,7 @@ def _optical_units(
         dn_fix=f"set {option} to dn or auto",
         reflectance_fix=f"set {option} to reflectance or auto",
     )
-    return RasterBands(*_fields(raster), scale=scale)
-
-
-def _fields(
-    raster: RasterBands,
-) -> tuple[Path, tuple[int, ...], tuple[str, ...], tuple[str | None, ...], float | None, float | None]:
-    return raster.path, raster.indexes, raster.names, raster.descriptions, raster.nodata, raster.fill
+    return dataclasses.replace(raster, scale=scale)
 
 
 def _sample(src: rasterio.DatasetReader, raster: RasterBands) -> np.ndarray:

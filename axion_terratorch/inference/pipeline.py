@@ -43,13 +43,13 @@ def predict_scene(
 
     Args:
         model: A grounding model, or the path of a ``SARGroundingTask`` checkpoint.
-        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB.
+        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power.
         optical: Optical (Stage 2) GeoTIFF holding the model's bands.
         output: Output GeoTIFF.
         options: Tiling, precision, output type, quality check and fallback (default
             :class:`GroundingOptions`).
         optical_bands: Names of the optical file's bands, in file order (when not in its descriptions).
-        optical_units: ``auto`` (integer = DN), ``dn`` or ``reflectance``.
+        optical_units: ``auto`` (DN when the 99th percentile is above 2, else reflectance), ``dn`` or ``reflectance``.
         timesteps: Diffusion steps of a generative model.
         lpips: Compute the LPIPS change when its weights are available.
         config: Run YAML to rebuild the model when the checkpoint has no model config.
