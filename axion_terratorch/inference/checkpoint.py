@@ -155,11 +155,12 @@ def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
         if config
         else "pass the run's YAML with --config"
     )
-    mismatched = shape_mismatches(model.state_dict(), state)
-    if mismatched:
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # torch's size mismatches; a model's own check names its fix instead
+        mismatched = shape_mismatches(model.state_dict(), state) or [str(err).splitlines()[0]]
         msg = f"{path}: the weights do not fit the {type(model).__name__} built from {source}: {summary(mismatched)}; {fix}"
-        raise CheckpointError(msg)
-    result = model.load_state_dict(state, strict=False)
+        raise CheckpointError(msg) from err
     if result.missing_keys or result.unexpected_keys:
         msg = (
             f"{path}: the weights do not fit the {type(model).__name__} built from {source}: missing "
