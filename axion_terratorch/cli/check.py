@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
 from axion_terratorch.constants import DEFAULT_BANDS
@@ -12,7 +11,7 @@ from axion_terratorch.constants import DEFAULT_BANDS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``check``."""
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB")
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
     parser.add_argument(
         "--optical", required=True, help="the optical input (Stage 2 estimate) on the same grid"
     )
@@ -23,10 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--optical-bands", nargs="+", help="names of the input's bands in file order")
     parser.add_argument(
-        "--optical-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+        "--optical-units",
+        choices=["auto", "reflectance", "dn"],
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
     )
     parser.add_argument(
-        "--grounded-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+        "--grounded-units",
+        choices=["auto", "reflectance", "dn"],
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
     )
     parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
     add_quality_arguments(parser)
@@ -34,15 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
+    from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.check import check_scene
     from axion_terratorch.inference.files import check_outputs, write_json
-    from axion_terratorch.inference.geotiff import SceneInputError
 
     try:
         if args.json:
             inputs = {"s1": args.s1, "optical": args.optical, "grounded": args.grounded}
             check_outputs({"--json report": args.json}, inputs)
-        report = check_scene(
+        result = check_scene(
             args.s1,
             args.optical,
             args.grounded,
@@ -53,13 +58,12 @@ def run(args: argparse.Namespace) -> int:
             check=quality_check(args),
             lpips=not args.no_lpips,
         )
-    except (SceneInputError, ValueError) as err:
-        print(f"axion-stage3 check: error: {err}", file=sys.stderr)
-        return 2
-    if args.json:
-        write_json(args.json, report)
-    print(f"{args.grounded}: {report['quality_flag']}{verdict_details(report)}")
-    return 0 if report["quality_flag"] == "production" else 1
+        if args.json:
+            write_json(args.json, result)
+    except (ValueError, TypeError, OSError) as err:  # SceneInputError included
+        return report("check", err)
+    print(f"{args.grounded}: {result['quality_flag']}{verdict_details(result)}")
+    return 0 if result["quality_flag"] == "production" else 1
 
 
 def verdict_details(report: dict[str, object]) -> str:

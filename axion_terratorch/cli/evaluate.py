@@ -40,13 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the report (or the comparison); exit 2 on a usage or input error."""
-    import torch
-
-    from axion_terratorch.inference.checkpoint import CheckpointError, load_model, read_checkpoint
+    """Write the report (or the comparison); exit 2 on a usage or input error (one line)."""
+    from axion_terratorch.cli.errors import report
+    from axion_terratorch.inference.checkpoint import load_model, read_checkpoint
     from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
     from axion_terratorch.inference.files import write_json
+    from axion_terratorch.inference.preflight import check_device, check_writable, read_yaml
     from axion_terratorch.inference.report import write_report
     from axion_terratorch.inference.statistics import optional_lpips
 
@@ -63,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         if not args.data or not args.output_dir:
             print("axion-stage3 evaluate: error: --data and --output-dir are needed", file=sys.stderr)
             return 2
+        device = check_device(args.device)
+        check_writable(args.output_dir, "--output-dir")
+        if args.config:
+            read_yaml(args.config, "--config")
+        datamodule = build_datamodule(args.data)
         keys = {"target_key": "target", "mask_key": "valid_mask"}
         if args.identity:
             model = IdentityGrounding(args.bands)
@@ -73,9 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 "mask_key": hparams.get("valid_mask_key", "valid_mask"),
             }
             model = load_model(args.checkpoint, args.config)
-        device = torch.device(args.device)
         model.to(device)
-        datamodule = build_datamodule(args.data)
         lpips, note = optional_lpips(model.bands, not args.no_lpips)
         metadata = {
             "model": "identity (Stage 2 input)" if args.identity else str(args.checkpoint),
@@ -93,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             **keys,
         )
-    except (CheckpointError, ValueError, FileNotFoundError) as err:
-        print(f"axion-stage3 evaluate: error: {err}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError) as err:  # CheckpointError, BadTileError included
+        return report("evaluate", err)
     print(
         f"{summary['n_tiles']} tiles: SAR agreement {summary['sar_agreement_input_mean']:.3f} -> "
         f"{summary['sar_agreement_mean']:.3f}, improved {100 * summary['share_improved']:.0f}%, "

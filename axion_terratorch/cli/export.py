@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -37,11 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export; exit 2 on a usage or input error."""
-    from axion_terratorch.inference.checkpoint import CheckpointError
+    from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.export import export_checkpoint
+    from axion_terratorch.inference.preflight import read_yaml
     from axion_terratorch.inference.selection import rank_checkpoints
 
     try:
+        if args.config:
+            read_yaml(args.config, "--config")
         provenance: dict[str, object] = {}
         checkpoint = args.checkpoint
         if args.run_dir:
@@ -58,9 +60,8 @@ def run(args: argparse.Namespace) -> int:
             )
         kind = "merged" if args.merged else "adapter"
         folder = export_checkpoint(checkpoint, args.output, kind, args.config, args.overwrite, provenance)
-    except (CheckpointError, ValueError, FileExistsError) as err:
-        print(f"axion-stage3 export: error: {err}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError) as err:  # CheckpointError, FileExistsError included
+        return report("export", err)
     print(f"exported {kind} of {checkpoint} to {folder}")
     return 0
 

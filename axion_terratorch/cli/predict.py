@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 from axion_terratorch.cli.check import verdict_details
 from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
@@ -18,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", required=True, help="SARGroundingTask checkpoint (.ckpt) of `terratorch fit`"
     )
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB")
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
     parser.add_argument("--optical", required=True, help="optical (Stage 2) GeoTIFF on the same grid")
     parser.add_argument(
         "--output", required=True, help="output GeoTIFF; its sidecar is written beside it (.json)"
@@ -29,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="names of the optical file's bands in file order (default: its descriptions)",
     )
     parser.add_argument(
-        "--optical-units", choices=["auto", "reflectance", "dn"], default="auto", help="auto: integer = DN"
+        "--optical-units",
+        choices=["auto", "reflectance", "dn"],
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
     )
     parser.add_argument(
         "--dn",
@@ -55,14 +57,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ground the scene and print a one-line summary. Exit 2 on bad input (nothing is written then)."""
-    from axion_terratorch.inference.checkpoint import CheckpointError
-    from axion_terratorch.inference.geotiff import SceneInputError
+    """Ground the scene and print a one-line summary. Exit 2 on bad input, one line (nothing is written then)."""
+    from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.pipeline import predict_scene
+    from axion_terratorch.inference.preflight import read_yaml
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 
     try:
+        if args.config:
+            read_yaml(args.config, "--config")
         options = GroundingOptions(
             window=args.window,
             overlap=args.overlap,
@@ -86,9 +90,8 @@ def run(args: argparse.Namespace) -> int:
             lpips=not args.no_lpips,
             config=args.config,
         )
-    except (SceneInputError, CheckpointError, ValueError, OSError) as err:
-        print(f"axion-stage3 predict: error: {err}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
+        return report("predict", err)
     fallback = (
         ""
         if sidecar["fallback_windows"] is None

@@ -59,7 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Edit the config by the flags and run LightningCLI ``fit`` (or print / validate it)."""
+    """Edit the config by the flags and run LightningCLI ``fit`` (or print / validate it).
+
+    A config or data error (a ``ValueError``, ``TypeError`` or ``OSError`` naming the key or file) is
+    printed as one line and gives exit status 2; its traceback is logged at DEBUG level.
+    """
+    from axion_terratorch.cli.errors import report
+
+    try:
+        return _run(args)
+    except (ValueError, TypeError, OSError) as error:
+        return report("train", error)
+
+
+def _run(args: argparse.Namespace) -> int:
     from terratorch.cli_tools import build_lightning_cli
 
     config = load_config(args.config)
@@ -85,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if args.validate_config:
             cli = build_lightning_cli(["-c", str(path), *extra], run=False)
             check_run(cli.trainer, cli.model)
+            cli.datamodule.setup("fit")  # the data paths, tiles and splits `fit` checks first
             print(f"{args.config}: valid ({type(cli.model).__name__}, {type(cli.datamodule).__name__})")  # noqa: T201
             return 0
         resume = [] if args.resume is None else [f"--ckpt_path={args.resume}"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, get_args
 
 from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
@@ -81,10 +82,12 @@ class TileOptions:
             raise ValueError(msg)
 
     def check_stage2_input(self) -> None:
-        """Check that a Stage 2 input is configured (readers call this; the default has none).
+        """Check that a Stage 2 input is configured and its folder exists (readers and data modules call this).
 
         Raises:
             ValueError: If neither ``stage2_dir`` nor ``stage2_proxy`` is set.
+            FileNotFoundError: If ``stage2_dir`` is set but is not a folder (with or without the proxy:
+                a configured folder that does not exist is a typo, not a request for the proxy).
         """
         if self.stage2_dir is None and not self.stage2_proxy:
             msg = (
@@ -92,3 +95,9 @@ class TileOptions:
                 "tiles.stage2_proxy: true (a degraded copy of the real Sentinel-2, see docs/data.md)"
             )
             raise ValueError(msg)
+        if self.stage2_dir is not None and not Path(self.stage2_dir).is_dir():
+            msg = (
+                f"tiles.stage2_dir={self.stage2_dir} is not a folder: give the folder of the Stage 2 "
+                "outputs, or set it to null with tiles.stage2_proxy: true"
+            )
+            raise FileNotFoundError(msg)

@@ -11,6 +11,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.enums import Interleaving
 from rasterio.errors import RasterioError
 from rasterio.warp import Resampling, reproject
 
@@ -43,6 +44,45 @@ def check_real_dtype(dtype: np.dtype | str, where: str) -> None:
         raise BadTileError(msg)
 
 
+#: At most this many blocks per band are checked by :func:`check_blocks` (the first and the last ones).
+MAX_CHECKED_BLOCKS = 200_000
+
+
+def check_blocks(src: rasterio.DatasetReader, path: Path, indexes: Sequence[int]) -> None:
+    """Refuse a GeoTIFF whose header is intact but whose pixel data is cut off (a truncated download).
+
+    Compares each block's byte range (GDAL's ``BLOCK_OFFSET_x_y`` / ``BLOCK_SIZE_x_y`` of the ``TIFF``
+    metadata domain, no pixel read) with the file size. Sparse blocks (not stored: no offset) are fine; non-TIFF
+    files are not checked. Beyond :data:`MAX_CHECKED_BLOCKS` blocks per band, the first and the last
+    halves of that many are checked (a cut-off file loses its last blocks).
+
+    Raises:
+        BadTileError: Naming the file, the band and block, and the sizes.
+    """
+    if src.driver != "GTiff":
+        return
+    size = path.stat().st_size
+    bands = [1] if src.interleaving == Interleaving.pixel else sorted(set(indexes))
+    for band in bands:
+        block_h, block_w = src.block_shapes[band - 1]
+        rows, cols = -(-src.height // block_h), -(-src.width // block_w)
+        total = rows * cols
+        half = MAX_CHECKED_BLOCKS // 2
+        numbers = range(total) if total <= MAX_CHECKED_BLOCKS else [*range(half), *range(total - half, total)]
+        for number in numbers:
+            row, col = divmod(number, cols)
+            offset = int(src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band) or 0)
+            if not offset:  # a sparse block, not stored in the file
+                continue
+            end = offset + int(src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band) or 0)
+            if end > size:
+                msg = (
+                    f"{path}: truncated: band {band}, block (row {row}, column {col}) ends at byte {end} but "
+                    f"the file has {size} bytes; download or write the file again"
+                )
+                raise BadTileError(msg)
+
+
 @dataclass(frozen=True)
 class Grid:
     """Pixel grid of a raster: CRS (``None`` if not georeferenced), affine transform and shape."""
@@ -54,9 +94,19 @@ class Grid:
 
     def same_as(self, other: Grid) -> bool:
         """Same CRS, shape and transform (to 1/1000 of a pixel)."""
+        return self.difference(other) is None
+
+    def difference(self, other: Grid) -> str | None:
+        """``None`` on the same grid, else the first difference: ``"size (width, height) (a, b) vs (c, d)"``,
+        ``"CRS ..."`` or ``"transform ..."`` (compared to 1/1000 of a pixel)."""
+        if (self.height, self.width) != (other.height, other.width):
+            return f"size (width, height) {(self.width, self.height)} vs {(other.width, other.height)}"
+        if self.crs != other.crs:
+            return f"CRS {self.crs} vs {other.crs}"
         tolerance = 1e-3 * max(abs(self.transform.a), abs(self.transform.e), 1e-12)
-        close = all(abs(a - b) <= tolerance for a, b in zip(self.transform, other.transform, strict=True))
-        return self.crs == other.crs and (self.height, self.width) == (other.height, other.width) and close
+        if any(abs(a - b) > tolerance for a, b in zip(self.transform, other.transform, strict=True)):
+            return f"transform {tuple(self.transform)[:6]} vs {tuple(other.transform)[:6]}"
+        return None
 
     def describe(self) -> str:
         """One line: CRS, pixel size, origin and shape."""
@@ -80,7 +130,8 @@ def read_header(path: str | os.PathLike[str]) -> RasterHeader:
     """Open ``path`` and read its header.
 
     Raises:
-        BadTileError: If the file is missing or not a readable raster; the message names it.
+        BadTileError: If the file is missing, not a readable raster or truncated (:func:`check_blocks`);
+            the message names it.
     """
     path = Path(path)
     if not path.is_file():
@@ -88,6 +139,7 @@ def read_header(path: str | os.PathLike[str]) -> RasterHeader:
         raise BadTileError(msg)
     try:
         with rasterio.open(path) as src:
+            check_blocks(src, path, range(1, src.count + 1))
             grid = Grid(src.crs, src.transform, src.height, src.width)
             return RasterHeader(path, src.count, grid, tuple(src.descriptions), src.nodata)
     except RasterioError as error:

@@ -14,6 +14,7 @@ not look like the unit it is declared in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,10 +30,40 @@ MAX_REFLECTANCE_P99 = 2.0
 MIN_REFLECTANCE_MAX = 2e-3
 
 
+#: How a training config fixes a unit problem (``TileOptions``); ``predict`` and ``check`` pass their options.
+SAR_FIX = "give VV/VH backscatter in dB or linear power"
+DN_FIX = "set the scale (10000 for L1C/L2A DN)"
+REFLECTANCE_FIX = "set the scale to 1"
+
+
 def is_linear_power(sar: np.ndarray) -> bool:
     """Whether finite backscatter values look like linear power: none negative, median below 1."""
     finite = sar[np.isfinite(sar)]
     return finite.size > 0 and float(finite.min()) >= 0 and float(np.median(finite)) < 1
+
+
+def power_to_db(sar: np.ndarray) -> np.ndarray:
+    """``10 * log10(sar)`` as float32, NaN where the power is not positive (nodata)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sar > 0, 10 * np.log10(sar), np.nan).astype(np.float32)
+
+
+def check_sar_db(db: np.ndarray, source: str, fix: str = SAR_FIX) -> None:
+    """Refuse backscatter whose median (finite pixels, all bands) is outside ``SAR_DB_MEDIAN_RANGE``.
+
+    Raises:
+        BadTileError: Naming ``source`` (file and bands), the median and ``fix``.
+    """
+    finite = db[np.isfinite(db)]
+    if finite.size:
+        median = float(np.median(finite))
+        low, high = SAR_DB_MEDIAN_RANGE
+        if not low <= median <= high:
+            msg = (
+                f"{source}: Sentinel-1 median {median:.3g} is neither backscatter in dB "
+                f"(median in [{low:g}, {high:g}]) nor linear power (non-negative, median < 1); {fix}"
+            )
+            raise BadTileError(msg)
 
 
 def sar_to_db(sar: np.ndarray, source: str) -> np.ndarray:
@@ -52,19 +83,54 @@ def sar_to_db(sar: np.ndarray, source: str) -> np.ndarray:
     sar = sar.astype(np.float32, copy=False)
     if is_linear_power(sar):
         logger.info("%s: Sentinel-1 looks like linear power; converting to dB (10*log10)", source)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sar = np.where(sar > 0, 10 * np.log10(sar), np.nan).astype(np.float32)
-    finite = sar[np.isfinite(sar)]
-    if finite.size:
-        median = float(np.median(finite))
-        low, high = SAR_DB_MEDIAN_RANGE
-        if not low <= median <= high:
-            msg = (
-                f"{source}: Sentinel-1 median {median:.3g} is neither backscatter in dB "
-                f"(median in [{low:g}, {high:g}]) nor linear power (non-negative, median < 1)"
-            )
-            raise BadTileError(msg)
+        sar = power_to_db(sar)
+    check_sar_db(sar, source)
     return sar
+
+
+def looks_like_dn(values: np.ndarray) -> bool:
+    """Whether finite optical values are digital numbers (99th percentile above ``MAX_REFLECTANCE_P99``)."""
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and float(np.percentile(finite, 99)) > MAX_REFLECTANCE_P99
+
+
+def check_reflectance(
+    reflectance: np.ndarray,
+    scale: float,
+    source: str,
+    bands: Sequence[str] | None = None,
+    dn_fix: str = DN_FIX,
+    reflectance_fix: str = REFLECTANCE_FIX,
+) -> None:
+    """Refuse (C, ...) reflectance that looks like DN (99th percentile) or like reflectance scaled twice.
+
+    Args:
+        reflectance: (C, ...) values after dividing by ``scale``, NaN = nodata.
+        scale: The divisor used, named in the message.
+        source: File (or tile) named in the message.
+        bands: Band names of the C rows: the message names the band at fault.
+        dn_fix: Fix when the values look like DN.
+        reflectance_fix: Fix when they look like reflectance divided once too often.
+
+    Raises:
+        BadTileError: Naming ``source``, the band and the fix.
+    """
+    finite = reflectance[np.isfinite(reflectance)]
+    if not finite.size:
+        return
+    p99, top = float(np.percentile(finite, 99)), float(finite.max())
+    if p99 > MAX_REFLECTANCE_P99:
+        msg = (
+            f"{source}{_worst_band(reflectance, bands)}: Sentinel-2 reflectance 99th percentile is {p99:.4g} "
+            f"after dividing by scale={scale:g}; the values look like DN: {dn_fix}"
+        )
+        raise BadTileError(msg)
+    if 0 < top < MIN_REFLECTANCE_MAX:
+        msg = (
+            f"{source}: Sentinel-2 reflectance is at most {top:.3g} after dividing by "
+            f"scale={scale:g}; the values look like reflectance already: {reflectance_fix}"
+        )
+        raise BadTileError(msg)
 
 
 def dn_to_reflectance(dn: np.ndarray, scale: float, offset: float, source: str) -> np.ndarray:
@@ -82,19 +148,16 @@ def dn_to_reflectance(dn: np.ndarray, scale: float, offset: float, source: str) 
             reflectance already), naming ``source`` and the scale to check.
     """
     reflectance = ((dn.astype(np.float32, copy=False) + offset) / scale).astype(np.float32)
-    finite = reflectance[np.isfinite(reflectance)]
-    if finite.size:
-        p99, top = float(np.percentile(finite, 99)), float(finite.max())
-        if p99 > MAX_REFLECTANCE_P99:
-            msg = (
-                f"{source}: Sentinel-2 reflectance 99th percentile is {p99:.4g} after dividing by "
-                f"scale={scale:g}; the values look like DN: set the scale (10000 for L1C/L2A DN)"
-            )
-            raise BadTileError(msg)
-        if 0 < top < MIN_REFLECTANCE_MAX:
-            msg = (
-                f"{source}: Sentinel-2 reflectance is at most {top:.3g} after dividing by "
-                f"scale={scale:g}; the values look like reflectance already: set the scale to 1"
-            )
-            raise BadTileError(msg)
+    check_reflectance(reflectance, scale, source)
     return reflectance
+
+
+def _worst_band(values: np.ndarray, bands: Sequence[str] | None) -> str:
+    """``" band B08"``: the band of ``values`` (C, ...) with the highest 99th percentile (empty without names)."""
+    if bands is None or len(bands) != len(values):
+        return ""
+    p99 = [
+        float(np.percentile(band[np.isfinite(band)], 99)) if np.isfinite(band).any() else -np.inf
+        for band in values
+    ]
+    return f" band {bands[int(np.argmax(p99))]}"

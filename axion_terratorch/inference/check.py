@@ -34,12 +34,12 @@ def check_scene(
     """Score ``grounded`` against its SAR and its input and judge it; the report has ``predict``'s sidecar fields.
 
     Args:
-        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB.
+        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power.
         optical: The optical input the grounded image was made from.
         grounded: The grounded optical GeoTIFF, on the same grid.
         bands: Bands compared (B02, B03, B04 needed); both optical files must hold them.
         optical_bands: Names of the input's bands in file order (when not in its descriptions).
-        optical_units: Units of the input: ``auto`` (integer = DN), ``dn`` or ``reflectance``.
+        optical_units: Units of the input: ``auto`` (judged from the values, docs/inference.md), ``dn`` or ``reflectance``.
         grounded_units: The same for the grounded file.
         check: Thresholds of the verdict (default :class:`QualityCheck`).
         lpips: Report the LPIPS change when its weights are available.

@@ -28,6 +28,8 @@ import yaml
 from jsonargparse import ArgumentError, ArgumentParser
 from torch import nn
 
+from axion_terratorch.weights import shape_mismatches, summary
+
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
@@ -206,11 +208,23 @@ def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
     """
     checkpoint = read_checkpoint(path)
     model = build_model(without_base_download(model_config(checkpoint, path, config)))
-    result = model.load_state_dict(model_state_dict(checkpoint), strict=False)
+    state = model_state_dict(checkpoint)
+    source = f"--config {config}" if config is not None else "its own hyper_parameters"
+    fix = "it was trained with another model configuration (decoder width, LoRA rank or bands); " + (
+        "pass the run's own YAML with --config or leave --config out"
+        if config
+        else "pass the run's YAML with --config"
+    )
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # torch's size mismatches; a model's own check names its fix instead
+        mismatched = shape_mismatches(model.state_dict(), state) or [str(err).splitlines()[0]]
+        msg = f"{path}: the weights do not fit the {type(model).__name__} built from {source}: {summary(mismatched)}; {fix}"
+        raise CheckpointError(msg) from err
     if result.missing_keys or result.unexpected_keys:
         msg = (
-            f"the weights in {path} do not fit {type(model).__name__}: missing {result.missing_keys[:5]}, "
-            f"unexpected {result.unexpected_keys[:5]}"
+            f"{path}: the weights do not fit the {type(model).__name__} built from {source}: missing "
+            f"{summary(result.missing_keys)}, unexpected {summary(result.unexpected_keys)}; {fix}"
         )
         raise CheckpointError(msg)
     return model.eval()

@@ -7,17 +7,16 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import yaml
 from jsonargparse import ArgumentError, ArgumentParser
 from lightning import LightningDataModule
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.inference.preflight import read_yaml
 from axion_terratorch.inference.tile_scores import Row, score_tiles
 from axion_terratorch.losses.lpips import LPIPSLoss
 
@@ -54,11 +53,13 @@ def build_datamodule(config: str | os.PathLike[str] | Mapping[str, Any]) -> Ligh
             ``terratorch fit`` config with that under ``data``.
 
     Raises:
-        ValueError: If the config has no ``class_path``, or jsonargparse rejects it (the message
-            names the key).
+        FileNotFoundError: If the YAML file does not exist.
+        ValueError: If the file is not valid YAML, the config has no ``class_path``, or jsonargparse
+            rejects it (the message names the key).
+        TypeError: If the file holds no mapping.
     """
     source = str(config) if not isinstance(config, Mapping) else "data config"
-    data = dict(config) if isinstance(config, Mapping) else yaml.safe_load(Path(config).read_text()) or {}
+    data = dict(config) if isinstance(config, Mapping) else read_yaml(config, "--data")
     section = data.get("data", data)
     if not isinstance(section, Mapping) or "class_path" not in section:
         msg = f"{source} has no data module class_path (at the top level or under `data:`)"

@@ -1,16 +1,27 @@
 """GeoTIFF inputs of scene grounding: checks before anything is written, and windowed reads.
 
-A scene is a Sentinel-1 GRD raster (VV, VH in dB) and an optical raster (the Stage 2 estimate) on
-the same grid. Bands are found by their descriptions (``VV``/``VH``, ``B02``/``B2``, ...), by
-``optical_bands`` given by the caller, or by position when the count matches exactly.
+A scene is a Sentinel-1 GRD raster (VV, VH) and an optical raster (the Stage 2 estimate) on the same
+grid. It is read through the raster-input layer the training readers use (``docs/data.md``): band
+names by :func:`~axion_terratorch.datasets.bands.normalize_band`, units and their plausibility by
+:mod:`axion_terratorch.datasets.units`, grids, data types and truncation by
+:mod:`axion_terratorch.datasets.raster`. What differs is only the reading: windows of a scene of any
+size instead of whole tiles, so the units are judged once per scene, on windows spread over it:
+
+* Sentinel-1 in linear power (non-negative, median below 1) is converted to dB (logged); any other
+  median outside the dB range is refused.
+* Optical ``auto`` units are DN (divided by 10000) when the 99th percentile is above 2 (any dtype),
+  else reflectance; ``dn``/``reflectance`` are checked the same way and refused when implausible.
+* Optical nodata is the file's, else 0 (as Sentinel-2 products and ``TileOptions.s2_nodata``); an
+  optical file without a valid pixel is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import math
 import os
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,41 +29,53 @@ from typing import Literal
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioIOError
+from rasterio.enums import Interleaving
+from rasterio.errors import RasterioError
 from rasterio.windows import Window as RioWindow
 
-from axion_terratorch.constants import REFLECTANCE_SCALE, S1GRD_BANDS, S2L2A_BANDS
+from axion_terratorch.constants import REFLECTANCE_SCALE, S1GRD_BANDS
+from axion_terratorch.datasets.bands import normalize_band
+from axion_terratorch.datasets.errors import BadTileError
+from axion_terratorch.datasets.options import TileOptions
+from axion_terratorch.datasets.raster import Grid, check_blocks, check_real_dtype
+from axion_terratorch.datasets.units import (
+    check_reflectance,
+    check_sar_db,
+    is_linear_power,
+    looks_like_dn,
+    power_to_db,
+)
 from axion_terratorch.inference.tiling import Window
 
 logger = logging.getLogger(__name__)
 
 OpticalUnits = Literal["auto", "reflectance", "dn"]
 PathLike = str | os.PathLike[str]
+#: Optical nodata when a file declares none (0 in Sentinel-2 L1C/L2A products, the training default).
+OPTICAL_NODATA = TileOptions.s2_nodata
+#: Units are judged on up to this many windows of ``SAMPLE_SIDE`` px spread evenly over a scene.
+SAMPLE_WINDOWS = 16
+SAMPLE_SIDE = 256
 
 
-class SceneInputError(ValueError):
-    """An input raster is unreadable, lacks bands, is all nodata, or is off the other raster's grid."""
-
-
-def normalise_band_name(name: str) -> str:
-    """``"b2"`` / ``"B02"`` -> ``"B02"``, ``"b8a"`` -> ``"B8A"``; other names are upper-cased."""
-    match = re.fullmatch(r"B0?(\d{1,2})(A?)", name.strip().upper())
-    if match is None:
-        return name.strip().upper()
-    return f"B{match.group(1)}A" if match.group(2) else f"B{int(match.group(1)):02d}"
+class SceneInputError(BadTileError):
+    """An input raster is unreadable, lacks bands, is all nodata, in implausible units or off the other's grid."""
 
 
 @dataclass(frozen=True)
 class RasterBands:
-    """Bands of one raster, in model order.
+    """Bands of one raster, in model order, and how their values become model units.
 
     Attributes:
         path: The file.
         indexes: 1-based band indexes, in the order the model wants them.
         names: Model band names of those indexes.
         descriptions: The file's descriptions of those bands (``None`` where unset).
-        nodata: The file's nodata value (NaN is always treated as nodata too).
+        nodata: The file's nodata value (written to outputs).
+        fill: The value read as nodata: ``nodata``, or the assumed one when the file declares none
+            (NaN is always nodata too).
         scale: Divide the values by this (``REFLECTANCE_SCALE`` for optical DN, else 1).
+        linear_power: Convert the values from linear power to dB (Sentinel-1).
     """
 
     path: Path
@@ -60,29 +83,37 @@ class RasterBands:
     names: tuple[str, ...]
     descriptions: tuple[str | None, ...]
     nodata: float | None
+    fill: float | None = None
     scale: float = 1.0
+    linear_power: bool = False
 
     def valid(self, values: np.ndarray) -> np.ndarray:
-        """``(h, w)`` bool: pixels where every band is finite and not nodata."""
+        """``(h, w)`` bool: pixels where every band of the raw ``values`` is finite and not nodata."""
         ok = np.isfinite(values)
-        if self.nodata is not None and not np.isnan(self.nodata):
-            ok &= values != self.nodata
+        if self.fill is not None and not np.isnan(self.fill):
+            ok &= values != self.fill
         return ok.all(axis=0)
+
+    def convert(self, values: np.ndarray) -> np.ndarray:
+        """Raw float32 ``(C, h, w)`` values in model units (dB or reflectance); NaN where undefined."""
+        if self.linear_power:
+            values = power_to_db(values)
+        return values / self.scale if self.scale != 1 else values
 
 
 class SceneInputs:
     """A Sentinel-1 / optical GeoTIFF pair, checked on construction; :meth:`open` reads windows.
 
     Args:
-        s1: Sentinel-1 GRD raster, VV and VH in dB.
+        s1: Sentinel-1 GRD raster, VV and VH in dB or linear power.
         optical: Optical (Stage 2) raster holding at least ``bands``.
         bands: Bands the model needs, in model order.
         optical_bands: Names of the optical raster's bands in file order (overrides its descriptions).
-        optical_units: ``dn`` (reflectance x 10000), ``reflectance``, or ``auto`` (integer dtype = DN).
+        optical_units: ``dn`` (reflectance x 10000), ``reflectance``, or ``auto`` (judged from the values).
 
     Raises:
-        SceneInputError: On an unreadable file, missing bands, rasters on different grids or an
-            all-nodata raster; the message names the file.
+        SceneInputError: On an unreadable or truncated file, missing bands, rasters on different
+            grids, implausible units or an all-nodata raster; the message names the file (and band).
     """
 
     def __init__(
@@ -94,16 +125,18 @@ class SceneInputs:
         optical_units: OpticalUnits = "auto",
     ) -> None:
         self.s1_path, self.optical_path = Path(s1), Path(optical)
-        with _open(self.s1_path) as sar_src, _open(self.optical_path) as opt_src:
-            _check_real(sar_src, self.s1_path)
-            _check_real(opt_src, self.optical_path)
-            self.sar = _sar_bands(sar_src, self.s1_path)
-            self.optical = _optical_bands(opt_src, self.optical_path, bands, optical_bands, optical_units)
+        with _scene_errors(), _open(self.s1_path) as sar_src, _open(self.optical_path) as opt_src:
+            sar = _sar_bands(sar_src, self.s1_path)
+            optical_raster = _optical_bands(opt_src, self.optical_path, bands, optical_bands)
             _check_grid(sar_src, self.s1_path, opt_src, self.optical_path)
+            for src, raster in ((sar_src, sar), (opt_src, optical_raster)):
+                check_blocks(src, raster.path, raster.indexes)
             self.profile = opt_src.profile.copy()
             self.height, self.width = opt_src.height, opt_src.width
-            for src, raster in ((opt_src, self.optical), (sar_src, self.sar)):
-                _check_has_data(src, raster)
+            self.optical = _optical_units(
+                opt_src, optical_raster, optical_units, "optical_units (--optical-units)"
+            )
+            self.sar = _sar_units(sar_src, sar)
 
     @property
     def bands(self) -> tuple[str, ...]:
@@ -131,7 +164,7 @@ class SceneReader:
         Returns:
             ``(sar, optical, sar_valid, optical_valid)``: float32 ``(2, h, w)`` dB, float32
             ``(C, h, w)`` reflectance, and bool ``(h, w)`` valid-pixel masks. Invalid values are left
-            as read.
+            as read (converted).
         """
         (sar, sar_valid), (optical, optical_valid) = (
             read_window(src, raster, window) for src, raster in self._pairs
@@ -144,34 +177,48 @@ def companion_raster(
     path: PathLike,
     optical_bands: Sequence[str] | None = None,
     optical_units: OpticalUnits = "auto",
+    units_option: str = "grounded_units (--grounded-units)",
 ) -> RasterBands:
     """Another optical raster on ``scene``'s grid (e.g. a grounded output), checked like its optical input.
 
     Raises:
-        SceneInputError: On an unreadable file, missing bands, another grid or no valid pixel; the
-            message names the file.
+        SceneInputError: On an unreadable file, missing bands, another grid, implausible units or no
+            valid pixel; the message names the file.
     """
     path = Path(path)
-    with _open(path) as src, _open(scene.optical_path) as reference:
-        _check_real(src, path)
-        raster = _optical_bands(src, path, scene.bands, optical_bands, optical_units)
+    with _scene_errors(), _open(path) as src, _open(scene.optical_path) as reference:
+        raster = _optical_bands(src, path, scene.bands, optical_bands)
         _check_grid(reference, scene.optical_path, src, path)
-        _check_has_data(src, raster)
-    return raster
+        check_blocks(src, path, raster.indexes)
+        return _optical_units(src, raster, optical_units, units_option)
 
 
 def read_window(
     src: rasterio.DatasetReader, raster: RasterBands, window: Window
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, valid)`` of ``raster``'s bands in ``window``: float32 ``(C, h, w)`` scaled by
-    ``raster.scale`` and the bool ``(h, w)`` valid-pixel mask."""
-    values = src.read(
+    """``(values, valid)`` of ``raster``'s bands in ``window``: float32 ``(C, h, w)`` in model units
+    (:meth:`RasterBands.convert`) and the bool ``(h, w)`` valid-pixel mask."""
+    raw = src.read(
         list(raster.indexes),
         window=RioWindow(window.col, window.row, window.width, window.height),
         out_dtype="float32",
     )
-    valid = raster.valid(values)
-    return (values / raster.scale if raster.scale != 1 else values), valid
+    values = raster.convert(raw)
+    valid = raster.valid(raw)
+    if raster.linear_power:
+        valid &= np.isfinite(values).all(axis=0)
+    return values, valid
+
+
+@contextlib.contextmanager
+def _scene_errors() -> Iterator[None]:
+    """Report the raster layer's :class:`BadTileError` (and GDAL read errors) as :class:`SceneInputError`."""
+    try:
+        yield
+    except SceneInputError:
+        raise
+    except BadTileError as error:
+        raise SceneInputError(str(error)) from error
 
 
 def _open(path: Path) -> rasterio.DatasetReader:
@@ -180,25 +227,26 @@ def _open(path: Path) -> rasterio.DatasetReader:
         raise SceneInputError(msg)
     try:
         return rasterio.open(path)
-    except RasterioIOError as err:
+    except RasterioError as err:
         msg = f"cannot read {path} as a raster: {err}"
         raise SceneInputError(msg) from err
-
-
-def _check_real(src: rasterio.DatasetReader, path: Path) -> None:
-    """Refuse complex (or other non-real) bands: reading them as float32 drops the imaginary part."""
-    odd = sorted({d for d in src.dtypes if np.dtype(d).kind not in "biuf"})
-    if odd:
-        msg = f"{path}: band data type(s) {odd} are not real numbers; give integer or float bands"
-        raise SceneInputError(msg)
 
 
 def _descriptions(src: rasterio.DatasetReader) -> list[str | None]:
     return [d or None for d in src.descriptions]
 
 
+def _bands(
+    src: rasterio.DatasetReader, path: Path, indexes: tuple[int, ...], names: Sequence[str]
+) -> RasterBands:
+    for index in indexes:
+        check_real_dtype(src.dtypes[index - 1], f"{path} band {index}")
+    descriptions = tuple(src.descriptions[i - 1] for i in indexes)
+    return RasterBands(path, indexes, tuple(names), descriptions, src.nodata, src.nodata)
+
+
 def _sar_bands(src: rasterio.DatasetReader, path: Path) -> RasterBands:
-    names = [normalise_band_name(d) if d else None for d in _descriptions(src)]
+    names = [normalize_band(d) if d else None for d in _descriptions(src)]
     if all(b in names for b in S1GRD_BANDS):
         indexes = tuple(names.index(b) + 1 for b in S1GRD_BANDS)
     elif src.count == len(S1GRD_BANDS):
@@ -209,26 +257,20 @@ def _sar_bands(src: rasterio.DatasetReader, path: Path) -> RasterBands:
             f"described as {_descriptions(src)}; give a 2-band VV, VH raster or describe the bands"
         )
         raise SceneInputError(msg)
-    return RasterBands(
-        path, indexes, S1GRD_BANDS, tuple(src.descriptions[i - 1] for i in indexes), src.nodata, 1.0
-    )
+    return _bands(src, path, indexes, S1GRD_BANDS)
 
 
 def _optical_bands(
-    src: rasterio.DatasetReader,
-    path: Path,
-    bands: Sequence[str],
-    optical_bands: Sequence[str] | None,
-    units: OpticalUnits,
+    src: rasterio.DatasetReader, path: Path, bands: Sequence[str], optical_bands: Sequence[str] | None
 ) -> RasterBands:
     if optical_bands is not None:
         if len(optical_bands) != src.count:
             msg = f"{path} has {src.count} band(s) but {len(optical_bands)} band names were given: {list(optical_bands)}"
             raise SceneInputError(msg)
-        names: list[str | None] = [normalise_band_name(b) for b in optical_bands]
+        names: list[str | None] = [normalize_band(b) or b.strip() for b in optical_bands]
     else:
-        names = [normalise_band_name(d) if d else None for d in _descriptions(src)]
-        if not all(n in S2L2A_BANDS for n in names) and src.count == len(bands):
+        names = [normalize_band(d) if d else None for d in _descriptions(src)]
+        if not all(names) and src.count == len(bands):
             logger.info("%s: bands not described as Sentinel-2 bands; taking them as %s", path, list(bands))
             names = list(bands)
     missing = [b for b in bands if b not in names]
@@ -238,52 +280,120 @@ def _optical_bands(
             f"{names}. Name them with --bands (file order) or write band descriptions."
         )
         raise SceneInputError(msg)
-    indexes = tuple(names.index(b) + 1 for b in bands)
+    raster = _bands(src, path, tuple(names.index(b) + 1 for b in bands), bands)
+    return dataclasses.replace(raster, fill=raster.nodata if raster.nodata is not None else OPTICAL_NODATA)
+
+
+def _check_grid(a: rasterio.DatasetReader, a_path: Path, b: rasterio.DatasetReader, b_path: Path) -> None:
+    grids = [Grid(src.crs, src.transform, src.height, src.width) for src in (a, b)]
+    difference = grids[0].difference(grids[1])
+    if difference is not None:
+        msg = (
+            f"{a_path} and {b_path} are not on the same grid: {difference}. "
+            "Resample one onto the other first (e.g. gdalwarp -te ... -tr ... -t_srs ...)."
+        )
+        raise SceneInputError(msg)
+
+
+def _sar_units(src: rasterio.DatasetReader, raster: RasterBands) -> RasterBands:
+    """``raster`` converting linear power to dB when the sample looks like it; refuse other units."""
+    sample = _sample(src, raster)
+    linear = is_linear_power(sample)
+    if linear:
+        logger.info("%s: Sentinel-1 looks like linear power; converting to dB (10*log10)", raster.path)
+        sample = power_to_db(sample)
+    where = f"{raster.path} bands {', '.join(raster.names)}"
+    check_sar_db(sample, where, "give Sentinel-1 GRD backscatter in dB or linear power (sigma0)")
+    return dataclasses.replace(raster, linear_power=linear)
+
+
+def _optical_units(
+    src: rasterio.DatasetReader, raster: RasterBands, units: OpticalUnits, option: str
+) -> RasterBands:
+    """``raster`` with the scale of ``units`` (judged from a sample for ``auto``), checked for plausibility."""
+    sample = _sample(src, raster)
     match units:
         case "auto":
-            scale = REFLECTANCE_SCALE if np.issubdtype(np.dtype(src.dtypes[0]), np.integer) else 1.0
+            scale = REFLECTANCE_SCALE if looks_like_dn(sample) else 1.0
+            logger.info("%s: optical values taken as %s", raster.path, "DN" if scale != 1 else "reflectance")
         case "dn":
             scale = REFLECTANCE_SCALE
         case "reflectance":
             scale = 1.0
         case _:
-            msg = f"optical_units must be 'auto', 'reflectance' or 'dn', got {units!r}"
+            msg = f"{option} must be 'auto', 'reflectance' or 'dn', got {units!r}"
             raise ValueError(msg)
-    descriptions = tuple(src.descriptions[i - 1] for i in indexes)
-    return RasterBands(path, indexes, tuple(bands), descriptions, src.nodata, scale)
-
-
-def _check_grid(a: rasterio.DatasetReader, a_path: Path, b: rasterio.DatasetReader, b_path: Path) -> None:
-    checks = (
-        (
-            "size (width, height)",
-            (a.width, a.height),
-            (b.width, b.height),
-            (a.width, a.height) == (b.width, b.height),
-        ),
-        ("CRS", a.crs, b.crs, a.crs == b.crs),
-        ("transform", a.transform, b.transform, a.transform.almost_equals(b.transform)),
+    check_reflectance(
+        sample / scale,
+        scale,
+        str(raster.path),
+        raster.names,
+        dn_fix=f"set {option} to dn or auto",
+        reflectance_fix=f"set {option} to reflectance or auto",
     )
-    for name, value_a, value_b, same in checks:
-        if not same:
-            msg = (
-                f"{a_path} and {b_path} are not on the same grid: {name} {value_a} vs {value_b}. "
-                "Resample one onto the other first (e.g. gdalwarp -te ... -tr ... -t_srs ...)."
-            )
-            raise SceneInputError(msg)
+    return dataclasses.replace(raster, scale=scale)
 
 
-def _check_has_data(src: rasterio.DatasetReader, raster: RasterBands) -> None:
-    """Scan blocks until a valid pixel is found (fast on real scenes, memory flat on any)."""
-    for block in _blocks(src.height, src.width, 512):
-        values = src.read(list(raster.indexes), window=block, out_dtype="float32")
-        if raster.valid(values).any():
-            return
-    msg = f"{raster.path} holds no valid pixel in bands {list(raster.names)} (all nodata={raster.nodata} or NaN)"
+def _sample(src: rasterio.DatasetReader, raster: RasterBands) -> np.ndarray:
+    """float32 ``(C, N)`` valid raw values of windows spread over the raster (else of the first block
+    with a valid pixel: found by scanning, memory flat).
+
+    Raises:
+        SceneInputError: If the raster holds no valid pixel, or its pixels cannot be read.
+    """
+    try:
+        found = [v for v in (_valid_values(src, raster, w) for w in _spread(src.height, src.width)) if v.size]
+        if not found:
+            scan = (_valid_values(src, raster, w) for w in _stored_blocks(src, raster))
+            first = next((v for v in scan if v.size), None)  # stops at the first block with a valid pixel
+            found = [] if first is None else [first]
+    except RasterioError as error:
+        msg = f"{raster.path}: cannot read pixels, the file may be truncated or damaged ({error})"
+        raise SceneInputError(msg) from error
+    if found:
+        return np.concatenate(found, axis=1)
+    nodata = (
+        f"{raster.fill} ({'declared' if raster.nodata is not None else 'assumed: the file declares none'})"
+    )
+    msg = f"{raster.path} holds no valid pixel in bands {list(raster.names)} (all nodata={nodata} or NaN)"
     raise SceneInputError(msg)
 
 
-def _blocks(height: int, width: int, size: int) -> Iterator[RioWindow]:
-    for row in range(0, height, size):
-        for col in range(0, width, size):
-            yield RioWindow(col, row, min(size, width - col), min(size, height - row))
+def _valid_values(src: rasterio.DatasetReader, raster: RasterBands, window: RioWindow) -> np.ndarray:
+    values = src.read(list(raster.indexes), window=window, out_dtype="float32")
+    return values[:, raster.valid(values)]
+
+
+def _spread(height: int, width: int) -> list[RioWindow]:
+    """Up to ``SAMPLE_WINDOWS`` windows of ``SAMPLE_SIDE`` px on an even grid over the raster."""
+    per_side = math.isqrt(SAMPLE_WINDOWS)
+    h, w = min(SAMPLE_SIDE, height), min(SAMPLE_SIDE, width)
+    rows = sorted({round(i * (height - h) / max(per_side - 1, 1)) for i in range(per_side)})
+    cols = sorted({round(i * (width - w) / max(per_side - 1, 1)) for i in range(per_side)})
+    return [RioWindow(col, row, w, h) for row in rows for col in cols]
+
+
+def _stored_blocks(src: rasterio.DatasetReader, raster: RasterBands) -> Iterator[RioWindow]:
+    """The raster's own blocks, row by row, without the sparse ones when they would read as nodata.
+
+    A sparse block is not stored in the file (GDAL gives no ``BLOCK_OFFSET``) and reads as the file's
+    nodata, else 0: skipping it when that value is nodata here makes the scan of a huge sparse
+    raster a walk over its block index instead of a read of every pixel.
+    """
+    height, width = src.block_shapes[raster.indexes[0] - 1]
+    sparse_value = src.nodata if src.nodata is not None else 0.0
+    skip_sparse = (
+        src.driver == "GTiff"
+        and raster.fill is not None
+        and (sparse_value == raster.fill or np.isnan(sparse_value))
+    )
+    bands = [1] if src.interleaving == Interleaving.pixel else list(raster.indexes)
+    for row in range(0, src.height, height):
+        for col in range(0, src.width, width):
+            offsets = (
+                src.get_tag_item(f"BLOCK_OFFSET_{col // width}_{row // height}", "TIFF", bidx=band)
+                for band in bands
+            )
+            if skip_sparse and not any(int(offset or 0) for offset in offsets):
+                continue
+            yield RioWindow(col, row, min(width, src.width - col), min(height, src.height - row))

@@ -13,7 +13,13 @@ from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import check_outputs, dump_json
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
-from axion_terratorch.inference.scene import GroundingOptions, remove_scene_temporaries, write_grounded
+from axion_terratorch.inference.preflight import check_device, check_writable
+from axion_terratorch.inference.scene import (
+    GroundingOptions,
+    check_scratch_space,
+    remove_scene_temporaries,
+    write_grounded,
+)
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
@@ -36,20 +42,22 @@ def predict_scene(
 ) -> dict[str, object]:
     """Ground a Sentinel-1 / optical GeoTIFF pair; write ``output`` and ``output`` with ``.json``.
 
-    The inputs are checked (readable, bands present, same grid, some valid data) before anything is
-    written. Both files are written to temporary files and renamed together when both are complete:
-    a failed or interrupted run leaves an earlier pair as it was. Temporary files a killed earlier run
-    left beside them are removed first.
+    Before the model is built or a window read: the device exists, the output folder is writable and
+    its disk has room for the temporary sum (:func:`check_scratch_space`). The inputs are then checked
+    (readable to their last block, bands present, same grid, plausible units, some valid data) before
+    anything is written. Both files are written to temporary files and renamed together when both are
+    complete: a failed or interrupted run leaves an earlier pair as it was. Temporary files a killed
+    earlier run left beside them are removed first.
 
     Args:
         model: A grounding model, or the path of a ``SARGroundingTask`` checkpoint.
-        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB.
+        s1: Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power.
         optical: Optical (Stage 2) GeoTIFF holding the model's bands.
         output: Output GeoTIFF.
         options: Tiling, precision, output type, quality check and fallback (default
             :class:`GroundingOptions`).
         optical_bands: Names of the optical file's bands, in file order (when not in its descriptions).
-        optical_units: ``auto`` (integer = DN), ``dn`` or ``reflectance``.
+        optical_units: ``auto`` (DN when the 99th percentile is above 2, else reflectance), ``dn`` or ``reflectance``.
         timesteps: Diffusion steps of a generative model.
         lpips: Compute the LPIPS change when its weights are available.
         config: Run YAML to rebuild the model when the checkpoint has no model config.
@@ -66,6 +74,8 @@ def predict_scene(
         )
         raise ValueError(msg)
     check_outputs({"output": output, "sidecar": sidecar_file}, {"s1": s1, "optical": optical})
+    check_device(options.device)
+    folder = check_writable(Path(output).parent, "output")
     checkpoint = None
     if not isinstance(model, nn.Module):
         checkpoint = Path(model)
@@ -75,6 +85,7 @@ def predict_scene(
     if bands is None:
         msg = f"{type(model).__name__} does not say its optical bands (a `bands` attribute)"
         raise ValueError(msg)
+    check_scratch_space(optical, len(bands), folder)
     scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
     lpips_model, note = optional_lpips(bands, lpips)
     remove_scene_temporaries(output)

@@ -18,11 +18,13 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import rasterio
 import torch
+from rasterio.errors import RasterioError
 from rasterio.windows import Window as RioWindow
 from torch import nn
 from tqdm.auto import tqdm
@@ -30,6 +32,7 @@ from tqdm.auto import tqdm
 from axion_terratorch.atomic import TMP_SUFFIX, atomic_path, remove_stale_temporaries, scratch_path
 from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, S1GRD_MEAN, SAR_KEY
 from axion_terratorch.inference.geotiff import SceneInputs, SceneReader
+from axion_terratorch.inference.preflight import check_free_space
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
 from axion_terratorch.inference.statistics import SceneStatistics
 from axion_terratorch.inference.tiling import TileLayout, Window
@@ -283,3 +286,21 @@ def _profile(scene: SceneInputs, dtype: str, nodata: float | None, compress: str
     if compress:
         profile["compress"] = compress
     return profile
+
+
+def check_scratch_space(optical: str | os.PathLike[str], bands: int, folder: Path) -> None:
+    """Refuse a scene whose temporary float32 sum (``bands`` x height x width x 4 bytes) does not fit
+    on ``folder``'s disk, reading only the optical raster's header (a header that cannot be read is
+    left to :class:`SceneInputs` to report).
+
+    Raises:
+        OSError: If the disk is too small; the message gives both sizes.
+    """
+    try:
+        with rasterio.open(optical) as src:
+            height, width = src.height, src.width
+    except (RasterioError, OSError):
+        return
+    needed = 4 * bands * height * width
+    what = f"the temporary sum of a {width} x {height} px scene of {bands} bands"
+    check_free_space(folder, needed, what, "--output")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import torch
+from axion_terratorch.inference.checkpoint import read_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,12 @@ class RankedCheckpoint:
 
 
 def _checkpoint_metrics(path: Path) -> tuple[int, dict[str, float]]:
-    """``global_step`` and the monitored scores stored by ModelCheckpoint callbacks (memory-mapped read)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    """``global_step`` and the monitored scores stored by ModelCheckpoint callbacks (memory-mapped read).
+
+    Raises:
+        CheckpointError: If the file is not a readable Lightning checkpoint; the message names it.
+    """
+    checkpoint = read_checkpoint(path)
     metrics = {}
     for state in (checkpoint.get("callbacks") or {}).values():
         if isinstance(state, Mapping) and state.get("monitor") and state.get("current_score") is not None:

@@ -23,6 +23,7 @@ from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.lora import count_parameters
+from axion_terratorch.weights import config_differences, shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +212,25 @@ class SARGroundingTask(TerraTorchTask):
         apply_run_root(self.trainer)
         hook = getattr(self.trainer.datamodule, "configure_callbacks", None)
         return list(hook()) if callable(hook) else []
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another model configuration (``fit --ckpt_path``) naming the keys.
+
+        Raises:
+            ValueError: If a weight has another shape than in this task's model; the message names
+                the config keys that differ from the checkpoint's ``hyper_parameters`` and the tensors.
+        """
+        mismatched = shape_mismatches(self.state_dict(), checkpoint.get("state_dict") or {})
+        if not mismatched:
+            return
+        saved = (checkpoint.get("hyper_parameters") or {}).get("model")
+        differences = config_differences(saved, self.hparams.get("model"), "model") if saved else []
+        where = f"config keys {summary(differences)}" if differences else f"weights {summary(mismatched)}"
+        msg = (
+            f"the checkpoint was trained with another model configuration than this run's: {where}. "
+            "Resume with the config it was trained with (its hyper_parameters), or start a new run"
+        )
+        raise ValueError(msg)
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Grounded optical image ``(B, C, H, W)`` reflectance for ``batch["image"]``."""

@@ -1,12 +1,14 @@
 """End to end through terratorch's own CLI, in-process (``build_lightning_cli``) and as a command."""
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch import SARGroundingTask
@@ -87,3 +89,30 @@ def test_terratorch_command_runs_the_demo_config(demo_config):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Trainable parameters:" in result.stdout + result.stderr
     assert (demo_config.parent / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_resume_with_another_model_configuration_names_the_tensors(demo_config):
+    """``fit --ckpt_path`` with weights of another LoRA rank or decoder width than the config's model.
+
+    LightningCLI rebuilds the model from a checkpoint's ``hyper_parameters`` when it has them, so the
+    case arises with a checkpoint without them (saved by hand or by another tool).
+    """
+    build_lightning_cli(["fit", "-c", str(demo_config), *FAST, "--trainer.limit_train_batches=1"])
+    checkpoint = torch.load(demo_config.parent / "checkpoints" / "last.ckpt", weights_only=True)
+    del checkpoint["hyper_parameters"]
+    bare = demo_config.parent / "bare.ckpt"
+    torch.save(checkpoint, bare)
+    for key, value, tensor in (
+        ("lora", {"rank": 4, "alpha": 8}, "lora_A"),
+        ("decoder_channels", 16, "decoder"),
+    ):
+        config = yaml.safe_load(demo_config.read_text())
+        config["model"]["init_args"]["model"]["init_args"][key] = value
+        other = demo_config.with_name(f"other_{key}.yaml")
+        other.write_text(yaml.safe_dump(config))
+        with pytest.raises(ValueError, match="trained with another model configuration") as error:
+            build_lightning_cli(["fit", "-c", str(other), *FAST, f"--ckpt_path={bare}"])
+        assert re.search(
+            rf"{tensor}\S*: \(\d+(, \d+)*\) in the checkpoint, \(\d+(, \d+)*\) in the model", str(error.value)
+        )
+        assert "Resume with the config it was trained with" in str(error.value)

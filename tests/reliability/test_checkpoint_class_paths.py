@@ -104,6 +104,8 @@ def test_load_model_refuses_classes_outside_the_allow_list(tmp_path, evil, model
 def test_evaluate_and_export_refuse_it_with_exit_2(tmp_path, evil, command, capsys):
     name, marker = evil
     path = hparams_checkpoint(tmp_path / "hparams.ckpt", {"class_path": f"{name}.Foo"})
+    data = {"class_path": "axion_terratorch.datamodules.SyntheticGroundingDataModule"}
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump({"data": data}))
     extra = {
         "evaluate": ["--data", str(tmp_path / "data.yaml"), "--output-dir", str(tmp_path / "eval")],
         "export": ["--output", str(tmp_path / "export")],
