@@ -21,10 +21,7 @@ def seed_run_config(tmp_path):
     config = yaml.safe_load(config_path.read_text())
     lowvr = yaml.safe_load((REPO / "configs" / "stage3.residual.lowvr.yaml").read_text())
     trainer = {**lowvr["trainer"], "accelerator": "cpu", "default_root_dir": str(tmp_path)}
-    trainer["logger"] = config["trainer"]["logger"]
-    for callback in trainer["callbacks"]:
-        if "dirpath" in callback["init_args"]:
-            callback["init_args"]["dirpath"] = str(tmp_path / "checkpoints")
+    trainer["logger"] = config["trainer"]["logger"]  # checkpoints follow default_root_dir
     config["trainer"] = trainer
     model = config["model"]["init_args"]
     for key in ("optimizer", "optimizer_hparams", "scheduler", "scheduler_hparams"):
@@ -37,7 +34,7 @@ def seed_run_config(tmp_path):
 def scale_down(callbacks):
     """The lowvr callbacks with tiny-run numbers; early stopping that never sees an improvement."""
     for callback in callbacks:
-        name, args = callback["class_path"].rsplit(".", 1)[-1], callback["init_args"]
+        name, args = callback["class_path"].rsplit(".", 1)[-1], callback.setdefault("init_args", {})
         if name == "ModelCheckpoint" and "every_n_train_steps" in args:
             args.update(every_n_train_steps=2, save_top_k=2)
         elif name == "EarlyStopping":
