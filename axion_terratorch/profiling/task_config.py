@@ -6,14 +6,12 @@ import copy
 import inspect
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
-from jsonargparse import ArgumentParser
 from jsonargparse.typing import import_object
 from torch import nn
 
+from axion_terratorch.config import instantiate, read_yaml
 from axion_terratorch.constants import DEFAULT_BANDS
 
 #: Model arguments of a measurement: no download, no local weight file; the generative model's
@@ -26,19 +24,16 @@ DEFAULT_METRICS = "axion_terratorch.metrics.GroundingMetrics"
 
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a terratorch/LightningCLI YAML config.
+    """Read a terratorch/LightningCLI YAML config (:func:`~axion_terratorch.config.read_yaml`).
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        TypeError: If it has no ``model`` section (a mapping).
+        ValueError: If it is not valid YAML.
+        TypeError: If it holds no mapping or has no ``model`` section (a mapping).
     """
-    path = Path(path)
-    if not path.is_file():
-        msg = f"config not found: {path}"
-        raise FileNotFoundError(msg)
-    config = yaml.safe_load(path.read_text()) or {}
+    config = read_yaml(path, "--config")
     if not isinstance(config.get("model"), dict):
-        msg = f"{path} has no `model:` section (class_path / init_args of the task)"
+        msg = f"--config {path}: no `model:` section (class_path / init_args of the task)"
         raise TypeError(msg)
     return config
 
@@ -83,14 +78,7 @@ def build_task(
         for key, value in OFFLINE_LOSS_ARGS.items():
             _set_arg(init_args.get("loss"), key, value)
             _set_arg(init_args.get("metrics"), key, value)
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_subclass_arguments(BaseTask, "model", fail_untyped=False, required=True)
-    try:
-        config = parser.parse_object({"model": section})
-    except Exception as error:  # jsonargparse raises its own ArgumentError
-        msg = f"invalid model section: {error}"
-        raise ValueError(msg) from error
-    return parser.instantiate_classes(config).model
+    return instantiate(section, BaseTask, "model")
 
 
 def _class_path(node: Any) -> str | None:
