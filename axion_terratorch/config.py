@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from jsonargparse import ArgumentError, ArgumentParser
+from jsonargparse.typing import import_object as _jsonargparse_import
 
 
 def read_yaml(path: str | os.PathLike[str], option: str) -> dict[str, Any]:
@@ -57,3 +58,16 @@ def instantiate(section: Mapping[str, Any], base: type, key: str) -> Any:
         msg = f"invalid {key} config {section.get('class_path')!r}: {error}"
         raise ValueError(msg) from error
     return parser.instantiate_classes(parsed)[key]
+
+
+def import_object(path: str) -> Any:
+    """Import ``package.module.Name`` (jsonargparse's ``import_object``); the error names the path.
+
+    Raises:
+        ValueError: If the module or the name cannot be imported.
+    """
+    try:
+        return _jsonargparse_import(path)
+    except (ImportError, AttributeError, ValueError) as error:
+        msg = f"cannot import {path!r}: {error}"
+        raise ValueError(msg) from error

@@ -175,7 +175,7 @@ def _entries(value: Any) -> list[dict[str, Any]]:
 
 
 def _data_dir_key(class_path: str) -> str:
-    from axion_terratorch.tasks.sar_grounding import import_object
+    from axion_terratorch.config import import_object
 
     if not class_path:
         msg = "--data-dir: the config has no data.class_path"

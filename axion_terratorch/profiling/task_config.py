@@ -8,10 +8,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from jsonargparse.typing import import_object
 from torch import nn
 
-from axion_terratorch.config import instantiate, read_yaml
+from axion_terratorch.config import import_object, instantiate, read_yaml
 from axion_terratorch.constants import DEFAULT_BANDS
 
 #: Model arguments of a measurement: no download, no local weight file; the generative model's

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import inspect
 import logging
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
+from axion_terratorch.config import import_object
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
 from axion_terratorch.loggers import apply_run_root
@@ -351,16 +351,6 @@ def build_module(config: Mapping[str, Any]) -> nn.Module:
     from axion_terratorch.inference.checkpoint import build_model
 
     return build_model(config)
-
-
-def import_object(path: str) -> Any:
-    """Import ``package.module.Name``; the error names the path."""
-    module_name, _, name = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as error:
-        msg = f"cannot import {path!r}: {error}"
-        raise ValueError(msg) from error
 
 
 def _batch_size(batch: dict[str, Any]) -> int:
