@@ -27,13 +27,9 @@ from pathlib import Path
 import torch
 
 from axion_terratorch.atomic import atomic_path
-from axion_terratorch.profiling.memory import (
-    GIB,
-    build_task,
-    format_bytes,
-    load_config,
-    measure_training_memory,
-)
+from axion_terratorch.profiling.budget import GIB, format_bytes
+from axion_terratorch.profiling.memory import measure_training_memory
+from axion_terratorch.profiling.task_config import build_task, load_config
 
 CONFIGS = ("configs/stage3.lowvr.yaml", "configs/stage3.residual.lowvr.yaml")
 

@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     """Build the task, measure one training step, print the table and write the JSON."""
     import torch
 
-    from axion_terratorch.profiling.memory import GIB, build_task, measure_training_memory
+    from axion_terratorch.profiling.budget import GIB
+    from axion_terratorch.profiling.memory import measure_training_memory
+    from axion_terratorch.profiling.task_config import build_task
 
     try:
         config, settings = resolve_settings(args)
@@ -107,7 +109,8 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         FileNotFoundError, TypeError, ValueError: For a missing or malformed config or a bad value;
             the message names the key.
     """
-    from axion_terratorch.profiling.memory import load_config, normalize_precision
+    from axion_terratorch.profiling.budget import normalize_precision
+    from axion_terratorch.profiling.task_config import load_config
 
     config = load_config(args.config)
     data_args = (config.get("data") or {}).get("init_args") or {}

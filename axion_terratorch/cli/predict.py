@@ -59,8 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Ground the scene and print a one-line summary. Exit 2 on bad input, one line (nothing is written then)."""
     from axion_terratorch.cli.errors import report
+    from axion_terratorch.config import read_yaml
     from axion_terratorch.inference.pipeline import predict_scene
-    from axion_terratorch.inference.preflight import read_yaml
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from terratorch.cli_tools import build_lightning_cli
 
-    config = load_config(args.config)
+    from axion_terratorch.config import read_yaml
+
+    config = read_yaml(args.config, "--config")
     if args.smoke:
         config, edits = smoke_config(config, keep_data=args.data_dir is not None)
         if args.output_dir is None:
@@ -121,22 +123,6 @@ def report_smoke(trainer: Any, output_dir: Path) -> int:
     return 0
 
 
-def load_config(path: Path) -> dict[str, Any]:
-    """Read a run config; errors name the file."""
-    if not path.is_file():
-        msg = f"--config: {path} does not exist"
-        raise FileNotFoundError(msg)
-    try:
-        config = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        msg = f"--config: {path} is not valid YAML: {error}"
-        raise ValueError(msg) from error
-    if not isinstance(config, dict):
-        msg = f"--config: {path} must hold a mapping (trainer, model, data), got {type(config).__name__}"
-        raise TypeError(msg)
-    return config
-
-
 def apply_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Return ``config`` with the seed's flags written into their keys."""
     trainer = config.setdefault("trainer", {})
@@ -172,12 +158,11 @@ def apply_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, A
 
 
 def check_run(trainer: Any, model: Any) -> None:
-    """Checks that need the built trainer and model (the task repeats them at ``fit``)."""
-    if trainer.max_steps >= 0 and trainer.min_steps and trainer.min_steps > trainer.max_steps:
-        msg = (
-            f"trainer.min_steps ({trainer.min_steps}) is larger than trainer.max_steps ({trainer.max_steps})"
-        )
-        raise ValueError(msg)
+    """Checks that need the built trainer and model: the task's trainer check (which ``fit`` runs
+    again) and at least one trainable parameter."""
+    from axion_terratorch.tasks.sar_grounding import check_trainer_settings
+
+    check_trainer_settings(trainer)
     if not any(p.requires_grad for p in model.parameters()):
         msg = "the model has no trainable parameter (check model.init_args.model.init_args.lora)"
         raise ValueError(msg)
@@ -190,7 +175,7 @@ def _entries(value: Any) -> list[dict[str, Any]]:
 
 
 def _data_dir_key(class_path: str) -> str:
-    from axion_terratorch.tasks.sar_grounding import import_object
+    from axion_terratorch.config import import_object
 
     if not class_path:
         msg = "--data-dir: the config has no data.class_path"

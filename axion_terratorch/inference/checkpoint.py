@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 import yaml
-from jsonargparse import ArgumentError, ArgumentParser
 from torch import nn
 
+from axion_terratorch.config import instantiate
 from axion_terratorch.weights import shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
@@ -168,14 +168,10 @@ def model_config(
 
 def build_model(config: Mapping[str, Any]) -> nn.Module:
     """Instantiate ``{"class_path": ..., "init_args": {...}}`` as jsonargparse (LightningCLI) does."""
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument("--model", type=nn.Module)
     try:
-        parsed = parser.parse_object({"model": dict(config)})
-    except ArgumentError as err:
-        msg = f"invalid model config {config.get('class_path')!r}: {err}"
-        raise CheckpointError(msg) from err
-    return parser.instantiate_classes(parsed).model
+        return instantiate(config, nn.Module, "model")
+    except ValueError as error:
+        raise CheckpointError(str(error)) from error
 
 
 def without_base_download(config: Mapping[str, Any]) -> dict[str, Any]:

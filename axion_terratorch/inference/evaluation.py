@@ -10,13 +10,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import torch
-from jsonargparse import ArgumentError, ArgumentParser
 from lightning import LightningDataModule
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from axion_terratorch.config import instantiate, read_yaml
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference.preflight import read_yaml
 from axion_terratorch.inference.tile_scores import Row, score_tiles
 from axion_terratorch.losses.lpips import LPIPSLoss
 
@@ -64,14 +63,11 @@ def build_datamodule(config: str | os.PathLike[str] | Mapping[str, Any]) -> Ligh
     if not isinstance(section, Mapping) or "class_path" not in section:
         msg = f"{source} has no data module class_path (at the top level or under `data:`)"
         raise ValueError(msg)
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument("--data", type=LightningDataModule)
     try:
-        parsed = parser.parse_object({"data": dict(section)})
-    except ArgumentError as err:
-        msg = f"invalid data module config in {source}: {err}"
-        raise ValueError(msg) from err
-    return parser.instantiate_classes(parsed).data
+        return instantiate(section, LightningDataModule, "data")
+    except ValueError as error:
+        msg = f"{source}: {error}"
+        raise ValueError(msg) from error
 
 
 def iterate_batches(

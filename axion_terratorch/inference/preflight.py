@@ -1,4 +1,4 @@
-"""Checks a command runs before its long work: device, YAML files, writable folders, free disk space.
+"""Checks a command runs before its long work: device, writable folders, free disk space (YAML files: :func:`axion_terratorch.config.read_yaml`).
 
 Each raises a ``ValueError`` (or ``OSError``) whose one-line message names the option or file and the
 fix, so ``axion-stage3`` reports it with exit status 2 before a model is built or a window is read.
@@ -10,10 +10,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import torch
-import yaml
 
 GB = 1e9
 
@@ -42,32 +40,6 @@ def check_device(device: str, option: str = "--device") -> torch.device:
         msg = f"{option} {device}: the MPS backend is not available on this machine; use {option} cpu"
         raise ValueError(msg)
     return parsed
-
-
-def read_yaml(path: str | os.PathLike[str], option: str) -> dict[str, Any]:
-    """Read a YAML mapping, naming ``option`` and the file (and the line of a syntax error) on failure.
-
-    Raises:
-        FileNotFoundError: If ``path`` is not a file.
-        ValueError: If it is not valid YAML.
-        TypeError: If it holds no mapping.
-    """
-    path = Path(path)
-    if not path.is_file():
-        msg = f"{option} {path}: file not found"
-        raise FileNotFoundError(msg)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or type(error).__name__
-        msg = f"{option} {path}: not valid YAML{where} ({problem}); fix the file"
-        raise ValueError(msg) from error
-    if not isinstance(data, dict):
-        msg = f"{option} {path}: expected a YAML mapping (keys such as model:, data:), got {type(data).__name__}"
-        raise TypeError(msg)
-    return data
 
 
 def check_writable(folder: str | os.PathLike[str], option: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import inspect
 import logging
 from collections.abc import Mapping
@@ -11,12 +10,13 @@ from typing import Any
 
 import torch
 from lightning.pytorch import Callback
-from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_info
 from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
+from axion_terratorch.config import import_object
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
 from axion_terratorch.loggers import apply_run_root
@@ -27,7 +27,7 @@ from axion_terratorch.weights import config_differences, shape_mismatches, summa
 
 logger = logging.getLogger(__name__)
 
-#: Constructor arguments that are modules: kept out of hparams unless LightningCLI gives their config.
+#: Constructor arguments that are modules: never saved as live modules; their configs are recorded instead.
 MODULE_ARGS = ("model", "loss", "metrics")
 #: Metrics shown in the progress bar: fidelity, and the SAR agreement beside it.
 PROGRESS_BAR_METRICS = ("psnr", "sar_agreement")
@@ -79,6 +79,8 @@ class SARGroundingTask(TerraTorchTask):
 
     monitor = "val/loss"
     mode = "min"
+    #: ``save_hyperparameters`` leaves the modules out; :meth:`_record_module_configs` stores their configs.
+    ignore = MODULE_ARGS
 
     def __init__(
         self,
@@ -99,12 +101,6 @@ class SARGroundingTask(TerraTorchTask):
         if not hasattr(torch.optim, optimizer):
             msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
             raise ValueError(msg)
-        # Through LightningCLI the hparams are the parsed config (class_path dicts), which makes
-        # checkpoints rebuildable; in plain Python they would be live modules, which we leave out.
-        self.ignore = () if _given_hyperparameters.get() is not None else MODULE_ARGS
-        self._modules_given = tuple(
-            build_module(value) if isinstance(value, Mapping) else value for value in (model, loss, metrics)
-        )
         self.target_key = target_key
         self.valid_mask_key = valid_mask_key
         self.optimizer_name = optimizer
@@ -113,18 +109,29 @@ class SARGroundingTask(TerraTorchTask):
         self.scheduler_name = scheduler
         self.scheduler_hparams = scheduler_hparams
         super().__init__(task="sar_grounding")
+        # torch refuses module attributes before Module.__init__, so the modules are attached here,
+        # after torchgeo's constructor has saved the hyperparameters.
+        model, loss, metrics = (
+            build_module(value) if isinstance(value, Mapping) else value for value in (model, loss, metrics)
+        )
+        self.model = model
+        self.loss = Stage3Loss(bands=self.bands) if loss is None else loss
+        self._check_bands("loss", self.loss)
+        metrics = GroundingMetrics(bands=self.bands) if metrics is None else metrics
+        self._check_bands("metrics", metrics)
+        self.val_metrics = copy.deepcopy(metrics)
+        self.test_metrics = copy.deepcopy(metrics)
         self._record_module_configs()
 
     def _record_module_configs(self) -> None:
-        """Put the model's, loss's and metrics' configs in the hyperparameters when they are missing.
+        """Put the model's, loss's and metrics' configs in the hyperparameters.
 
-        ``terratorch fit`` saves them as its YAML gives them; built in plain Python, the modules
-        record their own (:class:`~axion_terratorch.init_config.RecordsInitArgs`), so every
-        checkpoint can be reloaded with ``load_from_checkpoint(path)`` or ``load_model(path)``.
+        Built in plain Python, the modules record their own
+        (:class:`~axion_terratorch.init_config.RecordsInitArgs`); under ``terratorch fit`` the
+        configuration LightningCLI saves replaces them in :meth:`setup`. Either way every checkpoint
+        can be reloaded with ``load_from_checkpoint(path)`` or ``load_model(path)``.
         """
         for name, module in zip(MODULE_ARGS, (self.model, self.loss, self.val_metrics), strict=True):
-            if isinstance(self.hparams.get(name), Mapping):
-                continue
             config = init_config(module)
             if config is not None:
                 self.hparams[name] = config
@@ -135,24 +142,27 @@ class SARGroundingTask(TerraTorchTask):
                     type(module).__name__,
                 )
 
+    def _record_cli_configs(self) -> None:
+        """Take the modules' configs from the run's LightningCLI configuration, when there is one."""
+        for callback in self.trainer.callbacks:
+            if not isinstance(callback, SaveConfigCallback):
+                continue
+            task_config = callback.config.get("model")
+            init_args = task_config.get("init_args") if task_config is not None else None
+            for name in MODULE_ARGS:
+                value = init_args.get(name) if init_args is not None else None
+                value = value.as_dict() if hasattr(value, "as_dict") else value
+                if isinstance(value, Mapping) and "class_path" in value:
+                    self.hparams[name] = dict(value)
+
     def configure_models(self) -> None:
-        """Attach the model given to the constructor."""
-        self.model = self._modules_given[0]
+        """Nothing: the model is attached by the constructor (it is an argument, not built from hparams)."""
 
     def configure_losses(self) -> None:
-        """Attach the loss, by default :class:`Stage3Loss` on the model's bands."""
-        loss = self._modules_given[1]
-        self.loss = Stage3Loss(bands=self.bands) if loss is None else loss
-        self._check_bands("loss", self.loss)
+        """Nothing: the loss (default :class:`Stage3Loss` on the model's bands) is attached by the constructor."""
 
     def configure_metrics(self) -> None:
-        """Clone the metrics once per stage (validation, test)."""
-        metrics = self._modules_given[2]
-        metrics = GroundingMetrics(bands=self.bands) if metrics is None else metrics
-        self._check_bands("metrics", metrics)
-        self.val_metrics = copy.deepcopy(metrics)
-        self.test_metrics = copy.deepcopy(metrics)
-        del self._modules_given
+        """Nothing: the constructor clones the metrics once per stage (validation, test)."""
 
     @property
     def bands(self) -> tuple[str, ...]:
@@ -197,7 +207,8 @@ class SARGroundingTask(TerraTorchTask):
         }
 
     def setup(self, stage: str) -> None:
-        """Check trainer settings the trainer itself does not, before any step runs."""
+        """Record the run's module configs and check trainer settings the trainer itself does not."""
+        self._record_cli_configs()
         if stage == "fit":
             check_trainer_settings(self.trainer)
 
@@ -340,16 +351,6 @@ def build_module(config: Mapping[str, Any]) -> nn.Module:
     from axion_terratorch.inference.checkpoint import build_model
 
     return build_model(config)
-
-
-def import_object(path: str) -> Any:
-    """Import ``package.module.Name``; the error names the path."""
-    module_name, _, name = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as error:
-        msg = f"cannot import {path!r}: {error}"
-        raise ValueError(msg) from error
 
 
 def _batch_size(batch: dict[str, Any]) -> int:

@@ -49,7 +49,7 @@ def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-c", "missing.yaml"], "config not found"),
+        (["-c", "missing.yaml"], "missing.yaml: file not found"),
         (["--precision", "16-true"], "'16-true'"),
         (["--tile-size", "0"], "tile_size"),
     ],

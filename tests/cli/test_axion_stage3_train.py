@@ -93,11 +93,11 @@ def test_validate_config_refuses_impossible_values_in_one_line(demo_config, caps
 
 def test_missing_or_malformed_config_is_one_line_naming_the_file(tmp_path, capsys):
     code = main(["train", "--config", str(tmp_path / "nope.yaml")])
-    assert "nope.yaml does not exist" in one_line_error(capsys, code)
+    assert "nope.yaml: file not found" in one_line_error(capsys, code)
     broken = tmp_path / "broken.yaml"
     broken.write_text("model: [unclosed\n  trainer: {")
     code = main(["train", "--config", str(broken)])
-    assert "broken.yaml is not valid YAML" in one_line_error(capsys, code)
+    assert "broken.yaml: not valid YAML at line" in one_line_error(capsys, code)
 
 
 def npz_config(demo_config, root, stage2_dir):

@@ -64,6 +64,20 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
+def test_checkpoint_holds_the_configs_the_yaml_gave(demo_config):
+    build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
+    given = yaml.safe_load(demo_config.read_text())["model"]["init_args"]
+    checkpoint = torch.load(demo_config.parent / "checkpoints" / "last.ckpt", weights_only=False)
+    saved = checkpoint["hyper_parameters"]
+    for name in ("model", "loss"):
+        assert saved[name]["class_path"] == given[name]["class_path"]
+        for key, value in given[name].get("init_args", {}).items():
+            stored = saved[name]["init_args"][key]
+            if isinstance(value, dict):  # defaults the YAML leaves out are filled in
+                stored = {k: stored[k] for k in value}
+            assert stored == value, (name, key)
+
+
 @pytest.mark.slow
 def test_checkpoint_reloads_and_reproduces_outputs(demo_config):
     cli = build_lightning_cli(["fit", "-c", str(demo_config), *FAST])

@@ -10,12 +10,9 @@ from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindGenerativeGrounding
-from axion_terratorch.profiling.memory import (
-    MemoryBudget,
-    build_task,
-    measure_training_memory,
-    normalize_precision,
-)
+from axion_terratorch.profiling.budget import MemoryBudget, normalize_precision
+from axion_terratorch.profiling.memory import measure_training_memory, task_optimizer
+from axion_terratorch.profiling.task_config import build_task
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +153,26 @@ def test_bad_arguments_name_the_value(task):
         normalize_precision("16-true")
     with pytest.raises(ValueError, match="batch_size"):
         measure_training_memory(task, batch_size=0)
+
+
+def test_the_optimizer_is_the_one_training_uses():
+    """The measured optimizer is what the task's configure_optimizers() builds, scheduler or not."""
+    model = TerraMindGenerativeGrounding(variant="tiny", pretrained=False, timesteps=1)
+    task = SARGroundingTask(
+        model=model,
+        loss=Stage3Loss(use_lpips=False),
+        metrics=GroundingMetrics(lpips=False),
+        optimizer="Adam",
+        lr=3e-4,
+        optimizer_hparams={"weight_decay": 0.01},
+        scheduler="axion_terratorch.schedulers.WarmupCosineLR",
+        scheduler_hparams={"interval": "step", "warmup_steps": 5},
+    )
+    optimizer = task_optimizer(task)
+    assert type(optimizer) is torch.optim.Adam
+    (group,) = optimizer.param_groups
+    assert group["weight_decay"] == 0.01
+    assert group["initial_lr"] == 3e-4  # the scheduler was built on it, as in training
+    assert {id(p) for p in group["params"]} == {id(p) for p in task.parameters() if p.requires_grad}
+    with pytest.raises(RuntimeError, match="not attached"):
+        _ = task.trainer  # detached again
