@@ -8,7 +8,6 @@ pixels only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -99,7 +98,7 @@ def sar_structure_loss(
     return (1 - orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")).mean()
 
 
-def sar_agreement_hinge(
+def sar_agreement_gaps(
     output: Tensor,
     reference: Tensor,
     sar: Tensor,
@@ -108,23 +107,20 @@ def sar_agreement_hinge(
     mask: Tensor | None = None,
     sar_sigma: float = AGREEMENT_SAR_SIGMA,
     rho: float = AGREEMENT_RHO,
-    side: Literal["below", "above"] = "below",
-) -> Tensor:
-    """``relu(agreement(reference) + margin - agreement(output))``, mean over samples, in [0, 2 + margin].
+) -> tuple[Tensor, Tensor]:
+    """Shortfall and excess of the output's SAR agreement against a ceiling, each a mean over samples.
 
-    Both agreements are the SAR-coherence-weighted orientation agreement of
-    :func:`sar_structure_loss`; the reference's is detached. Positive only while the output agrees
-    with the SAR less than the reference does (plus ``margin``); at or above that ceiling it is 0
-    with zero gradient, so agreeing more than the reference is never rewarded. ``side="above"``
-    gives the other side, ``relu(agreement(output) - agreement(reference) - margin)``: a penalty on
-    agreement past the ceiling (over-grounding).
+    With ``c = agreement(reference) + margin`` (detached) and ``a = agreement(output)``, both the
+    SAR-coherence-weighted orientation agreement of :func:`sar_structure_loss`: ``relu(c - a)``
+    (the hinge: positive only while the output agrees less than the ceiling, 0 with zero gradient at
+    or above it, so agreeing more is never rewarded) and ``relu(a - c)`` (agreement past the
+    ceiling: over-grounding). Both come from one computation of each agreement.
     """
     check_pair(output, reference)
     agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")
     with torch.no_grad():
         ceiling = orientation_agreement(reference, sar, bands, mask, sar_sigma, rho, weighting="sar") + margin
-    gap = ceiling - agreement if side == "below" else agreement - ceiling
-    return F.relu(gap).mean()
+    return F.relu(ceiling - agreement).mean(), F.relu(agreement - ceiling).mean()
 
 
 def cycle_loss(output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA
-from axion_terratorch.losses.functional import sar_agreement_hinge
+from axion_terratorch.losses.functional import sar_agreement_gaps
 
 #: Default margin above the Stage 2 input's agreement for tiles without a target.
 SAR_HEADROOM = 0.05
@@ -68,8 +68,19 @@ class SARAgreementHinge(nn.Module):
         mask: Tensor | None = None,
     ) -> Tensor:
         """Mean hinge over tiles (scalar): against ``target`` if given, else ``optical + headroom``."""
+        return self.gaps(output, optical, sar, target, mask)[0]
+
+    def gaps(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """The hinge and the excess past the same ceiling (:func:`sar_agreement_gaps`), computed once."""
         reference, margin = (optical, self.headroom) if target is None else (target, 0.0)
-        return sar_agreement_hinge(output, reference, sar, margin, self.bands, mask, self.sar_sigma, self.rho)
+        return sar_agreement_gaps(output, reference, sar, margin, self.bands, mask, self.sar_sigma, self.rho)
 
     def extra_repr(self) -> str:
         return f"headroom={self.headroom}, bands={self.bands}"

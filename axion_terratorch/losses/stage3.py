@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.init_config import RecordsInitArgs
-from axion_terratorch.losses.functional import SAR_SIGMA, sar_agreement_hinge
+from axion_terratorch.losses.functional import SAR_SIGMA
 from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
@@ -107,7 +107,6 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
             msg = f"sar_headroom must be a finite number >= 0, got {sar_headroom}"
             raise ValueError(msg)
         self.bands = tuple(bands)
-        self.sar_headroom = sar_headroom
         self.sar_objective = sar_objective
         match sar_objective:
             case "hinge":
@@ -130,6 +129,8 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
                 self.sar_consistency = SARConsistencyLoss(
                     structure_weight, edge_weight, texture_weight, sar_sigma, bands
                 )
+                if sar_excess_weight > 0:  # the hinge computes the excess too; here it is separate
+                    self.sar_excess = SARAgreementHinge(sar_headroom, bands)
             case _:
                 msg = f"sar_objective must be 'hinge' or 'unbounded', got {sar_objective!r}"
                 raise ValueError(msg)
@@ -155,11 +156,21 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         zero = output.new_zeros(())
         # At weight 0 the SAR term is still logged, but no graph is kept for it (a structure tensor of
         # output and reference per step otherwise, with nothing to backpropagate).
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights["sar_consistency"] > 0):
-            if self.sar_objective == "hinge":
-                sar_term = self.sar_consistency(output, optical, sar, target, mask)
-            else:
+        needs_grad = {
+            name: torch.is_grad_enabled() and self.weights[name] > 0
+            for name in ("sar_consistency", "sar_excess")
+        }
+        excess = None
+        if self.sar_objective == "hinge":
+            with torch.set_grad_enabled(needs_grad["sar_consistency"] or needs_grad["sar_excess"]):
+                sar_term, excess = self.sar_consistency.gaps(output, optical, sar, target, mask)
+            if not needs_grad["sar_consistency"]:
+                sar_term = sar_term.detach()
+        else:
+            with torch.set_grad_enabled(needs_grad["sar_consistency"]):
                 sar_term = self.sar_consistency(output, sar, mask)
+            if self.weights["sar_excess"] > 0:
+                excess = self.sar_excess.gaps(output, optical, sar, target, mask)[1]
         terms = {
             "sar_consistency": sar_term,
             "cycle": self.cycle(output, optical, mask),
@@ -170,10 +181,7 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         terms["spectral"] = zero if target is None else self.spectral(output, target, mask)
         terms["ssim"] = zero if target is None else self.ssim(output, target, mask)
         if self.weights["sar_excess"] > 0:
-            reference, margin = (optical, self.sar_headroom) if target is None else (target, 0.0)
-            terms["sar_excess"] = sar_agreement_hinge(
-                output, reference, sar, margin, self.bands, mask, side="above"
-            )
+            terms["sar_excess"] = excess
         total = sum(self.weights[name] * value for name, value in terms.items())
         terms["cycle_identity"] = (
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]

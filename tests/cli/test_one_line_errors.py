@@ -244,6 +244,17 @@ def test_export_run_dir_over_bad_checkpoints(tmp_path, capsys, content):
     ],
 )
 def test_evaluate_with_a_malformed_data_yaml(tmp_path, capsys, data, words):
+    assert re.search(words, evaluate_error(tmp_path, capsys, data))
+
+
+def test_evaluate_with_a_missing_data_folder(tmp_path, capsys):
+    config = {"data": {"class_path": "axion_terratorch.datamodules.NpzTileDataModule"}}
+    config["data"]["init_args"] = {"root": str(tmp_path / "gone"), "tiles": {"stage2_proxy": True}}
+    assert "gone" in evaluate_error(tmp_path, capsys, yaml.safe_dump(config))
+
+
+def evaluate_error(tmp_path, capsys, data: str) -> str:
+    """The one-line error of ``evaluate --identity`` over the data YAML text ``data``."""
     (tmp_path / "data.yaml").write_text(data)
     args = [
         "evaluate",
@@ -253,22 +264,7 @@ def test_evaluate_with_a_malformed_data_yaml(tmp_path, capsys, data, words):
         "--output-dir",
         str(tmp_path / "r"),
     ]
-    assert re.search(words, one_line_error(capsys, main(args)))
-
-
-def test_evaluate_with_a_missing_data_folder(tmp_path, capsys):
-    config = {"data": {"class_path": "axion_terratorch.datamodules.NpzTileDataModule"}}
-    config["data"]["init_args"] = {"root": str(tmp_path / "gone"), "tiles": {"stage2_proxy": True}}
-    (tmp_path / "data.yaml").write_text(yaml.safe_dump(config))
-    args = [
-        "evaluate",
-        "--identity",
-        "--data",
-        str(tmp_path / "data.yaml"),
-        "--output-dir",
-        str(tmp_path / "r"),
-    ]
-    assert "gone" in one_line_error(capsys, main(args))
+    return one_line_error(capsys, main(args))
 
 
 def test_predict_negative_batch_size(tmp_path, scene, capsys):

@@ -91,6 +91,10 @@ def test_excess_term_charges_agreement_past_the_target_only(scene):
     without_target = loss(sharp, target, sar)["sar_excess"]
     assert without_target.item() == pytest.approx(max(expected.item() - 0.05, 0), abs=1e-5)
     assert "sar_excess" not in Stage3Loss(use_lpips=False)(sharp, target, sar, target)
+    unbounded = Stage3Loss(sar_objective="unbounded", sar_excess_weight=2.0, use_lpips=False)
+    assert unbounded(sharp, target, sar, target)["sar_excess"].item() == pytest.approx(
+        expected.item(), abs=1e-5
+    )
 
 
 def test_stage3_default_sar_term_is_the_hinge(scene):
