@@ -8,6 +8,7 @@ pixels only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -98,7 +99,21 @@ def sar_structure_loss(
     return (1 - orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")).mean()
 
 
-def sar_agreement_gaps(
+def _ceiling(
+    reference: Tensor,
+    sar: Tensor,
+    margin: float,
+    bands: Sequence[str],
+    mask: Tensor | None,
+    sar_sigma: float,
+    rho: float,
+    weighting: Literal["joint", "sar"],
+) -> Tensor:
+    with torch.no_grad():
+        return orientation_agreement(reference, sar, bands, mask, sar_sigma, rho, weighting) + margin
+
+
+def sar_agreement_hinge(
     output: Tensor,
     reference: Tensor,
     sar: Tensor,
@@ -107,20 +122,42 @@ def sar_agreement_gaps(
     mask: Tensor | None = None,
     sar_sigma: float = AGREEMENT_SAR_SIGMA,
     rho: float = AGREEMENT_RHO,
-) -> tuple[Tensor, Tensor]:
-    """Shortfall and excess of the output's SAR agreement against a ceiling, each a mean over samples.
+) -> Tensor:
+    """Mean over samples of ``relu(agreement(reference) + margin - agreement(output))``.
 
-    With ``c = agreement(reference) + margin`` (detached) and ``a = agreement(output)``, both the
-    SAR-coherence-weighted orientation agreement of :func:`sar_structure_loss`: ``relu(c - a)``
-    (the hinge: positive only while the output agrees less than the ceiling, 0 with zero gradient at
-    or above it, so agreeing more is never rewarded) and ``relu(a - c)`` (agreement past the
-    ceiling: over-grounding). Both come from one computation of each agreement.
+    The agreement is the SAR-coherence-weighted one of :func:`sar_structure_loss`, where noise in the
+    output lowers it, so the shortfall cannot be closed by suppressing the output's texture. Positive
+    only while the output agrees less than the (detached) ceiling, 0 with zero gradient at or above
+    it: agreeing more is never rewarded.
     """
     check_pair(output, reference)
     agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")
-    with torch.no_grad():
-        ceiling = orientation_agreement(reference, sar, bands, mask, sar_sigma, rho, weighting="sar") + margin
-    return F.relu(ceiling - agreement).mean(), F.relu(agreement - ceiling).mean()
+    ceiling = _ceiling(reference, sar, margin, bands, mask, sar_sigma, rho, "sar")
+    return F.relu(ceiling - agreement).mean()
+
+
+def sar_agreement_excess(
+    output: Tensor,
+    reference: Tensor,
+    sar: Tensor,
+    margin: float = 0.0,
+    bands: Sequence[str] = DEFAULT_BANDS,
+    mask: Tensor | None = None,
+    sar_sigma: float = AGREEMENT_SAR_SIGMA,
+    rho: float = AGREEMENT_RHO,
+) -> Tensor:
+    """Mean over samples of ``relu(agreement(output) - agreement(reference) - margin)``: over-grounding.
+
+    Measured with the project's SAR agreement, the jointly coherence-weighted one of
+    ``metrics.functional.sar_agreement`` that ``sar_agreement_excess`` logs and the over-grounding
+    target is judged by. Under the hinge's SAR weighting an output that sharpens the main edges and
+    smooths the fine texture stays at the truth's agreement while the metric's, which counts the
+    output's coherent structure only, goes past it (``docs/quality.md``).
+    """
+    check_pair(output, reference)
+    agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="joint")
+    ceiling = _ceiling(reference, sar, margin, bands, mask, sar_sigma, rho, "joint")
+    return F.relu(agreement - ceiling).mean()
 
 
 def cycle_loss(output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -15,7 +15,7 @@ from axion_terratorch.losses.functional import SAR_SIGMA
 from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
-from axion_terratorch.losses.sar_hinge import SAR_HEADROOM, SARAgreementHinge
+from axion_terratorch.losses.sar_hinge import SAR_HEADROOM, SARAgreementExcess, SARAgreementHinge
 from axion_terratorch.losses.spectral import SpectralLoss
 from axion_terratorch.losses.ssim import SSIMLoss
 
@@ -48,9 +48,10 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
       minimised by copying the SAR's structure into the output; kept for comparison. Those four
       arguments apply to it only and must keep their defaults with ``"hinge"``.
 
-    ``sar_excess_weight`` (default 0) adds the other side of the constraint, ``sar_excess``: per tile
-    ``relu(agreement(output) - agreement(target))`` (without a target, above the input's plus
-    ``sar_headroom``), mean over tiles. The hinge only stops rewarding agreement past the truth's; the
+    ``sar_excess_weight`` (default 0) adds the other side of the constraint, ``sar_excess``
+    (:class:`SARAgreementExcess`): per tile ``relu(agreement(output) - agreement(target))`` (without a
+    target, above the input's plus ``sar_headroom``), mean over tiles, with the agreement the
+    metrics log (jointly coherence-weighted), so it is the logged ``sar_agreement_excess``. The hinge only stops rewarding agreement past the truth's; the
     excess term also charges for it. A restoration that sharpens the main edges but cannot restore
     the true image's fine texture ends up agreeing with the SAR more than the truth does; the
     excess term keeps it at the truth's level (``configs/stage3.real.yaml``, ``docs/quality.md``).
@@ -129,11 +130,10 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
                 self.sar_consistency = SARConsistencyLoss(
                     structure_weight, edge_weight, texture_weight, sar_sigma, bands
                 )
-                if sar_excess_weight > 0:  # the hinge computes the excess too; here it is separate
-                    self.sar_excess = SARAgreementHinge(sar_headroom, bands)
             case _:
                 msg = f"sar_objective must be 'hinge' or 'unbounded', got {sar_objective!r}"
                 raise ValueError(msg)
+        self.sar_excess = SARAgreementExcess(sar_headroom, bands) if sar_excess_weight > 0 else None
         self.cycle = CycleLoss()
         self.identity = IdentityLoss()
         self.spectral = SpectralLoss()
@@ -156,21 +156,12 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         zero = output.new_zeros(())
         # At weight 0 the SAR term is still logged, but no graph is kept for it (a structure tensor of
         # output and reference per step otherwise, with nothing to backpropagate).
-        needs_grad = {
-            name: torch.is_grad_enabled() and self.weights[name] > 0
-            for name in ("sar_consistency", "sar_excess")
-        }
-        excess = None
-        if self.sar_objective == "hinge":
-            with torch.set_grad_enabled(needs_grad["sar_consistency"] or needs_grad["sar_excess"]):
-                sar_term, excess = self.sar_consistency.gaps(output, optical, sar, target, mask)
-            if not needs_grad["sar_consistency"]:
-                sar_term = sar_term.detach()
-        else:
-            with torch.set_grad_enabled(needs_grad["sar_consistency"]):
-                sar_term = self.sar_consistency(output, sar, mask)
-            if self.weights["sar_excess"] > 0:
-                excess = self.sar_excess.gaps(output, optical, sar, target, mask)[1]
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights["sar_consistency"] > 0):
+            sar_term = (
+                self.sar_consistency(output, optical, sar, target, mask)
+                if self.sar_objective == "hinge"
+                else self.sar_consistency(output, sar, mask)
+            )
         terms = {
             "sar_consistency": sar_term,
             "cycle": self.cycle(output, optical, mask),
@@ -180,8 +171,8 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
             terms["lpips"] = self.lpips(output, optical, mask)
         terms["spectral"] = zero if target is None else self.spectral(output, target, mask)
         terms["ssim"] = zero if target is None else self.ssim(output, target, mask)
-        if self.weights["sar_excess"] > 0:
-            terms["sar_excess"] = excess
+        if self.sar_excess is not None:
+            terms["sar_excess"] = self.sar_excess(output, optical, sar, target, mask)
         total = sum(self.weights[name] * value for name, value in terms.items())
         terms["cycle_identity"] = (
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from axion_terratorch.functional import orientation_agreement
-from axion_terratorch.losses import SARAgreementHinge, SARConsistencyLoss, SSIMLoss, Stage3Loss
+from axion_terratorch.losses import (
+    SARAgreementExcess,
+    SARAgreementHinge,
+    SARConsistencyLoss,
+    SSIMLoss,
+    Stage3Loss,
+)
+from axion_terratorch.metrics import GroundingMetrics
+from axion_terratorch.metrics.functional import sar_agreement
 
 
 def stripes(size: int = 48, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,11 +89,11 @@ def test_excess_term_charges_agreement_past_the_target_only(scene):
     loss = Stage3Loss(sar_consistency_weight=0.0, sar_excess_weight=2.0, use_lpips=False)
     beyond = sharp.clone().requires_grad_()
     terms = loss(beyond, target, sar, target)
-    expected = agreement(sharp, sar) - agreement(target, sar)
+    expected = sar_agreement(sharp, sar) - sar_agreement(target, sar)
     assert terms["sar_excess"].item() == pytest.approx(expected.item(), abs=1e-5)
     (grad,) = torch.autograd.grad(terms["loss"], beyond)
     step = beyond.detach() - 0.5 * grad / grad.abs().max()  # the gradient lowers the agreement
-    assert agreement(step, sar) < agreement(sharp, sar)
+    assert sar_agreement(step, sar) < sar_agreement(sharp, sar)
     below = target.transpose(-2, -1)
     assert loss(below, target, sar, target)["sar_excess"] == 0  # no pull upwards: never an imprint
     without_target = loss(sharp, target, sar)["sar_excess"]
@@ -95,6 +103,22 @@ def test_excess_term_charges_agreement_past_the_target_only(scene):
     assert unbounded(sharp, target, sar, target)["sar_excess"].item() == pytest.approx(
         expected.item(), abs=1e-5
     )
+
+
+def test_excess_is_the_logged_metric_not_the_hinge_agreement(scene):
+    """Sharp edges over most of the tile and noise elsewhere: no more agreement than the truth under
+    the hinge's SAR weighting, more under the metric's. The excess term sees what the metric logs."""
+    sar, sharp, target = scene
+    output = sharp.clone()
+    noise = torch.randn(output[..., :20].shape, generator=torch.Generator().manual_seed(3))
+    output[..., :20] = (output[..., :20] + 0.2 * noise).clamp(0, 1)
+    assert agreement(output, sar) <= agreement(target, sar)
+    assert sar_agreement(output, sar) > sar_agreement(target, sar)
+    metrics = GroundingMetrics(lpips=False)
+    metrics.update(output, target, sar, target)
+    excess = SARAgreementExcess()(output, target, sar, target)
+    assert excess.item() == pytest.approx(metrics.compute()["sar_agreement_excess"].item(), abs=1e-5)
+    assert excess > 0
 
 
 def test_stage3_default_sar_term_is_the_hinge(scene):
