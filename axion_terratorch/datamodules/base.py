@@ -1,10 +1,17 @@
-"""Base data modules: one dataset per split (:class:`SplitDataModule`) and real paired tiles
-(:class:`PairedTileDataModule`: splits, caps, training augmentation, bad-tile counts)."""
+"""Base data modules: one dataset per split (:class:`SplitDataModule`), real paired tiles
+(:class:`PairedTileDataModule`: caps, training augmentation, bad-tile counts) and paired tiles
+known by name (:class:`NamedTileDataModule`: list-file, sidecar or ratio splits).
+
+The concrete data modules take their own arguments (``root``, patterns ...) and pass the rest on
+with ``**kwargs`` to these constructors, which jsonargparse follows: ``terratorch fit --print_config``
+and the YAML ``init_args`` list every argument, typed and documented, once.
+"""
 
 from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +24,7 @@ from torchgeo.datamodules import NonGeoDataModule
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
 from axion_terratorch.datamodules.sampling import resumable_train_loader
-from axion_terratorch.datamodules.splits import Split
+from axion_terratorch.datamodules.splits import Split, assign_splits
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import BAD_TILES_KEY, PairedTileDataset
 
@@ -133,7 +140,7 @@ class PairedTileDataModule(SplitDataModule):
 
     def __init__(
         self,
-        tiles: TileOptions,
+        tiles: TileOptions = TileOptions(),  # noqa: B008 - frozen dataclass
         batch_size: int = 8,
         num_workers: int = 0,
         augment: bool = True,
@@ -210,3 +217,57 @@ class PairedTileDataModule(SplitDataModule):
                 torch.manual_seed(int(np.random.SeedSequence([self.tiles.seed, step]).generate_state(1)[0]))
                 batch = self.train_aug(batch)
         return batch
+
+
+class NamedTileDataModule(PairedTileDataModule):
+    """Paired tiles known by name, split by ``split_files``, else JSON sidecars, else a seeded ratio.
+
+    Subclasses find their tiles in ``__init__`` and call :meth:`assign_splits` with their names
+    (see :func:`~axion_terratorch.datamodules.splits.assign_splits`).
+
+    Args:
+        split_files: ``{train: list.txt, val: ..., test: ...}``: tile names per split.
+        val_ratio: Fraction of tiles for validation (ratio split).
+        test_ratio: Fraction of tiles for test (ratio split).
+        split_seed: Seed of the ratio split.
+        **kwargs: The arguments of :class:`PairedTileDataModule` (``tiles``, ``batch_size`` ...).
+    """
+
+    def __init__(
+        self,
+        split_files: dict[Split, str] | None = None,
+        val_ratio: float = 0.1,
+        test_ratio: float = 0.1,
+        split_seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.split_files = split_files
+        self.val_ratio = val_ratio
+        self.test_ratio = test_ratio
+        self.split_seed = split_seed
+        self.splits: dict[str, list[str]] = {}
+
+    def assign_splits(
+        self,
+        names: list[str],
+        sidecars: Mapping[str, str | None] | None = None,
+        group: Callable[[str], str] | None = None,
+    ) -> None:
+        """Set :attr:`splits` of ``names`` (sorted) from the list files, the ``sidecars`` or the ratio.
+
+        ``group``: tiles of the same ``group(name)`` stay in one split of the ratio split.
+
+        Raises:
+            ValueError: If a split cannot be assigned (unknown ``split_files`` key, sidecars on only
+                some tiles, ratios out of range); the message names it.
+        """
+        self.splits = assign_splits(
+            sorted(names),
+            sidecars or {},
+            self.split_files,
+            self.val_ratio,
+            self.test_ratio,
+            self.split_seed,
+            group,
+        )

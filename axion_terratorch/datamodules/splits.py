@@ -106,9 +106,10 @@ def assign_splits(
     val_ratio: float,
     test_ratio: float,
     seed: int,
+    group: Callable[[str], str] | None = None,
 ) -> dict[str, list[str]]:
     """Splits of ``names``: from ``split_files`` if given, else the sidecars if any tile has one,
-    else :func:`ratio_split`.
+    else :func:`ratio_split` (by ``group`` if given).
 
     Raises:
         ValueError: If ``split_files`` has an unknown key, or only some tiles have a sidecar split
@@ -130,4 +131,4 @@ def assign_splits(
             msg = f"tile {without[0]!r} has no sidecar split while others do ({len(without)} without)"
             raise ValueError(msg)
         return {split: [n for n in names if given[n] == split] for split in SPLITS}
-    return ratio_split(names, val_ratio, test_ratio, seed)
+    return ratio_split(names, val_ratio, test_ratio, seed, group)
