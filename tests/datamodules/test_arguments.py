@@ -34,7 +34,7 @@ def parser_of(module_class):
 @pytest.mark.parametrize(("module_class", "expected"), MODULES, ids=[m.__name__ for m, _ in MODULES])
 def test_inherited_arguments_are_configuration_keys(module_class, expected):
     parser = parser_of(module_class)
-    keys = {key.split(".")[1] for key in parser.get_defaults().keys() if key.startswith("data.")}
+    keys = set(vars(parser.get_defaults().data))
     assert expected <= keys
     assert "kwargs" not in keys
 
