@@ -8,8 +8,15 @@ Units used throughout the package:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Literal, TypeAlias
 
+#: A file or folder path argument (as torchgeo's ``Path``).
+PathLike: TypeAlias = str | os.PathLike[str]
+#: How an optical GeoTIFF's values are read: ``auto`` (DN when the 99th percentile is above 2, else
+#: reflectance), ``reflectance`` or ``dn`` (reflectance x 10000).
+OpticalUnits = Literal["auto", "reflectance", "dn"]
 #: Modality key of the Sentinel-1 GRD input in ``batch["image"]`` (TerraMind's name).
 SAR_KEY = "S1GRD"
 #: Modality key of the optical (Stage 2) input in ``batch["image"]`` (TerraMind's name).

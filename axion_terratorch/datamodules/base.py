@@ -21,6 +21,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
 from axion_terratorch.datamodules.sampling import resumable_train_loader
@@ -59,14 +60,8 @@ class SplitDataModule(NonGeoDataModule, abc.ABC):
     def __init__(
         self, dataset_class: type[Dataset[Any]], batch_size: int, num_workers: int, train_repeats: int = 1
     ) -> None:
-        for name, value, least in (
-            ("batch_size", batch_size, 1),
-            ("num_workers", num_workers, 0),
-            ("train_repeats", train_repeats, 1),
-        ):
-            if value < least:
-                msg = f"{name} must be >= {least}, got {value}"
-                raise ValueError(msg)
+        check_at_least(1, {"batch_size": batch_size, "train_repeats": train_repeats})
+        check_at_least(0, {"num_workers": num_workers})
         super().__init__(dataset_class, batch_size=batch_size, num_workers=num_workers)
         self.aug = None
         self.train_repeats = train_repeats
@@ -148,10 +143,7 @@ class PairedTileDataModule(SplitDataModule):
         max_eval_samples: int | None = None,
         train_repeats: int = 1,
     ) -> None:
-        for name, value in (("max_samples", max_samples), ("max_eval_samples", max_eval_samples)):
-            if value is not None and value < 1:
-                msg = f"{name} must be >= 1 or None, got {value}"
-                raise ValueError(msg)
+        check_at_least(1, {"max_samples": max_samples, "max_eval_samples": max_eval_samples}, " or None")
         tiles.check_stage2_input()
         super().__init__(PairedTileDataset, batch_size, num_workers, train_repeats)
         self.tiles = tiles

@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split
 from axion_terratorch.datasets.options import TileOptions
@@ -104,9 +105,7 @@ class MultiSourcePairDataModule(PairedTileDataModule):
         if not sources:
             msg = "sources must list at least one data module"
             raise ValueError(msg)
-        if eval_tile_size is not None and eval_tile_size < 16:
-            msg = f"eval_tile_size must be >= 16 px or None, got {eval_tile_size}"
-            raise ValueError(msg)
+        check_at_least(16, {"eval_tile_size": eval_tile_size}, " px or None")
         self.eval_tile_size = eval_tile_size
         self.sources = list(sources)
         self.labels = [f"sources[{i}] ({type(source).__name__})" for i, source in enumerate(self.sources)]

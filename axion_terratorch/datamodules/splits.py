@@ -11,6 +11,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from axion_terratorch.checks import check_fraction
+
 logger = logging.getLogger(__name__)
 
 Split = Literal["train", "val", "test"]
@@ -81,10 +83,7 @@ def ratio_split(
     is 1 tile, not 0), allows ``val_ratio=0`` or ``test_ratio=0``, and keeps the assignment of
     earlier runs with the same seed (switching would move tiles between splits).
     """
-    for key, ratio in (("val_ratio", val_ratio), ("test_ratio", test_ratio)):
-        if not 0 <= ratio < 1:
-            msg = f"{key} must be in [0, 1), got {ratio}"
-            raise ValueError(msg)
+    check_fraction({"val_ratio": val_ratio, "test_ratio": test_ratio})
     key = group or (lambda name: name)
     groups = sorted({key(name) for name in names})
     order = np.random.default_rng(seed).permutation(len(groups))

@@ -81,23 +81,6 @@ def sar_texture_loss(
     return masked_mean((var_opt - var_sar) ** 2, weight)
 
 
-def sar_structure_loss(
-    output: Tensor,
-    sar: Tensor,
-    bands: Sequence[str] = DEFAULT_BANDS,
-    mask: Tensor | None = None,
-    sar_sigma: float = AGREEMENT_SAR_SIGMA,
-    rho: float = AGREEMENT_RHO,
-) -> Tensor:
-    """``1 - orientation agreement`` (SAR-coherence weighted), mean over samples, in [0, 2].
-
-    Lowest when the output's local orientations follow the SAR's wherever the SAR has structure;
-    on real pairs it ranks the true Sentinel-2 below its blurred, shifted, shuffled and speckled
-    versions, which the seed's edge and texture terms do not (``docs/concepts.md``).
-    """
-    return (1 - orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")).mean()
-
-
 def sar_agreement_gaps(
     output: Tensor,
     reference: Tensor,
@@ -111,7 +94,7 @@ def sar_agreement_gaps(
     """Shortfall and excess of the output's SAR agreement against a ceiling, each a mean over samples.
 
     With ``c = agreement(reference) + margin`` (detached) and ``a = agreement(output)``, both the
-    SAR-coherence-weighted orientation agreement of :func:`sar_structure_loss`: ``relu(c - a)``
+    SAR-coherence-weighted orientation agreement (``weighting="sar"``): ``relu(c - a)``
     (the hinge: positive only while the output agrees less than the ceiling, 0 with zero gradient at
     or above it, so agreeing more is never rewarded) and ``relu(a - c)`` (agreement past the
     ceiling: over-grounding). Both come from one computation of each agreement.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.losses.functional import SAR_SIGMA
@@ -99,13 +99,8 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
             "ssim": ssim_weight,
             "sar_excess": sar_excess_weight,
         }
-        for name, value in self.weights.items():
-            if value < 0:
-                msg = f"{name}_weight must be >= 0, got {value}"
-                raise ValueError(msg)
-        if not (math.isfinite(sar_headroom) and sar_headroom >= 0):  # named as the user configures it
-            msg = f"sar_headroom must be a finite number >= 0, got {sar_headroom}"
-            raise ValueError(msg)
+        check_at_least(0, {f"{name}_weight": value for name, value in self.weights.items()})
+        check_at_least(0, {"sar_headroom": sar_headroom}, finite=True)  # named as the user configures it
         self.bands = tuple(bands)
         self.sar_objective = sar_objective
         match sar_objective:

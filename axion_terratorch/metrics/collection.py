@@ -11,7 +11,7 @@ from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.init_config import RecordsInitArgs
-from axion_terratorch.losses.lpips import LPIPSNet
+from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
@@ -96,7 +96,7 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
         metrics: dict[str, Metric] = {name: MeanMetric() for name in SAR_METRICS}
         if lpips:
             metrics["lpips_change"] = LPIPSChange(
-                bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone
+                LPIPSLoss(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
             )
         metrics |= {name: builders[name]() for name in target_metrics}
         metrics |= {name: PSNRGain() if name == "psnr_gain" else MeanMetric() for name in GROUNDING_METRICS}

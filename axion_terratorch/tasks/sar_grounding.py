@@ -16,6 +16,7 @@ from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_positive
 from axion_terratorch.config import import_object
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
@@ -95,9 +96,7 @@ class SARGroundingTask(TerraTorchTask):
         scheduler: str | None = None,
         scheduler_hparams: dict[str, Any] | None = None,
     ) -> None:
-        if lr <= 0:
-            msg = f"lr must be > 0, got {lr}"
-            raise ValueError(msg)
+        check_positive({"lr": lr})
         if not hasattr(torch.optim, optimizer):
             msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
             raise ValueError(msg)
