@@ -161,6 +161,11 @@ class PairedTileDataModule(SplitDataModule):
         """Seed of the training order and augmentation: ``tiles.seed``."""
         return self.tiles.seed
 
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """Optical bands of the input and target: ``tiles.bands`` (checked against the model's)."""
+        return tuple(self.tiles.bands)
+
     def split_dataset(self, split: Split) -> PairedTileDataset:
         """:meth:`build_dataset` capped by ``max_samples`` / ``max_eval_samples``.
 

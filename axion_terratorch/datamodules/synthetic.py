@@ -67,6 +67,8 @@ class SyntheticGroundingDataModule(SplitDataModule):
         check_at_least(0, {"seed": seed})
         super().__init__(SyntheticGroundingDataset, batch_size, num_workers)
         self.seed = seed
+        #: Optical bands of the input and target (checked against the model's by the task).
+        self.bands = tuple(bands)
         self.split_datasets = {
             split: SyntheticGroundingDataset(
                 num_samples=count,

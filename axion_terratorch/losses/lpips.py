@@ -81,11 +81,16 @@ class LPIPSLoss(nn.Module):
     ) -> None:
         super().__init__()
         check_positive({"rgb_max": rgb_max})
+        rgb_indices(bands)
         self.bands = tuple(bands)
-        self.rgb = list(rgb_indices(bands))
         self.rgb_max = rgb_max
         self.net = net
         self.lpips = build_lpips(net, pretrained_backbone)
+
+    @property
+    def rgb(self) -> list[int]:
+        """Positions of B04, B03, B02 in :attr:`bands` (follows a change of the bands)."""
+        return list(rgb_indices(self.bands))
 
     def train(self, mode: bool = True) -> LPIPSLoss:
         """Keep the LPIPS network in eval mode whatever the parent's mode."""

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from axion_terratorch.checks import check_at_least
-from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.constants import DEFAULT_BANDS, assign_bands
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.losses.functional import SAR_SIGMA
 from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
@@ -56,6 +56,11 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
     excess term keeps it at the truth's level (``configs/stage3.real.yaml``, ``docs/quality.md``).
     It is computed and returned only when its weight is above 0.
 
+    ``bands`` (the optical bands, R, G, B among them) default to ``None``: those of the model of the
+    :class:`~axion_terratorch.SARGroundingTask` the loss is given to, which calls :meth:`use_bands`
+    (``DEFAULT_BANDS`` when the loss is used on its own), so a config writes the bands once, in the
+    model. Bands given explicitly must equal the model's.
+
     ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms. LPIPS is
     built only when ``use_lpips`` and ``lpips_weight > 0``.
 
@@ -83,7 +88,7 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         use_lpips: bool = True,
         lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
-        bands: Sequence[str] = DEFAULT_BANDS,
+        bands: Sequence[str] | None = None,
         ssim_weight: float = 1.0,
         sar_objective: SARObjective = "hinge",
         sar_headroom: float = SAR_HEADROOM,
@@ -101,7 +106,9 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         }
         check_at_least(0, {f"{name}_weight": value for name, value in self.weights.items()})
         check_at_least(0, {"sar_headroom": sar_headroom}, finite=True)  # named as the user configures it
-        self.bands = tuple(bands)
+        #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
+        self.follows_model_bands = bands is None
+        bands = self.bands = DEFAULT_BANDS if bands is None else tuple(bands)
         self.sar_objective = sar_objective
         match sar_objective:
             case "hinge":
@@ -182,6 +189,10 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]
         )
         return {"loss": total, **terms}
+
+    def use_bands(self, bands: Sequence[str]) -> None:
+        """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""
+        assign_bands(self, bands)
 
     def extra_repr(self) -> str:
         weights = ", ".join(f"{name}_weight={value}" for name, value in self.weights.items())
