@@ -54,4 +54,4 @@ class PerSampleMean(SumCount):
 
     def accumulate(self, scores: Tensor) -> None:
         """Add the per-sample ``scores`` ``(B,)``: their sum and their number."""
-        self.add(scores.sum(), scores.numel())
+        self.add(scores.detach().double().sum(), scores.numel())  # summed in float64
