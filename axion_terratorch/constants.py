@@ -8,8 +8,15 @@ Units used throughout the package:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Any, Literal, TypeAlias
 
+#: A file or folder path argument (as torchgeo's ``Path``).
+PathLike: TypeAlias = str | os.PathLike[str]
+#: How an optical GeoTIFF's values are read: ``auto`` (DN when the 99th percentile is above 2, else
+#: reflectance), ``reflectance`` or ``dn`` (reflectance x 10000).
+OpticalUnits = Literal["auto", "reflectance", "dn"]
 #: Modality key of the Sentinel-1 GRD input in ``batch["image"]`` (TerraMind's name).
 SAR_KEY = "S1GRD"
 #: Modality key of the optical (Stage 2) input in ``batch["image"]`` (TerraMind's name).
@@ -78,3 +85,21 @@ def rgb_indices(bands: Sequence[str]) -> tuple[int, int, int]:
         msg = f"bands {list(bands)} lack {missing}: red, green and blue (B04, B03, B02) are needed"
         raise ValueError(msg)
     return bands.index("B04"), bands.index("B03"), bands.index("B02")
+
+
+def assign_bands(module: Any, bands: Sequence[str]) -> tuple[str, ...]:
+    """Give ``module`` and each of its submodules (``module.modules()``) with a ``bands`` attribute
+    the optical ``bands``; return them as a tuple.
+
+    How a loss or a metric collection built without ``bands`` takes those of the model it is used
+    with (``SARGroundingTask`` calls their ``use_bands``).
+
+    Raises:
+        ValueError: If ``bands`` lack red, green or blue (:func:`rgb_indices`).
+    """
+    bands = tuple(bands)
+    rgb_indices(bands)
+    for part in module.modules():
+        if hasattr(part, "bands"):
+            part.bands = bands
+    return bands

@@ -109,6 +109,11 @@ def orientation_agreement(
     where the SAR has structure, so noise in the optical lowers it; the loss uses this).
     1: same local orientations; ~0: unrelated structure. Computed in float32 whatever the autocast
     context: squared gradients and ``TINY`` underflow in float16.
+
+    With ``"joint"`` it is the project's SAR agreement (``metrics.functional.sar_agreement``):
+    unlike the seed's edge-cosine formula it ranks, on real BigEarthNet pairs, the true Sentinel-2
+    above the same image blurred, shifted or pixel-shuffled (``docs/concepts.md``). ``1 -`` its
+    ``"sar"`` form is the structure term of the SAR losses.
     """
     check_sar(optical, sar)
     with torch.autocast(optical.device.type, enabled=False):

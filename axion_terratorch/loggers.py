@@ -21,83 +21,65 @@ from typing import Any
 
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
-PathLike = str | os.PathLike[str]
+from axion_terratorch.constants import PathLike
+
 #: Checkpoint folder under the root, for ``ModelCheckpoint`` without ``dirpath``.
 CHECKPOINT_FOLDER = "checkpoints"
 
 
-class RunCSVLogger(CSVLogger):
+class FollowsRunRoot:
+    """What :func:`apply_run_root` needs of a logger: whether it follows the root, and its copy there.
+
+    The loggers below pass their ``save_dir`` through :meth:`follow_root`; :meth:`at_root` rebuilds
+    them as the Lightning logger they extend (``logger_class``) with the same settings.
+    """
+
+    #: The Lightning logger rebuilt by :meth:`at_root`.
+    logger_class: type[Logger]
+
+    def follow_root(self, save_dir: PathLike | None, settings: dict[str, Any]) -> PathLike:
+        """Remember ``settings`` and whether ``save_dir`` is left to the root; the folder to start in."""
+        self.settings = settings
+        self.follows_root = save_dir is None
+        return os.curdir if save_dir is None else save_dir
+
+    def at_root(self, root: PathLike) -> Logger:
+        """The same logger writing under ``root``."""
+        return self.logger_class(root, **self.settings)
+
+
+class RunCSVLogger(FollowsRunRoot, CSVLogger):
     """Lightning's ``CSVLogger``; without ``save_dir`` it writes to ``<default_root_dir>/<name>``.
 
     Args:
         save_dir: Folder of the logs; ``None``: the trainer's ``default_root_dir``, set when the run
             starts (by :func:`apply_run_root`).
         name: Sub-folder of the logs.
-        version: Version folder (default: the next free ``version_<n>``).
-        prefix: Prefix of the metric keys.
-        flush_logs_every_n_steps: Rows written to disk every this many steps.
+        **kwargs: The other arguments of Lightning's ``CSVLogger`` (``version``, ``prefix``,
+            ``flush_logs_every_n_steps``), configurable as its own.
     """
 
-    def __init__(
-        self,
-        save_dir: PathLike | None = None,
-        name: str = "csv",
-        version: int | str | None = None,
-        prefix: str = "",
-        flush_logs_every_n_steps: int = 100,
-    ) -> None:
-        self.settings: dict[str, Any] = {
-            "name": name,
-            "version": version,
-            "prefix": prefix,
-            "flush_logs_every_n_steps": flush_logs_every_n_steps,
-        }
-        self.follows_root = save_dir is None
-        super().__init__(os.curdir if save_dir is None else save_dir, **self.settings)
+    logger_class = CSVLogger
 
-    def at_root(self, root: PathLike) -> Logger:
-        """The same logger writing under ``root``."""
-        return CSVLogger(root, **self.settings)
+    def __init__(self, save_dir: PathLike | None = None, name: str = "csv", **kwargs: Any) -> None:
+        super().__init__(self.follow_root(save_dir, {"name": name, **kwargs}), name=name, **kwargs)
 
 
-class RunTensorBoardLogger(TensorBoardLogger):
+class RunTensorBoardLogger(FollowsRunRoot, TensorBoardLogger):
     """Lightning's ``TensorBoardLogger``; without ``save_dir`` it writes to ``<default_root_dir>/<name>``.
 
     Args:
         save_dir: Folder of the logs; ``None``: the trainer's ``default_root_dir`` (see
             :class:`RunCSVLogger`).
         name: Sub-folder of the logs.
-        version: Version folder (default: the next free ``version_<n>``).
-        log_graph: Add the model graph.
-        default_hp_metric: Log a placeholder ``hp_metric``.
-        prefix: Prefix of the metric keys.
-        sub_dir: Sub-folder of the version folder.
+        **kwargs: The other arguments of Lightning's ``TensorBoardLogger`` (``version``,
+            ``log_graph``, ``default_hp_metric``, ``prefix``, ``sub_dir``), configurable as its own.
     """
 
-    def __init__(
-        self,
-        save_dir: PathLike | None = None,
-        name: str = "tensorboard",
-        version: int | str | None = None,
-        log_graph: bool = False,
-        default_hp_metric: bool = True,
-        prefix: str = "",
-        sub_dir: PathLike | None = None,
-    ) -> None:
-        self.settings: dict[str, Any] = {
-            "name": name,
-            "version": version,
-            "log_graph": log_graph,
-            "default_hp_metric": default_hp_metric,
-            "prefix": prefix,
-            "sub_dir": sub_dir,
-        }
-        self.follows_root = save_dir is None
-        super().__init__(os.curdir if save_dir is None else save_dir, **self.settings)
+    logger_class = TensorBoardLogger
 
-    def at_root(self, root: PathLike) -> Logger:
-        """The same logger writing under ``root``."""
-        return TensorBoardLogger(root, **self.settings)
+    def __init__(self, save_dir: PathLike | None = None, name: str = "tensorboard", **kwargs: Any) -> None:
+        super().__init__(self.follow_root(save_dir, {"name": name, **kwargs}), name=name, **kwargs)
 
 
 def apply_run_root(trainer: Any) -> None:
@@ -108,9 +90,10 @@ def apply_run_root(trainer: Any) -> None:
     """
     root = trainer.default_root_dir
     loggers = list(trainer.loggers)
-    if any(getattr(logger, "follows_root", False) for logger in loggers):
+    if any(isinstance(logger, FollowsRunRoot) and logger.follows_root for logger in loggers):
         trainer.loggers = [
-            logger.at_root(root) if getattr(logger, "follows_root", False) else logger for logger in loggers
+            logger.at_root(root) if isinstance(logger, FollowsRunRoot) and logger.follows_root else logger
+            for logger in loggers
         ]
     for callback in trainer.checkpoint_callbacks:
         if callback.dirpath is None:

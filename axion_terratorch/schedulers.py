@@ -21,6 +21,15 @@ class WarmupCosineLR(LambdaLR):
     0) it is a class that a YAML ``scheduler`` path can name, with the seed's ``min_lr`` floor and a
     ``warmup_ratio`` option.
 
+    Why not terratorch's ``SequentialLR`` form, ``SequentialLR([LinearLR(start_factor=1 / (W + 1),
+    total_iters=W), CosineAnnealingLR(T_max=N - W, eta_min=min_lr)], milestones=[W])``: it gives the
+    same rates (``tests/test_schedulers.py``) and the task accepts it, but a YAML has to write the
+    run length ``N`` into ``T_max`` a second time. Overriding ``trainer.max_steps`` (on the command
+    line, ``axion-stage3 train --max-steps`` or its smoke run) then leaves ``T_max`` stale, and past
+    ``T_max`` ``CosineAnnealingLR`` climbs back up; nor can it take the warmup as a ratio of the run,
+    or shorten a warmup longer than the run (it warms up to the end without a word). This class
+    takes ``N`` from the trainer and does all three.
+
     Args:
         optimizer: The optimizer; its ``lr`` is the peak learning rate.
         total_steps: Optimizer steps of the whole run (warmup included).

@@ -139,8 +139,8 @@ def build_model(
 def make_task(model: nn.Module) -> SARGroundingTask:
     return SARGroundingTask(
         model=model,
-        loss=Stage3Loss(use_lpips=False, bands=model.bands),
-        metrics=GroundingMetrics(bands=model.bands, lpips=False),
+        loss=Stage3Loss(use_lpips=False),
+        metrics=GroundingMetrics(lpips=False),
     )
 
 

@@ -1,4 +1,5 @@
-"""WarmupCosineLR: linear warmup to the peak, cosine to min_lr at the last step, argument checks."""
+"""WarmupCosineLR: linear warmup to the peak, cosine to min_lr at the last step, argument checks,
+and the same rates as terratorch's SequentialLR form for a run length written in the config."""
 
 import itertools
 import math
@@ -56,3 +57,41 @@ def test_run_shorter_than_the_warmup_warns_and_warms_up_over_the_run():
         rates = learning_rates(5, warmup_steps=500, min_lr=1e-6)
     assert all(a < b for a, b in itertools.pairwise(rates))
     assert rates[-1] == pytest.approx(1e-4)
+
+
+def test_terratorch_sequential_form_through_the_task_gives_the_same_rates():
+    # SequentialLR(LinearLR, CosineAnnealingLR) as terratorch's optimizer_factory parses it, for a
+    # run length written into the config: the same rates as WarmupCosineLR, which takes the length
+    # from the trainer instead (see its docstring).
+    from axion_terratorch import SARGroundingTask
+    from axion_terratorch.losses import Stage3Loss
+    from axion_terratorch.metrics import GroundingMetrics
+
+    steps, warmup, peak, floor = 50, 5, 1e-4, 1e-6
+    hparams = {
+        "interval": "step",
+        "schedulers": {
+            "LinearLR": {"start_factor": 1 / (warmup + 1), "total_iters": warmup},
+            "CosineAnnealingLR": {"T_max": steps - warmup, "eta_min": floor},
+        },
+        "milestones": [warmup],
+    }
+    task = SARGroundingTask(
+        torch.nn.Conv2d(4, 4, 1),
+        loss=Stage3Loss(use_lpips=False),
+        metrics=GroundingMetrics(lpips=False),
+        lr=peak,
+        optimizer_hparams={},
+        scheduler="SequentialLR",
+        scheduler_hparams=hparams,
+    )
+    config = task.configure_optimizers()
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    assert config["lr_scheduler"]["interval"] == "step"
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = learning_rates(steps, warmup_steps=warmup, min_lr=floor)
+    assert rates == pytest.approx(expected, rel=1e-6)

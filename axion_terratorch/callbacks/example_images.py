@@ -13,6 +13,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.image import imsave
 
 from axion_terratorch.atomic import atomic_path
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, rgb_indices
 from axion_terratorch.panels import Tile, render_panel
 
@@ -45,10 +46,11 @@ class ExampleImages(Callback):
     """
 
     def __init__(self, num_tiles: int = 4, every_n_validations: int = 1, save_dir: str | None = None) -> None:
-        for name, value in (("num_tiles", num_tiles), ("every_n_validations", every_n_validations)):
-            if value < 1:
-                msg = f"{name} must be >= 1, got {value} (to turn example images off, leave the callback out)"
-                raise ValueError(msg)
+        check_at_least(
+            1,
+            {"num_tiles": num_tiles, "every_n_validations": every_n_validations},
+            hint=" (to turn example images off, leave the callback out)",
+        )
         self.num_tiles = num_tiles
         self.every_n_validations = every_n_validations
         self.save_dir = save_dir

@@ -12,6 +12,8 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torch.optim import Optimizer
 
+from axion_terratorch.checks import check_at_least
+
 #: What to try when training keeps producing non-finite values (part of the stop message).
 ADVICE = (
     "To investigate: set `trainer.detect_anomaly: true` to find the operation that first produces "
@@ -51,9 +53,7 @@ class NonFiniteGuard(Callback):
     """
 
     def __init__(self, max_consecutive: int = 10) -> None:
-        if max_consecutive < 1:
-            msg = f"max_consecutive must be >= 1, got {max_consecutive}"
-            raise ValueError(msg)
+        check_at_least(1, {"max_consecutive": max_consecutive})
         self.max_consecutive = max_consecutive
         self.skipped_steps = 0
         self.consecutive = 0

@@ -5,35 +5,28 @@ from __future__ import annotations
 
 import argparse
 
-from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
+from axion_terratorch.cli.options import (
+    add_lpips_switch,
+    add_quality_arguments,
+    add_scene_arguments,
+    add_units_argument,
+    quality_check,
+)
 from axion_terratorch.constants import DEFAULT_BANDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``check``."""
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
-    parser.add_argument(
-        "--optical", required=True, help="the optical input (Stage 2 estimate) on the same grid"
-    )
+    add_scene_arguments(parser, "the optical input (Stage 2 estimate) on the same grid")
     parser.add_argument("--grounded", required=True, help="the grounded optical GeoTIFF to judge")
     parser.add_argument("--json", help="write the report (predict's sidecar fields) to this file")
     parser.add_argument(
         "--bands", nargs="+", default=list(DEFAULT_BANDS), help="bands compared (B02, B03, B04 needed)"
     )
     parser.add_argument("--optical-bands", nargs="+", help="names of the input's bands in file order")
-    parser.add_argument(
-        "--optical-units",
-        choices=["auto", "reflectance", "dn"],
-        default="auto",
-        help="auto: DN when the 99th percentile is above 2, else reflectance",
-    )
-    parser.add_argument(
-        "--grounded-units",
-        choices=["auto", "reflectance", "dn"],
-        default="auto",
-        help="auto: DN when the 99th percentile is above 2, else reflectance",
-    )
-    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
+    add_units_argument(parser, "optical")
+    add_units_argument(parser, "grounded")
+    add_lpips_switch(parser)
     add_quality_arguments(parser)
 
 

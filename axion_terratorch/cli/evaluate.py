@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from axion_terratorch.cli.options import add_model_arguments, check_config_argument
 from axion_terratorch.constants import DEFAULT_BANDS
 
 logger = logging.getLogger(__name__)
@@ -33,16 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--metric", default="sar_agreement", help="column compared by --compare")
     parser.add_argument("--bands", nargs="+", default=list(DEFAULT_BANDS), help="optical bands of --identity")
-    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the report (or the comparison); exit 2 on a usage or input error (one line)."""
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.config import read_yaml
     from axion_terratorch.inference.checkpoint import load_model, read_checkpoint
     from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
@@ -66,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         device = check_device(args.device)
         check_writable(args.output_dir, "--output-dir")
-        if args.config:
-            read_yaml(args.config, "--config")
+        check_config_argument(args)
         datamodule = build_datamodule(args.data)
         keys = {"target_key": "target", "mask_key": "valid_mask"}
         if args.identity:

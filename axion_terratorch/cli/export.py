@@ -7,6 +7,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from axion_terratorch.cli.options import add_model_arguments, check_config_argument
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,20 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", required=True, help="export folder")
     parser.add_argument("--merged", action="store_true", help="export merged weights instead of the adapter")
-    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
+    add_model_arguments(parser, run=False)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing export folder")
 
 
 def run(args: argparse.Namespace) -> int:
     """Export; exit 2 on a usage or input error."""
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.config import read_yaml
     from axion_terratorch.inference.export import export_checkpoint
     from axion_terratorch.inference.selection import rank_checkpoints
 
     try:
-        if args.config:
-            read_yaml(args.config, "--config")
+        check_config_argument(args)
         provenance: dict[str, object] = {}
         checkpoint = args.checkpoint
         if args.run_dir:

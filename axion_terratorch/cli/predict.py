@@ -7,7 +7,14 @@ import argparse
 import logging
 
 from axion_terratorch.cli.check import verdict_details
-from axion_terratorch.cli.quality_options import add_quality_arguments, quality_check
+from axion_terratorch.cli.options import (
+    add_model_arguments,
+    add_quality_arguments,
+    add_scene_arguments,
+    add_units_argument,
+    check_config_argument,
+    quality_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", required=True, help="SARGroundingTask checkpoint (.ckpt) of `terratorch fit`"
     )
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
-    parser.add_argument("--optical", required=True, help="optical (Stage 2) GeoTIFF on the same grid")
+    add_scene_arguments(parser, "optical (Stage 2) GeoTIFF on the same grid")
     parser.add_argument(
         "--output", required=True, help="output GeoTIFF; its sidecar is written beside it (.json)"
     )
@@ -27,12 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         help="names of the optical file's bands in file order (default: its descriptions)",
     )
-    parser.add_argument(
-        "--optical-units",
-        choices=["auto", "reflectance", "dn"],
-        default="auto",
-        help="auto: DN when the 99th percentile is above 2, else reflectance",
-    )
+    add_units_argument(parser, "optical")
     parser.add_argument(
         "--dn",
         action="store_true",
@@ -42,7 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring windows in px")
     parser.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
     parser.add_argument("--precision", choices=["32", "16", "bf16"], default="32")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
     parser.add_argument("--timesteps", type=int, help="diffusion steps of a generative model")
     parser.add_argument(
         "--fallback",
@@ -50,23 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="none",
         help="input: where a window fails the quality check, write the input there (no-harm mode)",
     )
-    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out of the sidecar")
-    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_model_arguments(parser)
     add_quality_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Ground the scene and print a one-line summary. Exit 2 on bad input, one line (nothing is written then)."""
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.config import read_yaml
     from axion_terratorch.inference.pipeline import predict_scene
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 
     try:
-        if args.config:
-            read_yaml(args.config, "--config")
+        check_config_argument(args)
         options = GroundingOptions(
             window=args.window,
             overlap=args.overlap,

@@ -3,7 +3,7 @@
 import axion_terratorch.models  # noqa: F401 - registers the plugin's models (docs/plugin.md)
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
-from axion_terratorch.datamodules.base import PairedTileDataModule
+from axion_terratorch.datamodules.base import NamedTileDataModule, PairedTileDataModule
 from axion_terratorch.datamodules.bigearthnet import BigEarthNetPairDataModule
 from axion_terratorch.datamodules.folder import GeoTiffPairDataModule
 from axion_terratorch.datamodules.multi_source import ConcatPairedTileDataset, MultiSourcePairDataModule
@@ -19,6 +19,7 @@ __all__ = [
     "GeoTiffPairDataModule",
     "JointFlipRotate",
     "MultiSourcePairDataModule",
+    "NamedTileDataModule",
     "NpzTileDataModule",
     "PairedTileDataModule",
     "SEN12MSPairDataModule",

@@ -1,10 +1,17 @@
-"""Base data modules: one dataset per split (:class:`SplitDataModule`) and real paired tiles
-(:class:`PairedTileDataModule`: splits, caps, training augmentation, bad-tile counts)."""
+"""Base data modules: one dataset per split (:class:`SplitDataModule`), real paired tiles
+(:class:`PairedTileDataModule`: caps, training augmentation, bad-tile counts) and paired tiles
+known by name (:class:`NamedTileDataModule`: list-file, sidecar or ratio splits).
+
+The concrete data modules take their own arguments (``root``, patterns ...) and pass the rest on
+with ``**kwargs`` to these constructors, which jsonargparse follows: ``terratorch fit --print_config``
+and the YAML ``init_args`` list every argument, typed and documented, once.
+"""
 
 from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,10 +21,11 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
 from axion_terratorch.datamodules.sampling import resumable_train_loader
-from axion_terratorch.datamodules.splits import Split
+from axion_terratorch.datamodules.splits import Split, assign_splits
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import BAD_TILES_KEY, PairedTileDataset
 
@@ -52,14 +60,8 @@ class SplitDataModule(NonGeoDataModule, abc.ABC):
     def __init__(
         self, dataset_class: type[Dataset[Any]], batch_size: int, num_workers: int, train_repeats: int = 1
     ) -> None:
-        for name, value, least in (
-            ("batch_size", batch_size, 1),
-            ("num_workers", num_workers, 0),
-            ("train_repeats", train_repeats, 1),
-        ):
-            if value < least:
-                msg = f"{name} must be >= {least}, got {value}"
-                raise ValueError(msg)
+        check_at_least(1, {"batch_size": batch_size, "train_repeats": train_repeats})
+        check_at_least(0, {"num_workers": num_workers})
         super().__init__(dataset_class, batch_size=batch_size, num_workers=num_workers)
         self.aug = None
         self.train_repeats = train_repeats
@@ -133,7 +135,7 @@ class PairedTileDataModule(SplitDataModule):
 
     def __init__(
         self,
-        tiles: TileOptions,
+        tiles: TileOptions = TileOptions(),  # noqa: B008 - frozen dataclass
         batch_size: int = 8,
         num_workers: int = 0,
         augment: bool = True,
@@ -141,10 +143,7 @@ class PairedTileDataModule(SplitDataModule):
         max_eval_samples: int | None = None,
         train_repeats: int = 1,
     ) -> None:
-        for name, value in (("max_samples", max_samples), ("max_eval_samples", max_eval_samples)):
-            if value is not None and value < 1:
-                msg = f"{name} must be >= 1 or None, got {value}"
-                raise ValueError(msg)
+        check_at_least(1, {"max_samples": max_samples, "max_eval_samples": max_eval_samples}, " or None")
         tiles.check_stage2_input()
         super().__init__(PairedTileDataset, batch_size, num_workers, train_repeats)
         self.tiles = tiles
@@ -161,6 +160,11 @@ class PairedTileDataModule(SplitDataModule):
     def seed(self) -> int:
         """Seed of the training order and augmentation: ``tiles.seed``."""
         return self.tiles.seed
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """Optical bands of the input and target: ``tiles.bands`` (checked against the model's)."""
+        return tuple(self.tiles.bands)
 
     def split_dataset(self, split: Split) -> PairedTileDataset:
         """:meth:`build_dataset` capped by ``max_samples`` / ``max_eval_samples``.
@@ -210,3 +214,57 @@ class PairedTileDataModule(SplitDataModule):
                 torch.manual_seed(int(np.random.SeedSequence([self.tiles.seed, step]).generate_state(1)[0]))
                 batch = self.train_aug(batch)
         return batch
+
+
+class NamedTileDataModule(PairedTileDataModule):
+    """Paired tiles known by name, split by ``split_files``, else JSON sidecars, else a seeded ratio.
+
+    Subclasses find their tiles in ``__init__`` and call :meth:`assign_splits` with their names
+    (see :func:`~axion_terratorch.datamodules.splits.assign_splits`).
+
+    Args:
+        split_files: ``{train: list.txt, val: ..., test: ...}``: tile names per split.
+        val_ratio: Fraction of tiles for validation (ratio split).
+        test_ratio: Fraction of tiles for test (ratio split).
+        split_seed: Seed of the ratio split.
+        **kwargs: The arguments of :class:`PairedTileDataModule` (``tiles``, ``batch_size`` ...).
+    """
+
+    def __init__(
+        self,
+        split_files: dict[Split, str] | None = None,
+        val_ratio: float = 0.1,
+        test_ratio: float = 0.1,
+        split_seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.split_files = split_files
+        self.val_ratio = val_ratio
+        self.test_ratio = test_ratio
+        self.split_seed = split_seed
+        self.splits: dict[str, list[str]] = {}
+
+    def assign_splits(
+        self,
+        names: list[str],
+        sidecars: Mapping[str, str | None] | None = None,
+        group: Callable[[str], str] | None = None,
+    ) -> None:
+        """Set :attr:`splits` of ``names`` (sorted) from the list files, the ``sidecars`` or the ratio.
+
+        ``group``: tiles of the same ``group(name)`` stay in one split of the ratio split.
+
+        Raises:
+            ValueError: If a split cannot be assigned (unknown ``split_files`` key, sidecars on only
+                some tiles, ratios out of range); the message names it.
+        """
+        self.splits = assign_splits(
+            sorted(names),
+            sidecars or {},
+            self.split_files,
+            self.val_ratio,
+            self.test_ratio,
+            self.split_seed,
+            group,
+        )

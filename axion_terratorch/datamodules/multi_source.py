@@ -6,7 +6,9 @@ import dataclasses
 import logging
 import math
 from collections.abc import Sequence
+from typing import Any
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split
 from axion_terratorch.datasets.options import TileOptions
@@ -78,16 +80,14 @@ class MultiSourcePairDataModule(PairedTileDataModule):
 
     Args:
         sources: The data modules to combine (in YAML: ``[{class_path: ..., init_args: ...}]``).
-        tiles: Bands, units, tile size, Stage 2 input and bad-tile policy of every source.
+        tiles: Bands, units, tile size, Stage 2 input and bad-tile policy of every source
+            (:class:`PairedTileDataModule`'s argument, like the following).
         eval_tile_size: Centre-crop size of validation and test tiles (``None``: ``tiles.tile_size``).
             Set it to the native size of the held-out tiles to evaluate them whole; larger tiles
             are centre-cropped, smaller ones padded (the padding is invalid in ``valid_mask``).
-        batch_size: Tiles per batch.
-        num_workers: DataLoader worker processes.
-        augment: Flip and rotate training batches.
-        max_samples: Cap on training tiles (after the sources' caps).
-        max_eval_samples: Cap on validation and test tiles (after the sources' caps).
-        train_repeats: Passes over the training tiles per epoch, each with new random crops.
+        **kwargs: ``batch_size``, ``num_workers``, ``augment``, ``max_samples`` and
+            ``max_eval_samples`` (applied after the sources' caps), ``train_repeats`` of
+            :class:`PairedTileDataModule`.
 
     Raises:
         ValueError: If ``sources`` is empty, ``eval_tile_size`` is below 16 px, or a source's
@@ -99,22 +99,13 @@ class MultiSourcePairDataModule(PairedTileDataModule):
         sources: Sequence[PairedTileDataModule],
         tiles: TileOptions = TileOptions(),  # noqa: B008 - frozen dataclass
         eval_tile_size: int | None = None,
-        batch_size: int = 8,
-        num_workers: int = 0,
-        augment: bool = True,
-        max_samples: int | None = None,
-        max_eval_samples: int | None = None,
-        train_repeats: int = 1,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            tiles, batch_size, num_workers, augment, max_samples, max_eval_samples, train_repeats
-        )
+        super().__init__(tiles, **kwargs)
         if not sources:
             msg = "sources must list at least one data module"
             raise ValueError(msg)
-        if eval_tile_size is not None and eval_tile_size < 16:
-            msg = f"eval_tile_size must be >= 16 px or None, got {eval_tile_size}"
-            raise ValueError(msg)
+        check_at_least(16, {"eval_tile_size": eval_tile_size}, " px or None")
         self.eval_tile_size = eval_tile_size
         self.sources = list(sources)
         self.labels = [f"sources[{i}] ({type(source).__name__})" for i, source in enumerate(self.sources)]

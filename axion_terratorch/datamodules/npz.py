@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from axion_terratorch.datamodules.base import PairedTileDataModule
-from axion_terratorch.datamodules.splits import Split, assign_splits, sidecar_split
+from axion_terratorch.datamodules.base import NamedTileDataModule
+from axion_terratorch.datamodules.splits import Split, sidecar_split
 from axion_terratorch.datasets.npz import NpzTileDataset
-from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import report_bad_tiles
 
 
-class NpzTileDataModule(PairedTileDataModule):
+class NpzTileDataModule(NamedTileDataModule):
     """NPZ tiles (``s1_vv``, ``s1_vh``, ``s2_b2`` ...) under ``root``, named by file stem.
 
     Splits: ``split_files`` if given; else the ``"split"`` of each tile's JSON sidecar
@@ -20,16 +20,8 @@ class NpzTileDataModule(PairedTileDataModule):
 
     Args:
         root: Folder searched recursively for ``*.npz``.
-        split_files: ``{train: list.txt, val: ..., test: ...}``: tile names per split.
-        val_ratio: Fraction of tiles for validation (ratio split).
-        test_ratio: Fraction of tiles for test (ratio split).
-        split_seed: Seed of the ratio split.
-        tiles: Bands, units, tile size, Stage 2 input and bad-tile policy.
-        batch_size: Tiles per batch.
-        num_workers: DataLoader worker processes.
-        augment: Flip and rotate training batches.
-        max_samples: Cap on training tiles.
-        max_eval_samples: Cap on validation and test tiles.
+        **kwargs: The splits (``split_files``, ``val_ratio`` ...) of :class:`NamedTileDataModule`
+            and the ``tiles``, ``batch_size`` ... of :class:`PairedTileDataModule`.
 
     Raises:
         FileNotFoundError: If ``root`` holds no NPZ file.
@@ -40,18 +32,9 @@ class NpzTileDataModule(PairedTileDataModule):
     def __init__(
         self,
         root: str | os.PathLike[str],
-        split_files: dict[Split, str] | None = None,
-        val_ratio: float = 0.1,
-        test_ratio: float = 0.1,
-        split_seed: int = 0,
-        tiles: TileOptions = TileOptions(),  # noqa: B008 - frozen dataclass
-        batch_size: int = 8,
-        num_workers: int = 0,
-        augment: bool = True,
-        max_samples: int | None = None,
-        max_eval_samples: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(tiles, batch_size, num_workers, augment, max_samples, max_eval_samples)
+        super().__init__(**kwargs)
         self.root = Path(root)
         by_name: dict[str, list[Path]] = {}
         for path in sorted(self.root.rglob("*.npz")):
@@ -62,15 +45,12 @@ class NpzTileDataModule(PairedTileDataModule):
             for name, paths in by_name.items()
             if len(paths) > 1
         }
-        report_bad_tiles(duplicates, tiles.on_bad_tile, f"{type(self).__name__}(root={root})")
+        report_bad_tiles(duplicates, self.tiles.on_bad_tile, f"{type(self).__name__}(root={root})")
         self.files = {name: paths[0] for name, paths in by_name.items() if name not in duplicates}
         if not by_name:
             msg = f"no .npz tile under root={root}"
             raise FileNotFoundError(msg)
-        sidecars = {name: sidecar_split(path) for name, path in self.files.items()}
-        self.splits = assign_splits(
-            sorted(self.files), sidecars, split_files, val_ratio, test_ratio, split_seed
-        )
+        self.assign_splits(list(self.files), {name: sidecar_split(path) for name, path in self.files.items()})
 
     def build_dataset(self, split: Split) -> NpzTileDataset:
         """The NPZ tiles of ``split``."""

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.datasets.windows import SampleIndex
 
 
@@ -32,9 +33,7 @@ class ResumableRandomSampler(Sampler[int]):
     """
 
     def __init__(self, data_source: Sized, seed: int = 0, repeats: int = 1) -> None:
-        if repeats < 1:
-            msg = f"repeats must be >= 1, got {repeats}"
-            raise ValueError(msg)
+        check_at_least(1, {"repeats": repeats})
         self.size = len(data_source)
         self.num_samples = self.size * repeats
         self.seed = seed

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split, ratio_split
-from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.sen12ms import SEN12MSPairs
 
 
@@ -19,12 +19,8 @@ class SEN12MSPairDataModule(PairedTileDataModule):
         root: SEN12MS folder in torchgeo's layout.
         val_ratio: Fraction of SEN12MS's training tiles held out for validation (seeded).
         split_seed: Seed of that hold-out.
-        tiles: Bands, units, tile size (SEN12MS tiles are 256 px), Stage 2 input, bad tiles.
-        batch_size: Tiles per batch.
-        num_workers: DataLoader worker processes.
-        augment: Flip and rotate training batches.
-        max_samples: Cap on training tiles.
-        max_eval_samples: Cap on validation and test tiles.
+        **kwargs: The ``tiles`` (SEN12MS tiles are 256 px), ``batch_size`` ... of
+            :class:`~axion_terratorch.datamodules.PairedTileDataModule`.
     """
 
     def __init__(
@@ -32,14 +28,9 @@ class SEN12MSPairDataModule(PairedTileDataModule):
         root: str | os.PathLike[str],
         val_ratio: float = 0.1,
         split_seed: int = 0,
-        tiles: TileOptions = TileOptions(),  # noqa: B008 - frozen dataclass
-        batch_size: int = 8,
-        num_workers: int = 0,
-        augment: bool = True,
-        max_samples: int | None = None,
-        max_eval_samples: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(tiles, batch_size, num_workers, augment, max_samples, max_eval_samples)
+        super().__init__(**kwargs)
         self.root = root
         self.val_ratio = val_ratio
         self.split_seed = split_seed

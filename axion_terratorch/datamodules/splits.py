@@ -11,6 +11,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from axion_terratorch.checks import check_fraction
+
 logger = logging.getLogger(__name__)
 
 Split = Literal["train", "val", "test"]
@@ -81,10 +83,7 @@ def ratio_split(
     is 1 tile, not 0), allows ``val_ratio=0`` or ``test_ratio=0``, and keeps the assignment of
     earlier runs with the same seed (switching would move tiles between splits).
     """
-    for key, ratio in (("val_ratio", val_ratio), ("test_ratio", test_ratio)):
-        if not 0 <= ratio < 1:
-            msg = f"{key} must be in [0, 1), got {ratio}"
-            raise ValueError(msg)
+    check_fraction({"val_ratio": val_ratio, "test_ratio": test_ratio})
     key = group or (lambda name: name)
     groups = sorted({key(name) for name in names})
     order = np.random.default_rng(seed).permutation(len(groups))
@@ -106,9 +105,10 @@ def assign_splits(
     val_ratio: float,
     test_ratio: float,
     seed: int,
+    group: Callable[[str], str] | None = None,
 ) -> dict[str, list[str]]:
     """Splits of ``names``: from ``split_files`` if given, else the sidecars if any tile has one,
-    else :func:`ratio_split`.
+    else :func:`ratio_split` (by ``group`` if given).
 
     Raises:
         ValueError: If ``split_files`` has an unknown key, or only some tiles have a sidecar split
@@ -130,4 +130,4 @@ def assign_splits(
             msg = f"tile {without[0]!r} has no sidecar split while others do ({len(without)} without)"
             raise ValueError(msg)
         return {split: [n for n in names if given[n] == split] for split in SPLITS}
-    return ratio_split(names, val_ratio, test_ratio, seed)
+    return ratio_split(names, val_ratio, test_ratio, seed, group)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.datamodules.base import Batch, SplitDataModule
 from axion_terratorch.datamodules.splits import Split
@@ -62,15 +63,12 @@ class SyntheticGroundingDataModule(SplitDataModule):
         nodata_fraction: float = 0.0,
         task: SyntheticTask = "grounding",
     ) -> None:
-        for name, value in (("num_train", num_train), ("num_val", num_val), ("num_test", num_test)):
-            if value < 1:
-                msg = f"{name} must be >= 1, got {value}"
-                raise ValueError(msg)
-        if seed < 0:
-            msg = f"seed must be >= 0, got {seed}"
-            raise ValueError(msg)
+        check_at_least(1, {"num_train": num_train, "num_val": num_val, "num_test": num_test})
+        check_at_least(0, {"seed": seed})
         super().__init__(SyntheticGroundingDataset, batch_size, num_workers)
         self.seed = seed
+        #: Optical bands of the input and target (checked against the model's by the task).
+        self.bands = tuple(bands)
         self.split_datasets = {
             split: SyntheticGroundingDataset(
                 num_samples=count,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from axion_terratorch.checks import check_at_least, check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
 
 #: What a dataset does with a tile it cannot read (see :class:`TileOptions`).
@@ -70,13 +71,8 @@ class TileOptions:
                 raise TypeError(msg)
             band_slots(value)
             object.__setattr__(self, name, tuple(value))
-        if self.tile_size is not None and self.tile_size < 16:
-            msg = f"tile_size must be >= 16 px or None, got {self.tile_size}"
-            raise ValueError(msg)
-        for name in ("s2_scale", "stage2_scale"):
-            if getattr(self, name) <= 0:
-                msg = f"{name} must be > 0, got {getattr(self, name)}"
-                raise ValueError(msg)
+        check_at_least(16, {"tile_size": self.tile_size}, " px or None")
+        check_positive({"s2_scale": self.s2_scale, "stage2_scale": self.stage2_scale})
         if self.on_bad_tile not in get_args(OnBadTile):
             msg = f"on_bad_tile must be one of {list(get_args(OnBadTile))}, got {self.on_bad_tile!r}"
             raise ValueError(msg)

@@ -13,6 +13,7 @@ from scipy import ndimage
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from axion_terratorch.checks import check_at_least, check_fraction
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY, band_slots, rgb_indices
 
 logger = logging.getLogger(__name__)
@@ -195,18 +196,10 @@ class SyntheticGroundingDataset(Dataset[dict[str, Tensor | dict[str, Tensor]]]):
         nodata_fraction: float = 0.0,
         task: SyntheticTask = "grounding",
     ) -> None:
-        if num_samples < 1:
-            msg = f"num_samples must be >= 1, got {num_samples}"
-            raise ValueError(msg)
-        if tile_size < 16:
-            msg = f"tile_size must be >= 16 px, got {tile_size}"
-            raise ValueError(msg)
-        if not 0 <= nodata_fraction < 1:
-            msg = f"nodata_fraction must be in [0, 1), got {nodata_fraction}"
-            raise ValueError(msg)
-        if seed < 0:
-            msg = f"seed must be >= 0, got {seed}"
-            raise ValueError(msg)
+        check_at_least(1, {"num_samples": num_samples})
+        check_at_least(16, {"tile_size": tile_size}, suffix=" px")
+        check_fraction({"nodata_fraction": nodata_fraction})
+        check_at_least(0, {"seed": seed})
         if isinstance(bands, str):
             msg = f"bands must be a sequence of band names such as ['B08'], got the string {bands!r}"
             raise TypeError(msg)

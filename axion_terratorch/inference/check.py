@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import rasterio
 
-from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.constants import DEFAULT_BANDS, PathLike
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs, companion_raster, read_window
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.scene import scene_blocks
 from axion_terratorch.inference.sidecar import build_sidecar
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
-
-PathLike = str | os.PathLike[str]
 
 
 def check_scene(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import pickle
 import re
 from collections.abc import Iterator, Mapping
@@ -28,11 +27,11 @@ import yaml
 from torch import nn
 
 from axion_terratorch.config import instantiate
+from axion_terratorch.constants import PathLike
 from axion_terratorch.weights import shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike[str]
 #: Prefix of the model's weights in the task's state dict.
 MODEL_PREFIX = "model."
 

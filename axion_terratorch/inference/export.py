@@ -33,6 +33,7 @@ import safetensors.torch
 import yaml
 from torch import Tensor, nn
 
+from axion_terratorch.constants import PathLike
 from axion_terratorch.inference.checkpoint import (
     CheckpointError,
     build_model,
@@ -45,7 +46,6 @@ from axion_terratorch.inference.checkpoint import (
 
 logger = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike[str]
 ExportKind = Literal["adapter", "merged"]
 CONFIG_FILE = "config.yaml"
 EXTRA_FILE = "extra_weights.safetensors"

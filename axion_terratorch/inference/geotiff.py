@@ -21,11 +21,9 @@ import contextlib
 import dataclasses
 import logging
 import math
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import rasterio
@@ -33,7 +31,7 @@ from rasterio.enums import Interleaving
 from rasterio.errors import RasterioError
 from rasterio.windows import Window as RioWindow
 
-from axion_terratorch.constants import REFLECTANCE_SCALE, S1GRD_BANDS
+from axion_terratorch.constants import REFLECTANCE_SCALE, S1GRD_BANDS, OpticalUnits, PathLike
 from axion_terratorch.datasets.bands import normalize_band
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
@@ -49,8 +47,6 @@ from axion_terratorch.inference.tiling import Window
 
 logger = logging.getLogger(__name__)
 
-OpticalUnits = Literal["auto", "reflectance", "dn"]
-PathLike = str | os.PathLike[str]
 #: Optical nodata when a file declares none (0 in Sentinel-2 L1C/L2A products, the training default).
 OPTICAL_NODATA = TileOptions.s2_nodata
 #: Units are judged on up to this many windows of ``SAMPLE_SIDE`` px spread evenly over a scene.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
+from axion_terratorch.constants import PathLike
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import check_outputs, dump_json
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
@@ -24,8 +24,6 @@ from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
 logger = logging.getLogger(__name__)
-
-PathLike = str | os.PathLike[str]
 
 
 def predict_scene(

@@ -82,23 +82,6 @@ def sar_texture_loss(
     return masked_mean((var_opt - var_sar) ** 2, weight)
 
 
-def sar_structure_loss(
-    output: Tensor,
-    sar: Tensor,
-    bands: Sequence[str] = DEFAULT_BANDS,
-    mask: Tensor | None = None,
-    sar_sigma: float = AGREEMENT_SAR_SIGMA,
-    rho: float = AGREEMENT_RHO,
-) -> Tensor:
-    """``1 - orientation agreement`` (SAR-coherence weighted), mean over samples, in [0, 2].
-
-    Lowest when the output's local orientations follow the SAR's wherever the SAR has structure;
-    on real pairs it ranks the true Sentinel-2 below its blurred, shifted, shuffled and speckled
-    versions, which the seed's edge and texture terms do not (``docs/concepts.md``).
-    """
-    return (1 - orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")).mean()
-
-
 def _ceiling(
     reference: Tensor,
     sar: Tensor,
@@ -125,10 +108,10 @@ def sar_agreement_hinge(
 ) -> Tensor:
     """Mean over samples of ``relu(agreement(reference) + margin - agreement(output))``.
 
-    The agreement is the SAR-coherence-weighted one of :func:`sar_structure_loss`, where noise in the
-    output lowers it, so the shortfall cannot be closed by suppressing the output's texture. Positive
-    only while the output agrees less than the (detached) ceiling, 0 with zero gradient at or above
-    it: agreeing more is never rewarded.
+    The agreement is the SAR-coherence-weighted one (``weighting="sar"``) of the unbounded SAR term,
+    where noise in the output lowers it, so the shortfall cannot be closed by suppressing the
+    output's texture. Positive only while the output agrees less than the (detached) ceiling, 0 with
+    zero gradient at or above it: agreeing more is never rewarded.
     """
     check_pair(output, reference)
     agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")

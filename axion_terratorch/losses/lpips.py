@@ -11,6 +11,7 @@ import lpips
 import torch
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, rgb_indices
 from axion_terratorch.functional import as_weight, check_pair, masked_mean
 
@@ -79,14 +80,17 @@ class LPIPSLoss(nn.Module):
         pretrained_backbone: bool = True,
     ) -> None:
         super().__init__()
-        if rgb_max <= 0:
-            msg = f"rgb_max must be > 0, got {rgb_max}"
-            raise ValueError(msg)
+        check_positive({"rgb_max": rgb_max})
+        rgb_indices(bands)
         self.bands = tuple(bands)
-        self.rgb = list(rgb_indices(bands))
         self.rgb_max = rgb_max
         self.net = net
         self.lpips = build_lpips(net, pretrained_backbone)
+
+    @property
+    def rgb(self) -> list[int]:
+        """Positions of B04, B03, B02 in :attr:`bands` (follows a change of the bands)."""
+        return list(rgb_indices(self.bands))
 
     def train(self, mode: bool = True) -> LPIPSLoss:
         """Keep the LPIPS network in eval mode whatever the parent's mode."""

@@ -6,15 +6,20 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.losses.functional import SAR_SIGMA, sar_edge_loss, sar_structure_loss, sar_texture_loss
+from axion_terratorch.functional import orientation_agreement
+from axion_terratorch.losses.functional import SAR_SIGMA, sar_edge_loss, sar_texture_loss
 
 
 class SARConsistencyLoss(nn.Module):
     """``structure_weight * L_struct + edge_weight * L_edge + texture_weight * L_tex``.
 
     - ``L_struct``: 1 - SAR-coherence-weighted agreement of structure-tensor orientations
-      (:func:`~axion_terratorch.losses.functional.sar_structure_loss`).
+      (:func:`~axion_terratorch.functional.orientation_agreement`, ``weighting="sar"``), mean over
+      samples, in [0, 2]: lowest when the output's local orientations follow the SAR's wherever
+      the SAR has structure; on real pairs it ranks the true Sentinel-2 below its blurred, shifted,
+      shuffled and speckled versions, which the seed's edge and texture terms do not.
     - ``L_edge`` (seed): backscatter-weighted L1 between max-normalised Sobel magnitudes of the
       optical (channel mean) and the SAR (VV/VH mean, smoothed with ``sar_sigma``).
     - ``L_tex`` (seed): MSE between 5 x 5 local variances, each divided by its mean.
@@ -39,16 +44,15 @@ class SARConsistencyLoss(nn.Module):
         bands: Sequence[str] = DEFAULT_BANDS,
     ) -> None:
         super().__init__()
-        weights = {
-            "structure_weight": structure_weight,
-            "edge_weight": edge_weight,
-            "texture_weight": texture_weight,
-            "sar_sigma": sar_sigma,
-        }
-        for name, value in weights.items():
-            if value < 0:
-                msg = f"{name} must be >= 0, got {value}"
-                raise ValueError(msg)
+        check_at_least(
+            0,
+            {
+                "structure_weight": structure_weight,
+                "edge_weight": edge_weight,
+                "texture_weight": texture_weight,
+                "sar_sigma": sar_sigma,
+            },
+        )
         self.structure_weight = structure_weight
         self.edge_weight = edge_weight
         self.texture_weight = texture_weight
@@ -59,7 +63,8 @@ class SARConsistencyLoss(nn.Module):
         """Weighted sum of the enabled terms (scalar)."""
         total = output.new_zeros(())
         if self.structure_weight:
-            total = total + self.structure_weight * sar_structure_loss(output, sar, self.bands, mask)
+            structure = 1 - orientation_agreement(output, sar, self.bands, mask, weighting="sar")
+            total = total + self.structure_weight * structure.mean()
         if self.edge_weight:
             total = total + self.edge_weight * sar_edge_loss(output, sar, mask, self.sar_sigma)
         if self.texture_weight:

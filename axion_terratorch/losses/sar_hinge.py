@@ -3,11 +3,11 @@ charge agreement past it (the excess)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA
 from axion_terratorch.losses.functional import sar_agreement_excess, sar_agreement_hinge
@@ -37,9 +37,7 @@ class SARAgreementCeiling(nn.Module):
         rho: float = AGREEMENT_RHO,
     ) -> None:
         super().__init__()
-        if not (math.isfinite(headroom) and headroom >= 0):
-            msg = f"headroom must be a finite number >= 0, got {headroom}"
-            raise ValueError(msg)
+        check_at_least(0, {"headroom": headroom}, finite=True)
         self.headroom = headroom
         self.bands = tuple(bands)
         self.sar_sigma = sar_sigma

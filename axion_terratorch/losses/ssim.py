@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_positive
 from axion_terratorch.metrics.functional import ssim_per_sample
 
 
@@ -22,9 +23,7 @@ class SSIMLoss(nn.Module):
 
     def __init__(self, data_range: float = 1.0) -> None:
         super().__init__()
-        if data_range <= 0:
-            msg = f"data_range must be > 0, got {data_range}"
-            raise ValueError(msg)
+        check_positive({"data_range": data_range})
         self.data_range = data_range
 
     def forward(self, output: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:

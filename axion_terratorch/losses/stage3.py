@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.checks import check_at_least
+from axion_terratorch.constants import DEFAULT_BANDS, assign_bands
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.losses.functional import SAR_SIGMA
 from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
@@ -57,6 +57,11 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
     excess term keeps it at the truth's level (``configs/stage3.real.yaml``, ``docs/quality.md``).
     It is computed and returned only when its weight is above 0.
 
+    ``bands`` (the optical bands, R, G, B among them) default to ``None``: those of the model of the
+    :class:`~axion_terratorch.SARGroundingTask` the loss is given to, which calls :meth:`use_bands`
+    (``DEFAULT_BANDS`` when the loss is used on its own), so a config writes the bands once, in the
+    model. Bands given explicitly must equal the model's.
+
     ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms. LPIPS is
     built only when ``use_lpips`` and ``lpips_weight > 0``.
 
@@ -84,7 +89,7 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         use_lpips: bool = True,
         lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
-        bands: Sequence[str] = DEFAULT_BANDS,
+        bands: Sequence[str] | None = None,
         ssim_weight: float = 1.0,
         sar_objective: SARObjective = "hinge",
         sar_headroom: float = SAR_HEADROOM,
@@ -100,14 +105,11 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
             "ssim": ssim_weight,
             "sar_excess": sar_excess_weight,
         }
-        for name, value in self.weights.items():
-            if value < 0:
-                msg = f"{name}_weight must be >= 0, got {value}"
-                raise ValueError(msg)
-        if not (math.isfinite(sar_headroom) and sar_headroom >= 0):  # named as the user configures it
-            msg = f"sar_headroom must be a finite number >= 0, got {sar_headroom}"
-            raise ValueError(msg)
-        self.bands = tuple(bands)
+        check_at_least(0, {f"{name}_weight": value for name, value in self.weights.items()})
+        check_at_least(0, {"sar_headroom": sar_headroom}, finite=True)  # named as the user configures it
+        #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
+        self.follows_model_bands = bands is None
+        bands = self.bands = DEFAULT_BANDS if bands is None else tuple(bands)
         self.sar_objective = sar_objective
         match sar_objective:
             case "hinge":
@@ -178,6 +180,10 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]
         )
         return {"loss": total, **terms}
+
+    def use_bands(self, bands: Sequence[str]) -> None:
+        """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""
+        assign_bands(self, bands)
 
     def extra_repr(self) -> str:
         weights = ", ".join(f"{name}_weight={value}" for name, value in self.weights.items())

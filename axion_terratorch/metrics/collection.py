@@ -9,13 +9,17 @@ from torch import Tensor
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
-from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.constants import DEFAULT_BANDS, assign_bands, rgb_indices
 from axion_terratorch.init_config import RecordsInitArgs
-from axion_terratorch.losses.lpips import LPIPSNet
-from axion_terratorch.metrics.functional import copy_of_sar_ratio, ssim_per_sample
+from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
+from axion_terratorch.metrics.functional import (
+    copy_of_sar_ratio,
+    edge_cosine_agreement,
+    sar_agreement,
+    ssim_per_sample,
+)
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
-from axion_terratorch.metrics.sar_agreement import EdgeCosineAgreement, SARAgreement
 
 TargetMetric = Literal["psnr", "ssim", "sam", "mae"]
 #: SAR agreement formulas: the project's and the seed's.
@@ -63,7 +67,10 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
     metrics (add them with ``add_metrics``, override ``update`` and call ``super().update``).
 
     Args:
-        bands: Optical bands (R, G, B must be among them).
+        bands: Optical bands (R, G, B must be among them); ``None``: those of the model of the
+            :class:`~axion_terratorch.SARGroundingTask` the metrics are given to, which calls
+            :meth:`use_bands` (``DEFAULT_BANDS`` on their own). Given explicitly, they must equal
+            the model's.
         agreement: ``structure_tensor`` (the project's metric) or ``edge_cosine`` (the seed's).
         lpips: Compute ``lpips_change`` (needs the LPIPS backbone weights, see ``LPIPSLoss``).
         lpips_net: LPIPS backbone.
@@ -73,7 +80,7 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
 
     def __init__(
         self,
-        bands: Sequence[str] = DEFAULT_BANDS,
+        bands: Sequence[str] | None = None,
         agreement: AgreementFormula = "structure_tensor",
         lpips: bool = True,
         lpips_net: LPIPSNet = "alex",
@@ -87,6 +94,8 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
         if unknown:
             msg = f"unknown target_metrics {unknown}; choose from {sorted(get_args(TargetMetric))}"
             raise ValueError(msg)
+        follows_model_bands = bands is None
+        bands = DEFAULT_BANDS if bands is None else tuple(bands)
         builders: dict[str, Any] = {
             "psnr": MaskedPSNR,
             "ssim": MaskedSSIM,
@@ -96,17 +105,28 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
         metrics: dict[str, Metric] = {name: MeanMetric() for name in SAR_METRICS}
         if lpips:
             metrics["lpips_change"] = LPIPSChange(
-                bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone
+                LPIPSLoss(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
             )
         metrics |= {name: builders[name]() for name in target_metrics}
         metrics |= {name: PSNRGain() if name == "psnr_gain" else MeanMetric() for name in GROUNDING_METRICS}
         super().__init__(metrics, compute_groups=False)
-        self.bands = tuple(bands)
-        # A plain attribute (a bound method), not a child module: only its formula is used.
-        self.agreement_score = (SARAgreement if agreement == "structure_tensor" else EdgeCosineAgreement)(
-            bands
-        ).score
+        rgb_indices(bands)
+        self.bands = bands
+        #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
+        self.follows_model_bands = follows_model_bands
+        self.agreement = agreement
         self.register_load_state_dict_pre_hook(_drop_old_groups)
+
+    def use_bands(self, bands: Sequence[str]) -> None:
+        """Compute every metric on ``bands`` (the model's); they must include B02, B03 and B04."""
+        bands = assign_bands(self, bands)
+        if "mae" in self:
+            self["mae"] = MaskedMAE(num_bands=len(bands))
+
+    def agreement_score(self, image: Tensor, sar: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Per-tile SAR agreement ``(B,)`` of ``image`` by the ``agreement`` formula."""
+        score = sar_agreement if self.agreement == "structure_tensor" else edge_cosine_agreement
+        return score(image, sar, self.bands, mask)
 
     def update(  # type: ignore[override]
         self,

@@ -16,8 +16,6 @@ from torchmetrics.functional.image import spectral_angle_mapper, structural_simi
 
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import (
-    AGREEMENT_RHO,
-    AGREEMENT_SAR_SIGMA,
     TINY,
     as_weight,
     check_pair,
@@ -26,22 +24,10 @@ from axion_terratorch.functional import (
     orientation_agreement,
 )
 
-
-def sar_agreement(
-    optical: Tensor,
-    sar: Tensor,
-    bands: Sequence[str] = DEFAULT_BANDS,
-    mask: Tensor | None = None,
-    sar_sigma: float = AGREEMENT_SAR_SIGMA,
-    rho: float = AGREEMENT_RHO,
-) -> Tensor:
-    """The project's SAR agreement, per sample ``(B,)`` in [-1, 1]: jointly coherence-weighted
-    orientation agreement (:func:`~axion_terratorch.functional.orientation_agreement`).
-
-    Unlike the seed's edge-cosine formula it ranks, on real BigEarthNet pairs, the true Sentinel-2
-    above the same image blurred, shifted or pixel-shuffled (``docs/concepts.md``).
-    """
-    return orientation_agreement(optical, sar, bands, mask, sar_sigma, rho, weighting="joint")
+#: The project's SAR agreement, per sample ``(B,)`` in [-1, 1]: the jointly coherence-weighted
+#: orientation agreement, :func:`~axion_terratorch.functional.orientation_agreement` with its default
+#: ``weighting="joint"`` (one formula, under the name the metrics and reports use).
+sar_agreement = orientation_agreement
 
 
 def edge_cosine_agreement(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric
 
+from axion_terratorch.metrics.accumulators import Float64Sums, PerSampleMean, SumCount
 from axion_terratorch.metrics.functional import (
     absolute_error_sum,
     psnr_from_mse,
@@ -13,18 +13,14 @@ from axion_terratorch.metrics.functional import (
     squared_error_sum,
     ssim_per_sample,
 )
-from axion_terratorch.metrics.sar_agreement import _PerSampleMean, _SumCount
 
 
-class MaskedPSNR(_SumCount):
+class MaskedPSNR(SumCount):
     """PSNR in dB over all valid values seen, ``10 log10(data_range^2 / MSE)``.
 
     ``update(preds, target, mask=None)``, (B, C, H, W). Without a mask it equals torchmetrics'
     ``PeakSignalNoiseRatio(data_range=data_range)``.
     """
-
-    is_differentiable = True
-    higher_is_better = True
 
     def __init__(self, data_range: float = 1.0) -> None:
         super().__init__()
@@ -32,16 +28,14 @@ class MaskedPSNR(_SumCount):
 
     def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate squared errors of valid values."""
-        sse, count = squared_error_sum(preds.detach(), target, mask)
-        self.total += sse.double()
-        self.count += count.double()
+        self.add(*squared_error_sum(preds.detach(), target, mask))
 
     def compute(self) -> Tensor:
         """PSNR of everything accumulated."""
         return psnr_from_mse(self.total / self.count.clamp_min(1), self.data_range).float()
 
 
-class PSNRGain(Metric):
+class PSNRGain(Float64Sums):
     """PSNR of ``preds`` minus PSNR of ``reference``, both against ``target``, in dB.
 
     ``update(preds, reference, target, mask=None)``, (B, C, H, W). From the squared errors summed over
@@ -50,14 +44,9 @@ class PSNRGain(Metric):
     equal (``preds == reference``), positive when ``preds`` is closer to the target.
     """
 
-    is_differentiable = True
-    higher_is_better = True
-    full_state_update = False
-
     def __init__(self) -> None:
         super().__init__()
-        self.add_state("preds_sse", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("reference_sse", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_sums("preds_sse", "reference_sse")
 
     def update(self, preds: Tensor, reference: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate the squared errors of both images over valid values."""
@@ -70,15 +59,12 @@ class PSNRGain(Metric):
         return torch.where(self.preds_sse == self.reference_sse, 0.0, gain).float()
 
 
-class MaskedSSIM(_PerSampleMean):
+class MaskedSSIM(PerSampleMean):
     """Mean SSIM over samples; each sample's SSIM map is averaged over its valid pixels.
 
     ``update(preds, target, mask=None)``. Without a mask it equals torchmetrics'
     ``StructuralSimilarityIndexMeasure(data_range=data_range)``.
     """
-
-    is_differentiable = True
-    higher_is_better = True
 
     def __init__(self, data_range: float = 1.0) -> None:
         super().__init__()
@@ -86,40 +72,35 @@ class MaskedSSIM(_PerSampleMean):
 
     def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate the SSIM of each sample."""
-        self._accumulate(ssim_per_sample(preds.detach(), target, mask, self.data_range))
+        self.accumulate(ssim_per_sample(preds.detach(), target, mask, self.data_range))
 
 
-class SpectralAngle(_SumCount):
+class SpectralAngle(SumCount):
     """Mean spectral angle (radians) over valid pixels (SAM; lower is better).
 
     ``update(preds, target, mask=None)``. Without a mask it equals torchmetrics' ``SpectralAngleMapper``.
     """
 
-    is_differentiable = True
     higher_is_better = False
 
     def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate the angles of valid pixels."""
-        total, count = spectral_angle_sum(preds.detach(), target, mask)
-        self.total += total.double()
-        self.count += count.double()
+        self.add(*spectral_angle_sum(preds.detach(), target, mask))
 
 
-class MaskedMAE(Metric):
+class MaskedMAE(Float64Sums):
     """Mean absolute error over valid pixels, overall or per band (``per_band=True`` gives (C,)).
 
     ``update(preds, target, mask=None)``, (B, C, H, W) reflectance.
     """
 
-    is_differentiable = True
     higher_is_better = False
-    full_state_update = False
 
     def __init__(self, num_bands: int = 4, per_band: bool = False) -> None:
         super().__init__()
         self.per_band = per_band
-        self.add_state("total", default=torch.zeros(num_bands, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_sums("total", shape=(num_bands,))
+        self.add_sums("count")
 
     def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate per-band absolute errors of valid pixels."""

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from torch import Tensor
 
-from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
-from axion_terratorch.metrics.sar_agreement import _PerSampleMean
+from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.metrics.accumulators import PerSampleMean
 
 
-class LPIPSChange(_PerSampleMean):
+class LPIPSChange(PerSampleMean):
     """Mean LPIPS between ``preds`` and ``reference`` over samples (seed target 0.08-0.12, < 0.15).
 
-    ``update(preds, reference, mask=None)`` with (B, C, H, W) reflectance. Uses the same LPIPS
-    construction as :class:`~axion_terratorch.losses.LPIPSLoss` (and the same clear error offline).
+    ``update(preds, reference, mask=None)`` with (B, C, H, W) reflectance in ``lpips.bands``.
+
+    Args:
+        lpips: The :class:`~axion_terratorch.losses.LPIPSLoss` that scores each sample (its bands,
+            backbone and the same clear error offline), e.g. ``LPIPSChange(LPIPSLoss(bands))``.
     """
 
     higher_is_better = False
     is_differentiable = False
 
-    def __init__(
-        self,
-        bands: Sequence[str] = DEFAULT_BANDS,
-        net: LPIPSNet = "alex",
-        rgb_max: float = 0.3,
-        pretrained_backbone: bool = True,
-    ) -> None:
+    def __init__(self, lpips: LPIPSLoss) -> None:
         super().__init__()
-        self.lpips = LPIPSLoss(bands, net=net, rgb_max=rgb_max, pretrained_backbone=pretrained_backbone)
-        self.bands = self.lpips.bands
+        self.lpips = lpips
+        self.bands = lpips.bands
 
     def update(self, preds: Tensor, reference: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate the LPIPS of each sample."""
-        self._accumulate(self.lpips.per_sample(preds, reference, mask))
+        self.accumulate(self.lpips.per_sample(preds, reference, mask))

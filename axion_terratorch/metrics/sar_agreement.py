@@ -4,46 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import Tensor
-from torchmetrics import Metric
 
 from axion_terratorch.constants import DEFAULT_BANDS, rgb_indices
-from axion_terratorch.metrics.functional import (
-    AGREEMENT_RHO,
-    AGREEMENT_SAR_SIGMA,
-    edge_cosine_agreement,
-    sar_agreement,
-)
+from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA
+from axion_terratorch.metrics.accumulators import PerSampleMean
+from axion_terratorch.metrics.functional import edge_cosine_agreement, sar_agreement
 
 
-class _SumCount(Metric):
-    """A sum and a count (float64, reduced by sum across ranks); ``compute()`` is their ratio."""
-
-    full_state_update = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-
-    def compute(self) -> Tensor:
-        """Sum over count (0 before any update)."""
-        return (self.total / self.count.clamp_min(1)).float()
-
-
-class _PerSampleMean(_SumCount):
-    """Mean over samples of a per-sample score."""
-
-    is_differentiable = True
-    higher_is_better = True
-
-    def _accumulate(self, scores: Tensor) -> None:
-        self.total += scores.detach().double().sum()
-        self.count += scores.numel()
-
-
-class SARAgreement(_PerSampleMean):
+class SARAgreement(PerSampleMean):
     """The project's SAR agreement: coherence-weighted structure-tensor orientation agreement.
 
     ``update(preds, sar, mask=None)`` with ``preds`` (B, C, H, W) reflectance in ``bands``, ``sar``
@@ -76,7 +45,7 @@ class SARAgreement(_PerSampleMean):
 
     def update(self, preds: Tensor, sar: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate the agreement of each sample of ``preds`` with ``sar``."""
-        self._accumulate(self.score(preds, sar, mask))
+        self.accumulate(self.score(preds, sar, mask))
 
 
 class EdgeCosineAgreement(SARAgreement):
@@ -91,7 +60,7 @@ class EdgeCosineAgreement(SARAgreement):
         return edge_cosine_agreement(preds, sar, self.bands, mask)
 
 
-class SARAgreementGain(_PerSampleMean):
+class SARAgreementGain(PerSampleMean):
     """Mean over samples of ``agreement(preds) - agreement(reference)`` (the Stage 2 input).
 
     ``update(preds, reference, sar, mask=None)``; positive when grounding improved the agreement.
@@ -106,4 +75,4 @@ class SARAgreementGain(_PerSampleMean):
     def update(self, preds: Tensor, reference: Tensor, sar: Tensor, mask: Tensor | None = None) -> None:
         """Accumulate the per-sample gain of ``preds`` over ``reference``."""
         gain = self.agreement.score(preds, sar, mask) - self.agreement.score(reference, sar, mask)
-        self._accumulate(gain)
+        self.accumulate(gain)

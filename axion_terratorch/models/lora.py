@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import peft
 from torch import nn
 
+from axion_terratorch.checks import check_at_least, check_fraction, check_positive
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,15 +34,9 @@ class LoraSettings:
     freeze_base_model: bool = True
 
     def __post_init__(self) -> None:
-        if self.rank < 1:
-            msg = f"lora.rank must be >= 1, got {self.rank}"
-            raise ValueError(msg)
-        if self.alpha <= 0:
-            msg = f"lora.alpha must be > 0, got {self.alpha}"
-            raise ValueError(msg)
-        if not 0.0 <= self.dropout < 1.0:
-            msg = f"lora.dropout must be in [0, 1), got {self.dropout}"
-            raise ValueError(msg)
+        check_at_least(1, {"lora.rank": self.rank})
+        check_positive({"lora.alpha": self.alpha})
+        check_fraction({"lora.dropout": self.dropout})
         if self.target_modules is not None:
             try:
                 re.compile(self.target_modules)

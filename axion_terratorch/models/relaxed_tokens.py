@@ -8,6 +8,8 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
+from axion_terratorch.checks import check_positive
+
 logger = logging.getLogger(__name__)
 
 #: How logits become codes: the softmax expectation (``"soft"``), the argmax code with the soft
@@ -21,9 +23,7 @@ def check_relaxation(relaxation: str, temperature: float) -> None:
     if relaxation not in RELAXATIONS:
         msg = f"relaxation must be one of {list(RELAXATIONS)}, got {relaxation!r}"
         raise ValueError(msg)
-    if not temperature > 0:
-        msg = f"temperature must be > 0, got {temperature}"
-        raise ValueError(msg)
+    check_positive({"temperature": temperature})
 
 
 def relax_tokens(

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from terratorch.models.decoders.fcn_decoder import FCNDecoder
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image
@@ -77,9 +78,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         sar_resolution: SARResolution = "full",
     ) -> None:
         super().__init__()
-        if decoder_channels < 1:
-            msg = f"decoder_channels must be >= 1, got {decoder_channels}"
-            raise ValueError(msg)
+        check_at_least(1, {"decoder_channels": decoder_channels})
         if decoder not in DECODER_SIGNATURES:
             msg = f"decoder must be one of {sorted(DECODER_SIGNATURES)}, got {decoder!r}"
             raise ValueError(msg)

@@ -16,6 +16,7 @@ from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
+from axion_terratorch.checks import check_positive
 from axion_terratorch.config import import_object
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
@@ -95,9 +96,7 @@ class SARGroundingTask(TerraTorchTask):
         scheduler: str | None = None,
         scheduler_hparams: dict[str, Any] | None = None,
     ) -> None:
-        if lr <= 0:
-            msg = f"lr must be > 0, got {lr}"
-            raise ValueError(msg)
+        check_positive({"lr": lr})
         if not hasattr(torch.optim, optimizer):
             msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
             raise ValueError(msg)
@@ -115,10 +114,8 @@ class SARGroundingTask(TerraTorchTask):
             build_module(value) if isinstance(value, Mapping) else value for value in (model, loss, metrics)
         )
         self.model = model
-        self.loss = Stage3Loss(bands=self.bands) if loss is None else loss
-        self._check_bands("loss", self.loss)
-        metrics = GroundingMetrics(bands=self.bands) if metrics is None else metrics
-        self._check_bands("metrics", metrics)
+        self.loss = self._on_model_bands("loss", Stage3Loss() if loss is None else loss)
+        metrics = self._on_model_bands("metrics", GroundingMetrics() if metrics is None else metrics)
         self.val_metrics = copy.deepcopy(metrics)
         self.test_metrics = copy.deepcopy(metrics)
         self._record_module_configs()
@@ -169,32 +166,59 @@ class SARGroundingTask(TerraTorchTask):
         """Optical bands of the model (``DEFAULT_BANDS`` when the model does not say)."""
         return tuple(getattr(self.model, "bands", DEFAULT_BANDS))
 
-    def _check_bands(self, name: str, module: nn.Module) -> None:
+    def _on_model_bands(self, name: str, module: nn.Module) -> nn.Module:
+        """``module`` computing on the model's bands: given them when it follows the model
+        (``follows_model_bands``, built without ``bands``), else checked against them."""
+        if getattr(module, "follows_model_bands", False):
+            module.use_bands(self.bands)
+            return module
         bands = getattr(module, "bands", None)
         if bands is not None and tuple(bands) != self.bands:
-            msg = f"{name} is configured for bands {list(bands)} but the model for {list(self.bands)}"
+            msg = (
+                f"{name} is configured for bands {list(bands)} but the model for {list(self.bands)}; "
+                f"leave {name}.init_args.bands out to use the model's"
+            )
+            raise ValueError(msg)
+        return module
+
+    def check_data_bands(self, datamodule: Any) -> None:
+        """Refuse a data module whose optical ``bands`` differ from the model's, naming both lists.
+
+        Data modules without a ``bands`` attribute (e.g. terratorch's generic ones) are not checked.
+        """
+        bands = getattr(datamodule, "bands", None)
+        if bands is not None and tuple(bands) != self.bands:
+            msg = (
+                f"the data module reads the optical bands {list(bands)} but the model takes "
+                f"{list(self.bands)}: give both the same bands, in the same order (data: tiles.bands "
+                "or bands; model: bands)"
+            )
             raise ValueError(msg)
 
     def configure_optimizers(self) -> Any:
         """The optimizer over the trainable parameters, with an optional scheduler.
 
+        The optimizer comes from terratorch's ``optimizer_factory``, and so does the scheduler when
         ``scheduler`` is a ``torch.optim.lr_scheduler`` name (terratorch's convention, including its
-        ``SequentialLR`` form) or the import path of a scheduler class, e.g.
-        ``axion_terratorch.schedulers.WarmupCosineLR``; a class with a ``total_steps`` argument that
-        ``scheduler_hparams`` leaves out gets the trainer's number of optimizer steps.
+        ``SequentialLR`` form). An import path of a scheduler class, e.g.
+        ``axion_terratorch.schedulers.WarmupCosineLR``, is built here, because only here is the
+        run's length known: a class with a ``total_steps`` argument that ``scheduler_hparams``
+        leaves out gets the trainer's number of optimizer steps.
         """
         params = [p for p in self.parameters() if p.requires_grad]
-        if self.scheduler_name is None or "." not in self.scheduler_name:
-            return optimizer_factory(
-                self.optimizer_name,
-                self.lr,
-                params,
-                self.optimizer_hparams,
-                self.scheduler_name,
-                self.monitor,
-                self.scheduler_hparams,
-            )
-        optimizer = getattr(torch.optim, self.optimizer_name)(params, lr=self.lr, **self.optimizer_hparams)
+        named = self.scheduler_name is None or "." not in self.scheduler_name
+        config = optimizer_factory(
+            self.optimizer_name,
+            self.lr,
+            params,
+            self.optimizer_hparams,
+            self.scheduler_name if named else None,
+            self.monitor,
+            self.scheduler_hparams,
+        )
+        if named:
+            return config
+        optimizer = config["optimizer"]
         hparams = dict(self.scheduler_hparams or {})
         interval = hparams.pop("interval", "epoch")
         scheduler_class = import_object(self.scheduler_name)
@@ -207,8 +231,10 @@ class SARGroundingTask(TerraTorchTask):
         }
 
     def setup(self, stage: str) -> None:
-        """Record the run's module configs and check trainer settings the trainer itself does not."""
+        """Record the run's module configs, check the data module's bands against the model's and
+        the trainer settings the trainer itself does not check."""
         self._record_cli_configs()
+        self.check_data_bands(self.trainer.datamodule)
         if stage == "fit":
             check_trainer_settings(self.trainer)
 

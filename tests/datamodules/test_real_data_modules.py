@@ -93,6 +93,15 @@ def test_ssl4eo_trains_one_step_with_locations_kept_in_one_split(tmp_path):
     fit_one_step(tiny_task(), dm)
 
 
+def test_ssl4eo_split_files_name_tiles_by_location_and_season(tmp_path):
+    write_ssl4eo(tmp_path, locations=3, size=8)
+    lists = _lists(tmp_path, ["0000000_0", "0000001_0", "0000001_1"], ["0000002_1"])
+    dm = SSL4EOS12PairDataModule(tmp_path, split_files=lists, tiles=TILES, batch_size=1)
+    dm.setup("fit")
+    assert dm.train_dataset.names == ["0000000_0", "0000001_0", "0000001_1"]
+    assert dm.val_dataset.names == ["0000002_1"]
+
+
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="BigEarthNet v1 example not present")
 def test_real_bigearthnet_trains_one_step():
     dm = BigEarthNetPairDataModule(SHARED_DATA, tiles=TILES, batch_size=2)

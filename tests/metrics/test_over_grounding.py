@@ -7,8 +7,7 @@ import torch
 from scipy import ndimage
 
 from axion_terratorch.constants import rgb_indices
-from axion_terratorch.metrics import GroundingMetrics, MaskedPSNR, PSNRGain
-from axion_terratorch.metrics import functional as metrics_functional
+from axion_terratorch.metrics import GroundingMetrics, MaskedPSNR, PSNRGain, collection
 from axion_terratorch.metrics.functional import copy_of_sar_ratio, sar_agreement
 
 BANDS = ("B02", "B03", "B04", "B08")
@@ -125,9 +124,7 @@ def test_psnr_gain_is_the_difference_of_accumulated_psnrs():
 def test_sar_agreement_runs_once_per_image_and_batch():
     target, optical, sar = scene()
     metrics = GroundingMetrics(lpips=False)
-    spy = mock.patch.object(
-        metrics_functional, "orientation_agreement", wraps=metrics_functional.orientation_agreement
-    )
+    spy = mock.patch.object(collection, "sar_agreement", wraps=collection.sar_agreement)
     with spy as counted:
         metrics.update(optical * 1.01, optical, sar)
         assert counted.call_count == 2  # output and input

@@ -44,15 +44,34 @@ def test_default_loss_and_metrics_follow_the_model_bands(model, monkeypatch):
     assert task.val_metrics is not task.test_metrics
 
 
+def test_loss_and_metrics_built_without_bands_compute_on_the_model_bands(model, batch):
+    # The config writes the bands once, in the model: loss and metrics take them from the task.
+    loss = Stage3Loss(use_lpips=False, sar_objective="unbounded", sar_excess_weight=0.1)
+    metrics = GroundingMetrics(lpips=False, target_metrics=["psnr", "mae"])
+    task = SARGroundingTask(model, loss=loss, metrics=metrics)
+    assert {part.bands for part in task.loss.modules() if hasattr(part, "bands")} == {BANDS}
+    assert task.val_metrics.bands == task.test_metrics.bands == BANDS
+    terms = task.compute_loss(task(batch["image"]), batch)
+    assert torch.isfinite(terms["loss"])
+    task.validation_step(batch, 0)
+    values = task.val_metrics.compute()
+    assert {"psnr", "mae", "sar_agreement"} <= set(values)
+    assert task.val_metrics["mae"].total.numel() == len(BANDS)
+    assert task.hparams["loss"]["init_args"]["bands"] is None  # rebuilt from a checkpoint, it follows again
+
+
 @pytest.mark.parametrize("part", ["loss", "metrics"])
-def test_band_mismatch_between_parts_is_refused(model, part):
+def test_bands_given_to_a_part_must_be_the_model_bands(model, part):
+    other = ("B02", "B03", "B04", "B08")
     parts = {
-        "loss": Stage3Loss(bands=BANDS, use_lpips=False),
-        "metrics": GroundingMetrics(bands=BANDS, lpips=False),
+        "loss": Stage3Loss(use_lpips=False),
+        "metrics": GroundingMetrics(lpips=False),
     }
     parts[part] = (
-        Stage3Loss(use_lpips=False) if part == "loss" else GroundingMetrics(lpips=False)
-    )  # default bands: B02, B03, B04, B08
+        Stage3Loss(bands=other, use_lpips=False)
+        if part == "loss"
+        else GroundingMetrics(bands=other, lpips=False)
+    )
     with pytest.raises(ValueError, match=rf"{part} is configured for bands .* but the model for"):
         SARGroundingTask(model, **parts)
 

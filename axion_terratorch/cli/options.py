@@ -1,0 +1,76 @@
+"""Command-line options shared by several subcommands: each option is defined once, here."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import get_args
+
+from axion_terratorch.constants import OpticalUnits
+from axion_terratorch.inference.quality import QualityCheck
+
+_HELP = {
+    "max_imprint": "largest SAR imprint of the change (output - input) still accepted",
+    "max_change_agreement": "largest SAR agreement of the change (output - input) itself still accepted",
+    "agreement_envelope": "SAR agreement above which an image agrees with the SAR more than real optical images",
+    "max_agreement_gain": "largest rise of the SAR agreement accepted above the envelope",
+    "max_agreement_loss": "largest fall of the SAR agreement accepted",
+}
+
+
+def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str) -> None:
+    """``--s1`` and ``--optical``: the GeoTIFF pair of a scene (``predict``, ``check``)."""
+    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
+    parser.add_argument("--optical", required=True, help=optical_help)
+
+
+def add_units_argument(parser: argparse.ArgumentParser, image: str = "optical") -> None:
+    """``--<image>-units``: how an optical GeoTIFF's values are read (``auto``, ``reflectance``, ``dn``)."""
+    parser.add_argument(
+        f"--{image}-units",
+        choices=get_args(OpticalUnits),
+        default="auto",
+        help="auto: DN when the 99th percentile is above 2, else reflectance",
+    )
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, *, run: bool = True) -> None:
+    """``--config`` (the run's YAML, for checkpoints without a model config) and, with ``run``,
+    ``--device``, ``--no-lpips`` and ``--quiet`` of a command that runs the model."""
+    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
+    if run:
+        parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
+        add_lpips_switch(parser)
+        parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_lpips_switch(parser: argparse.ArgumentParser) -> None:
+    """``--no-lpips``: leave the LPIPS change out (its backbone weights may not be on the machine)."""
+    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
+
+
+def check_config_argument(args: argparse.Namespace) -> None:
+    """Read ``--config`` once before the work, so a missing or malformed file is refused first.
+
+    Raises:
+        ValueError: Naming ``--config`` and the file (:func:`~axion_terratorch.config.read_yaml`).
+    """
+    from axion_terratorch.config import read_yaml
+
+    if args.config:
+        read_yaml(args.config, "--config")
+
+
+def add_quality_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-imprint`` ... ``--max-agreement-loss``, defaulting to :class:`QualityCheck`'s values."""
+    group = parser.add_argument_group("quality check (docs/quality.md)")
+    for field in dataclasses.fields(QualityCheck):
+        flag = "--" + field.name.replace("_", "-")
+        group.add_argument(flag, type=float, default=field.default, help=f"{_HELP[field.name]} (%(default)s)")
+
+
+def quality_check(args: argparse.Namespace) -> QualityCheck:
+    """The :class:`QualityCheck` the arguments describe (``ValueError`` names a value out of range)."""
+    return QualityCheck(
+        **{field.name: getattr(args, field.name) for field in dataclasses.fields(QualityCheck)}
+    )
