@@ -7,24 +7,18 @@ pixels only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from kornia.filters import box_blur, sobel
 from torch import Tensor
 
-from axion_terratorch.constants import DEFAULT_BANDS, S1GRD_MEAN, S1GRD_STD
+from axion_terratorch.constants import S1GRD_MEAN, S1GRD_STD
 from axion_terratorch.functional import (
-    AGREEMENT_RHO,
-    AGREEMENT_SAR_SIGMA,
     EPS,
     as_weight,
     check_pair,
     check_sar,
     masked_mean,
-    orientation_agreement,
     smooth,
 )
 
@@ -80,67 +74,6 @@ def sar_texture_loss(
     var_opt = normalised(local_variance(output, window))
     var_sar = normalised(local_variance(smooth(sar, sar_sigma), window))
     return masked_mean((var_opt - var_sar) ** 2, weight)
-
-
-def _ceiling(
-    reference: Tensor,
-    sar: Tensor,
-    margin: float,
-    bands: Sequence[str],
-    mask: Tensor | None,
-    sar_sigma: float,
-    rho: float,
-    weighting: Literal["joint", "sar"],
-) -> Tensor:
-    with torch.no_grad():
-        return orientation_agreement(reference, sar, bands, mask, sar_sigma, rho, weighting) + margin
-
-
-def sar_agreement_hinge(
-    output: Tensor,
-    reference: Tensor,
-    sar: Tensor,
-    margin: float = 0.0,
-    bands: Sequence[str] = DEFAULT_BANDS,
-    mask: Tensor | None = None,
-    sar_sigma: float = AGREEMENT_SAR_SIGMA,
-    rho: float = AGREEMENT_RHO,
-) -> Tensor:
-    """Mean over samples of ``relu(agreement(reference) + margin - agreement(output))``.
-
-    The agreement is the SAR-coherence-weighted one (``weighting="sar"``) of the unbounded SAR term,
-    where noise in the output lowers it, so the shortfall cannot be closed by suppressing the
-    output's texture. Positive only while the output agrees less than the (detached) ceiling, 0 with
-    zero gradient at or above it: agreeing more is never rewarded.
-    """
-    check_pair(output, reference)
-    agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="sar")
-    ceiling = _ceiling(reference, sar, margin, bands, mask, sar_sigma, rho, "sar")
-    return F.relu(ceiling - agreement).mean()
-
-
-def sar_agreement_excess(
-    output: Tensor,
-    reference: Tensor,
-    sar: Tensor,
-    margin: float = 0.0,
-    bands: Sequence[str] = DEFAULT_BANDS,
-    mask: Tensor | None = None,
-    sar_sigma: float = AGREEMENT_SAR_SIGMA,
-    rho: float = AGREEMENT_RHO,
-) -> Tensor:
-    """Mean over samples of ``relu(agreement(output) - agreement(reference) - margin)``: over-grounding.
-
-    Measured with the project's SAR agreement, the jointly coherence-weighted one of
-    ``metrics.functional.sar_agreement`` that ``sar_agreement_excess`` logs and the over-grounding
-    target is judged by. Under the hinge's SAR weighting an output that sharpens the main edges and
-    smooths the fine texture stays at the truth's agreement while the metric's, which counts the
-    output's coherent structure only, goes past it (``docs/quality.md``).
-    """
-    check_pair(output, reference)
-    agreement = orientation_agreement(output, sar, bands, mask, sar_sigma, rho, weighting="joint")
-    ceiling = _ceiling(reference, sar, margin, bands, mask, sar_sigma, rho, "joint")
-    return F.relu(agreement - ceiling).mean()
 
 
 def cycle_loss(output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -4,23 +4,27 @@ charge agreement past it (the excess)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar, Literal
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA
-from axion_terratorch.losses.functional import sar_agreement_excess, sar_agreement_hinge
+from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA, check_pair, orientation_agreement
 
 #: Default margin above the Stage 2 input's agreement for tiles without a target.
 SAR_HEADROOM = 0.05
 
 
 class SARAgreementCeiling(nn.Module):
-    """Base of the two sides of the SAR constraint: the ceiling of each tile and its settings.
+    """Base of the two sides of the SAR constraint: per tile, the output's agreement against a ceiling.
 
     The ceiling is ``agreement(target)`` with a target (real Sentinel-2), else
-    ``agreement(optical) + headroom``; it is detached.
+    ``agreement(optical) + headroom``; it is detached. Subclasses set the agreement's ``weighting``
+    (:func:`~axion_terratorch.functional.orientation_agreement`) and the per-tile ``gap``; the
+    forward pass returns its mean over tiles.
 
     Args:
         headroom: Margin above the input's agreement when there is no target (>= 0).
@@ -28,6 +32,9 @@ class SARAgreementCeiling(nn.Module):
         sar_sigma: Gaussian sigma (px) smoothing the SAR before its structure tensor.
         rho: Integration scale (px) of the structure tensors.
     """
+
+    #: The agreement's weighting (:func:`~axion_terratorch.functional.orientation_agreement`).
+    weighting: ClassVar[Literal["joint", "sar"]]
 
     def __init__(
         self,
@@ -43,9 +50,26 @@ class SARAgreementCeiling(nn.Module):
         self.sar_sigma = sar_sigma
         self.rho = rho
 
-    def reference(self, optical: Tensor, target: Tensor | None) -> tuple[Tensor, float]:
-        """The image whose agreement sets the ceiling, and the margin added to it."""
-        return (optical, self.headroom) if target is None else (target, 0.0)
+    def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
+        """Per-tile value of the term from the output's agreement and the ceiling, both ``(B,)``."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """Mean over tiles (scalar), against ``target`` if given, else ``optical + headroom``."""
+        reference, margin = (optical, self.headroom) if target is None else (target, 0.0)
+        check_pair(output, reference)
+        settings = (self.bands, mask, self.sar_sigma, self.rho, self.weighting)
+        agreement = orientation_agreement(output, sar, *settings)
+        with torch.no_grad():
+            ceiling = orientation_agreement(reference, sar, *settings) + margin
+        return self.gap(agreement, ceiling).mean()
 
     def extra_repr(self) -> str:
         return f"headroom={self.headroom}, bands={self.bands}"
@@ -73,17 +97,11 @@ class SARAgreementHinge(SARAgreementCeiling):
         - Output: scalar in ``[0, 2 + headroom]``.
     """
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
-        """Mean hinge over tiles (scalar): against ``target`` if given, else ``optical + headroom``."""
-        reference, margin = self.reference(optical, target)
-        return sar_agreement_hinge(output, reference, sar, margin, self.bands, mask, self.sar_sigma, self.rho)
+    weighting = "sar"
+
+    def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
+        """The shortfall below the ceiling: ``relu(ceiling - agreement)``."""
+        return F.relu(ceiling - agreement)
 
 
 class SARAgreementExcess(SARAgreementCeiling):
@@ -92,8 +110,10 @@ class SARAgreementExcess(SARAgreementCeiling):
     The other side of :class:`SARAgreementHinge`: it charges agreement past the true image's (or past
     the input's plus ``headroom``) and never pulls agreement up. The agreement is the project's
     metric (:func:`~axion_terratorch.metrics.functional.sar_agreement`, jointly coherence-weighted),
-    the one ``sar_agreement_excess`` logs, so the term and the logged excess are the same number
-    (:func:`~axion_terratorch.losses.functional.sar_agreement_excess` says why not the hinge's).
+    the one ``sar_agreement_excess`` logs, so the term and the logged excess are the same number.
+    Why not the hinge's SAR weighting: under it, an output that sharpens the main edges and
+    smooths the fine texture stays at the truth's agreement while the metric's, which counts the
+    output's coherent structure only, goes past it (``docs/quality.md``).
 
     Shape:
         - output, optical, target: ``(B, C, H, W)`` reflectance in ``bands``; sar: ``(B, 2, H, W)``
@@ -101,16 +121,8 @@ class SARAgreementExcess(SARAgreementCeiling):
         - Output: scalar in ``[0, 2]``.
     """
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
-        """Mean excess over tiles (scalar): against ``target`` if given, else ``optical + headroom``."""
-        reference, margin = self.reference(optical, target)
-        return sar_agreement_excess(
-            output, reference, sar, margin, self.bands, mask, self.sar_sigma, self.rho
-        )
+    weighting = "joint"
+
+    def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
+        """Agreement past the ceiling: ``relu(agreement - ceiling)``."""
+        return F.relu(agreement - ceiling)
