@@ -6,9 +6,9 @@ Example::
     axion-stage3 memory-report -c configs/stage3.lowvr.yaml --tile-size 224 --json budget.json
 
 Defaults come from the config: ``trainer.precision``, ``data.init_args.batch_size`` and
-``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``gradient_steps`` / ``checkpoint_steps`` /
-``frozen_dtype``. Pretrained
-downloads are turned off (sizes do not depend on weight values), so it runs offline.
+``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``gradient_steps`` /
+``checkpoint_steps`` / ``frozen_dtype``. Pretrained downloads are turned off (sizes do not depend on
+weight values), so it runs offline.
 """
 
 from __future__ import annotations
