@@ -23,8 +23,8 @@ each value of ``--checkpoint-steps``, on the same model:
 
     python benchmarks/gradient_steps.py --variant tiny --tile-size 64 --timesteps 10 \
         --checkpoint-steps true false --json benchmarks/gradient_steps_tiny_64.json
-    python benchmarks/gradient_steps.py --variant base --tile-size 224 --timesteps 10 --warmup 1 \
-        --repeats 1 --json benchmarks/gradient_steps_base_224.json
+    python benchmarks/gradient_steps.py --variant base --tile-size 224 --timesteps 10 \
+        --checkpoint-steps true false --warmup 0 --repeats 3 --json benchmarks/gradient_steps_base_224.json
 """
 
 from __future__ import annotations
@@ -252,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="write the results here (atomic)")
     args = parser.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0 or not all(1 <= k <= args.timesteps for k in args.gradient_steps):
+        parser.error("--repeats must be >= 1, --warmup >= 0 and every --gradient-steps in [1, --timesteps]")
     result = run(args)
     print(markdown(result))
     if args.json is not None:
