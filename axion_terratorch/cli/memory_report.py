@@ -6,8 +6,9 @@ Example::
     axion-stage3 memory-report -c configs/stage3.lowvr.yaml --tile-size 224 --json budget.json
 
 Defaults come from the config: ``trainer.precision``, ``data.init_args.batch_size`` and
-``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``checkpoint_steps`` / ``frozen_dtype``. Pretrained
-downloads are turned off (sizes do not depend on weight values), so it runs offline.
+``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``gradient_steps`` /
+``checkpoint_steps`` / ``frozen_dtype``. Pretrained downloads are turned off (sizes do not depend on
+weight values), so it runs offline.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tile-size", type=int, default=None, help="tile side in px; default: data tile_size"
     )
     parser.add_argument("--timesteps", type=int, default=None, help="DDIM steps (generative models)")
+    parser.add_argument(
+        "--gradient-steps",
+        type=int,
+        default=None,
+        help="backpropagate through the last N DDIM steps only (generative models); default: the config",
+    )
     parser.add_argument(
         "--checkpoint-steps",
         action=argparse.BooleanOptionalAction,
@@ -124,6 +131,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
             key: value
             for key, value in (
                 ("timesteps", args.timesteps),
+                ("gradient_steps", args.gradient_steps),
                 ("checkpoint_steps", args.checkpoint_steps),
                 ("frozen_dtype", args.frozen_dtype),
             )

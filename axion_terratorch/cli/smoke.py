@@ -84,6 +84,9 @@ def _small_model(model: dict[str, Any], args: dict[str, Any], edits: list[str]) 
         args["timesteps"] = 1
         args["stand_in_decoder"] = True
         edits.append(f"{key}.timesteps: 1, stand_in_decoder: true (the random decoder would not train)")
+        if args.get("gradient_steps") is not None:
+            args["gradient_steps"] = 1
+            edits.append(f"{key}.gradient_steps: 1 (at most timesteps)")
 
 
 def _lpips_off(task_args: dict[str, Any], bands: list[str] | None, edits: list[str]) -> None:

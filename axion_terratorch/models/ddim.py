@@ -149,6 +149,7 @@ def ddim_decode(
     schedule: DDIMSchedule,
     num_steps: int,
     checkpoint_steps: bool = False,
+    gradient_steps: int | None = None,
 ) -> Tensor:
     """Run the conditional diffusion decoder from ``noise`` for ``num_steps`` DDIM steps, with autograd.
 
@@ -159,14 +160,22 @@ def ddim_decode(
         schedule: Scheduler settings of the tokenizer.
         num_steps: Number of DDIM steps (``timesteps``).
         checkpoint_steps: Recompute each step's activations in the backward pass instead of
-            keeping them (only while autograd records).
+            keeping them (only the steps autograd records).
+        gradient_steps: Record only the last ``gradient_steps`` steps: the earlier ones run under
+            ``torch.no_grad()`` (truncated backpropagation through the sampler, DRaFT-K). Same
+            values as without it; ``None``, or a count of at least ``num_steps``: every step.
 
     Returns:
         ``(B, C, H, W)`` decoded sample ``x_0``, in the tokenizer's (standardised) units.
     """
+    pairs = schedule.timesteps(num_steps)
+    untracked = 0 if gradient_steps is None or gradient_steps >= num_steps else len(pairs) - gradient_steps
     sample = noise
+    with torch.no_grad():
+        for t, t_prev in pairs[:untracked]:
+            sample = _denoise(decoder, schedule, sample, cond, t, t_prev)
     recompute = checkpoint_steps and torch.is_grad_enabled()
-    for t, t_prev in schedule.timesteps(num_steps):
+    for t, t_prev in pairs[untracked:]:
         if recompute:
             sample = checkpoint(_denoise, decoder, schedule, sample, cond, t, t_prev, use_reentrant=False)
         else:

@@ -56,7 +56,8 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
     3. the logits become continuous FSQ codes (:func:`relax_tokens`: softmax expectation over the
        code grid at ``temperature``, straight-through, or hard argmax);
     4. the S2L2A tokenizer's diffusion decoder runs ``timesteps`` deterministic DDIM steps on those
-       codes with autograd on (:func:`ddim_decode`), from noise drawn with ``noise_seed``;
+       codes with autograd on (:func:`ddim_decode`; only the last ``gradient_steps`` of them when
+       set), from noise drawn with ``noise_seed``;
     5. the configured bands are taken back out of the decoded 12-band image, cropped and
        de-standardised. Nothing else is blended in: the output is the decoded image.
 
@@ -88,6 +89,17 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
             the same output, whatever else is in the batch.
         checkpoint_steps: Recompute each denoising step in the backward pass instead of storing its
             activations (memory ~ one step instead of ``timesteps`` steps).
+        gradient_steps: Backpropagate through the last ``gradient_steps`` denoising steps only: the
+            first ``timesteps - gradient_steps`` run under ``torch.no_grad()`` (truncated
+            backpropagation through the sampler, DRaFT-K: Clark et al. 2023, "Directly Fine-Tuning
+            Diffusion Models on Differentiable Rewards"). The output is the same; the gradient
+            keeps the codes' direct path into those last steps and drops their path through the
+            earlier ones, for a fraction of the backward pass. ``None``: every step (the seed's
+            behaviour). Composes with ``checkpoint_steps`` (which then applies to the recorded
+            steps). A call with fewer steps than ``gradient_steps`` (an inference override)
+            records them all.
+
+            .. versionadded:: 0.1
         frozen_dtype: Storage dtype of the frozen weight matrices and kernels (parameters with
             more than one dimension: all but 0.1% of the bytes; biases, norm weights, the trainable
             parameters and buffers stay float32, as CPU norm layers need). ``"float16"`` / ``"bfloat16"`` halve their memory and, under
@@ -108,7 +120,8 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         - Output: ``(B, C, H, W)`` grounded reflectance, same bands as the optical input.
 
     Raises:
-        ValueError: For an unknown band, ``timesteps`` outside ``[1, 1000]``, a non-positive
+        ValueError: For an unknown band, ``timesteps`` outside ``[1, 1000]``, ``gradient_steps``
+            outside ``[1, timesteps]``, a non-positive
             ``temperature`` or an unknown ``relaxation``; if ``lora.target_modules`` matches no
             linear layer or a layer of the tokenizer.
     """
@@ -126,6 +139,7 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         lora: LoraSettings | None = LoraSettings(),  # noqa: B008 - frozen dataclass
         noise_seed: int = 0,
         checkpoint_steps: bool = False,
+        gradient_steps: int | None = None,
         frozen_dtype: FrozenDtype = "float32",
         stand_in_decoder: bool = False,
     ) -> None:
@@ -139,6 +153,7 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         if timesteps < 1:  # checked before the (slow) build; the upper bound comes from the scheduler
             msg = f"timesteps must be >= 1, got {timesteps}"
             raise ValueError(msg)
+        _check_gradient_steps(gradient_steps, timesteps)
         self.variant = variant
         self.bands = tuple(bands)
         self.standardize = standardize
@@ -150,6 +165,7 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         generation = build_generation(variant, pretrained, ckpt_path, timesteps)
         self._schedule = DDIMSchedule(generation.tokenizer[TARGET_MODALITY].noise_scheduler)
         self.timesteps = timesteps
+        self.gradient_steps = gradient_steps
         if lora is None:
             self.generation: nn.Module = generation
         else:
@@ -182,6 +198,16 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
     def timesteps(self, value: int) -> None:
         self._schedule.timesteps(value)
         self._timesteps = value
+
+    @property
+    def gradient_steps(self) -> int | None:
+        """Denoising steps backpropagated through, the last ones; ``None``: all (settable; checked)."""
+        return self._gradient_steps
+
+    @gradient_steps.setter
+    def gradient_steps(self, value: int | None) -> None:
+        _check_gradient_steps(value, self.timesteps)
+        self._gradient_steps = value
 
     @property
     def core(self) -> nn.Module:
@@ -272,15 +298,34 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
             codes.shape[0], (tokenizer.n_channels, side, side), self.noise_seed, codes.device, codes.dtype
         )
         steps = self.timesteps if timesteps is None else timesteps
-        return ddim_decode(tokenizer.decoder, codes, noise, self._schedule, steps, self.checkpoint_steps)
+        return ddim_decode(
+            tokenizer.decoder, codes, noise, self._schedule, steps, self.checkpoint_steps, self.gradient_steps
+        )
 
     def extra_repr(self) -> str:
         return (
             f"variant={self.variant!r}, bands={self.bands}, timesteps={self.timesteps}, "
             f"relaxation={self.relaxation!r}, temperature={self.temperature}, noise_seed={self.noise_seed}, "
-            f"checkpoint_steps={self.checkpoint_steps}, standardize={self.standardize}, "
+            f"checkpoint_steps={self.checkpoint_steps}, gradient_steps={self.gradient_steps}, "
+            f"standardize={self.standardize}, "
             f"frozen_dtype={self.frozen_dtype!r}, stand_in_decoder={self.stand_in_decoder}"
         )
+
+
+def _check_gradient_steps(gradient_steps: int | None, timesteps: int) -> None:
+    """Raise unless ``gradient_steps`` is ``None`` or an integer in ``[1, timesteps]``."""
+    if gradient_steps is None:
+        return
+    if (
+        isinstance(gradient_steps, bool)
+        or not isinstance(gradient_steps, int)
+        or not 1 <= gradient_steps <= timesteps
+    ):
+        msg = (
+            f"gradient_steps must be in [1, timesteps={timesteps}] or null (every step), "
+            f"got {gradient_steps!r}"
+        )
+        raise ValueError(msg)
 
 
 def _refuse_tokenizer_targets(generation: nn.Module, pattern: str) -> None:

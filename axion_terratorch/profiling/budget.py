@@ -30,7 +30,7 @@ class MemoryBudget:
         batch_size: Samples in the batch.
         tile_size: Tile side in pixels.
         model_settings: Settings of the model that change memory (``timesteps``,
-            ``checkpoint_steps``, ``frozen_dtype``, ``variant``), where it has them.
+            ``gradient_steps``, ``checkpoint_steps``, ``frozen_dtype``, ``variant``), where it has them.
         trainable_parameters: Trainable parameters of the model.
         total_parameters: All parameters of the model.
         frozen_bytes: Frozen parameters and buffers of the task (model and loss networks).

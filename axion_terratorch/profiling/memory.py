@@ -205,9 +205,15 @@ def _stand_in_half(task: nn.Module, dtype: torch.dtype) -> None:
 
 
 def model_settings(model: nn.Module) -> dict[str, Any]:
-    """The memory-relevant settings a model exposes (``variant``, ``timesteps``, ...)."""
-    names = ("variant", "timesteps", "checkpoint_steps", "frozen_dtype")
+    """The memory-relevant settings a model exposes (``variant``, ``timesteps``, ...).
+
+    ``gradient_steps`` is the count backpropagated through: ``timesteps`` when the model leaves it
+    ``None`` (every step).
+    """
+    names = ("variant", "timesteps", "gradient_steps", "checkpoint_steps", "frozen_dtype")
     settings = {name: getattr(model, name) for name in names if hasattr(model, name)}
+    if "gradient_steps" in settings and settings["gradient_steps"] is None:
+        settings["gradient_steps"] = settings.get("timesteps")
     backbone = getattr(model, "backbone", None)
     if "variant" not in settings and hasattr(backbone, "variant"):
         settings["variant"] = backbone.variant

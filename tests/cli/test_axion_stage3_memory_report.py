@@ -25,11 +25,15 @@ def tiny_lowvr(tmp_path: Path) -> Path:
 def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path, capsys):
     out = tmp_path / "reports" / "budget.json"
     code = main(
-        ["memory-report", "-c", str(tiny_lowvr), "--timesteps", "1", "--json", str(out), "--max-gib", "0.01"]
+        [
+            *("memory-report", "-c", str(tiny_lowvr), "--timesteps", "2", "--gradient-steps", "1"),
+            *("--json", str(out), "--max-gib", "0.01"),
+        ]
     )
     assert code == 1  # the peak (> 0.5 GiB of frozen weights) exceeds --max-gib; the report is still written
     printed = capsys.readouterr()
     assert "| **Total** (sum of the above) |" in printed.out
+    assert "timesteps 2, gradient_steps 1," in printed.out
     assert "exceeds --max-gib 0.01" in printed.err
     report = json.loads(out.read_text())
     assert sorted(p.name for p in out.parent.iterdir()) == ["budget.json"]  # no temporary file left
@@ -37,7 +41,8 @@ def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path
     # the model's checkpoint_steps; pretrained weights off
     assert report["precision"] == "16-mixed"
     assert (report["batch_size"], report["tile_size"]) == (1, 32)
-    assert report["model_settings"]["timesteps"] == 1
+    assert report["model_settings"]["timesteps"] == 2
+    assert report["model_settings"]["gradient_steps"] == 1
     assert report["model_settings"]["checkpoint_steps"] is True
     assert report["optimizer_bytes"] >= 2 * report["adapter_bytes"]
     assert report["total_bytes"] == sum(
@@ -52,6 +57,7 @@ def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path
         (["-c", "missing.yaml"], "missing.yaml: file not found"),
         (["--precision", "16-true"], "'16-true'"),
         (["--tile-size", "0"], "tile_size"),
+        (["--timesteps", "2", "--gradient-steps", "3"], "gradient_steps must be in [1, timesteps=2]"),
     ],
 )
 def test_errors_exit_2_and_name_the_problem(tiny_lowvr, args, message, capsys):

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import yaml
 
 from axion_terratorch.cli import main
 
@@ -42,3 +43,22 @@ def test_smoke_lists_what_it_changed(tmp_path, capsys):
     ):
         assert edit in printed
     assert "stand_in_decoder: true" in printed
+
+
+def test_smoke_caps_gradient_steps_at_its_single_timestep(tmp_path, capsys):
+    config = yaml.safe_load((REPO / "configs" / "stage3.lowvr.yaml").read_text())
+    config["model"]["init_args"]["model"]["init_args"]["gradient_steps"] = 2
+    path = tmp_path / "lowvr.truncated.yaml"
+    path.write_text(yaml.safe_dump(config))
+    args = [
+        "train",
+        "--config",
+        str(path),
+        "--smoke",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--print-config",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "gradient_steps: 1 (at most timesteps)" in printed

@@ -42,8 +42,11 @@ def task() -> SARGroundingTask:
     return make_task()
 
 
-def measure(task, timesteps=1, checkpoint_steps=False, tile_size=32, **kwargs) -> MemoryBudget:
+def measure(
+    task, timesteps=1, checkpoint_steps=False, tile_size=32, gradient_steps=None, **kwargs
+) -> MemoryBudget:
     task.model.timesteps = timesteps
+    task.model.gradient_steps = gradient_steps
     task.model.checkpoint_steps = checkpoint_steps
     return measure_training_memory(task, batch_size=1, tile_size=tile_size, **kwargs)
 
@@ -85,6 +88,7 @@ def test_report_is_json_serialisable_with_derived_figures(budget):
     assert report["model_settings"] == {
         "variant": "tiny",
         "timesteps": 1,
+        "gradient_steps": 1,  # every step: null in the model, reported as the count
         "checkpoint_steps": False,
         "frozen_dtype": "float32",
     }
@@ -103,6 +107,14 @@ def test_checkpointing_reduces_the_activations_kept(task):
     ckpt = measure(task, timesteps=2, checkpoint_steps=True)
     assert ckpt.activation_bytes < plain.activation_bytes / 4
     assert ckpt.step_peak_bytes < plain.step_peak_bytes  # one step recomputed at a time
+
+
+def test_truncated_backpropagation_keeps_one_step_of_activations_fewer(task):
+    every = measure(task, timesteps=2)
+    last = measure(task, timesteps=2, gradient_steps=1)
+    assert (every.model_settings["gradient_steps"], last.model_settings["gradient_steps"]) == (2, 1)
+    assert last.activation_bytes < 0.75 * every.activation_bytes
+    assert last.step_peak_bytes < every.step_peak_bytes
 
 
 def test_mixed_precision_keeps_half_copies_of_float32_frozen_weights(task):
