@@ -147,9 +147,12 @@ def worker(args: argparse.Namespace) -> None:
     baseline = vm_kib("VmRSS")
     peaks: dict[str, float] = {}
     run = {"ours": run_ours, "terratorch": run_terratorch, "floor": run_floor}[args.worker]
+    before = resource.getrusage(resource.RUSAGE_SELF)
     seconds = run(args, peaks)
+    after = resource.getrusage(resource.RUSAGE_SELF)
     report = {
         "seconds": seconds,
+        "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
         "rss_after_imports_mib": baseline / 1024,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_rss_after_phase_mib": peaks,
@@ -234,48 +237,54 @@ def compare(args: argparse.Namespace) -> None:
         folder = Path(tmp)
         write_scene(folder, args.size)
         write_checkpoint(folder / "tiny.ckpt")
-        floor = run_side("floor", folder, args)
-        runs: dict[str, list[dict]] = {side: [] for side in SIDES}
+        runs: dict[str, list[dict]] = {side: [] for side in (*SIDES, "floor")}
         for repeat in range(args.repeats):
+            runs["floor"].append(run_side("floor", folder, args))
             for side in SIDES:
                 runs[side].append(run_side(side, folder, args))
                 report = runs[side][-1]
                 print(f"run {repeat + 1} {side:>10}: {report['seconds']['total']:7.1f} s, "
-                      f"peak RSS {report['peak_rss_mib']:7.0f} MiB", flush=True)  # fmt: skip
+                      f"CPU {report['cpu_seconds']:7.1f} s, peak RSS {report['peak_rss_mib']:7.0f} MiB",
+                      flush=True)  # fmt: skip
         diff = differences(folder / "ours.tif", folder / "terratorch.tif", args)
     pairs = list(zip(runs["ours"], runs["terratorch"], strict=True))
     median = {
         side: {
             "seconds": statistics.median(r["seconds"]["total"] for r in runs[side]),
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs[side]),
             "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs[side]),
             "rss_after_imports_mib": statistics.median(r["rss_after_imports_mib"] for r in runs[side]),
         }
-        for side in SIDES
+        for side in runs
     }
-    above_floor = {side: median[side]["peak_rss_mib"] - floor["peak_rss_mib"] for side in SIDES}
+    floor = median["floor"]["peak_rss_mib"]
+    above_floor = {side: median[side]["peak_rss_mib"] - floor for side in SIDES}
     record = {
         "machine": platform.processor() or platform.machine(),
         "args": {k: v for k, v in vars(args).items() if k in ("size", "window", "overlap", "batch_size", "repeats", "threads")},
         "time_ratio": statistics.median(o["seconds"]["total"] / t["seconds"]["total"] for o, t in pairs),
+        "cpu_time_ratio": statistics.median(o["cpu_seconds"] / t["cpu_seconds"] for o, t in pairs),
         "peak_memory_ratio": statistics.median(o["peak_rss_mib"] / t["peak_rss_mib"] for o, t in pairs),
         "max_abs_difference": diff["all"],
         "max_abs_difference_one_window": diff["one window"],
         "max_abs_difference_overlaps": diff["overlaps"],
-        "floor_peak_rss_mib": floor["peak_rss_mib"],
+        "floor_peak_rss_mib": floor,
         "peak_rss_above_floor_mib": above_floor,
         "medians": median,
-        "floor": floor,
         "runs": runs,
     }  # fmt: skip
     print(f"\n{args.size} x {args.size} px, window {args.window}, overlap {args.overlap}, "
           f"batch {args.batch_size}, {args.repeats} interleaved pairs (medians)")  # fmt: skip
-    print(f"{'':>12} {'seconds':>9} {'peak RSS MiB':>13} {'after imports':>14} {'above floor':>12}")
+    print(
+        f"{'':>12} {'seconds':>9} {'CPU s':>9} {'peak RSS MiB':>13} {'after imports':>14} {'above floor':>12}"
+    )
     for side in SIDES:
         m = median[side]
-        print(f"{side:>12} {m['seconds']:9.1f} {m['peak_rss_mib']:13.0f} "
+        print(f"{side:>12} {m['seconds']:9.1f} {m['cpu_seconds']:9.1f} {m['peak_rss_mib']:13.0f} "
               f"{m['rss_after_imports_mib']:14.0f} {above_floor[side]:12.0f}")  # fmt: skip
-    print(f"floor (imports, model, one batch of {args.batch_size} windows): {floor['peak_rss_mib']:.0f} MiB")
-    print(f"time ratio {record['time_ratio']:.2f}, peak memory ratio {record['peak_memory_ratio']:.2f}, "
+    print(f"floor (imports, model, one batch of {args.batch_size} windows): {floor:.0f} MiB")
+    print(f"time ratio {record['time_ratio']:.2f} (CPU time {record['cpu_time_ratio']:.2f}), "
+          f"peak memory ratio {record['peak_memory_ratio']:.2f}, "
           f"max |difference| {diff['all']:.2e} (inside one window {diff['one window']:.2e}, "
           f"overlaps {diff['overlaps']:.2e})")  # fmt: skip
     if args.json:
