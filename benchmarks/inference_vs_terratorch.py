@@ -14,8 +14,9 @@ non-zero head), window and overlap, two ways:
   256 px tiles, deflate).
 
 Both load the model with the same :func:`~axion_terratorch.inference.checkpoint.load_model`. Each
-run is its own subprocess, so its peak resident memory (``ru_maxrss``) is its own; time is measured in
-the subprocess from loading the checkpoint to the output on disk (imports excluded, the same on both
+run is its own subprocess, so its peak resident memory is its own (``VmHWM`` of ``/proc/self/status``:
+``ru_maxrss`` would also count the parent's memory at the fork); time, wall-clock and CPU, is measured
+in the subprocess from loading the checkpoint to the output on disk (imports excluded, the same on both
 sides). Runs are interleaved (ours, theirs, ours, theirs, ...) so that load from other jobs hits both
 sides alike; the ratios reported are medians over the pairs. The outputs' largest absolute
 difference is reported for all pixels, for pixels inside one window only and for the overlaps: the
@@ -154,7 +155,7 @@ def worker(args: argparse.Namespace) -> None:
         "seconds": seconds,
         "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
         "rss_after_imports_mib": baseline / 1024,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": vm_kib("VmHWM") / 1024,
         "peak_rss_after_phase_mib": peaks,
     }
     Path(args.report).write_text(json.dumps(report))
