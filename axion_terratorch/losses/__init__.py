@@ -3,7 +3,7 @@
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
-from axion_terratorch.losses.sar_hinge import SARAgreementExcess, SARAgreementHinge
+from axion_terratorch.losses.sar_hinge import SARAgreementCeiling, SARAgreementExcess, SARAgreementHinge
 from axion_terratorch.losses.spectral import SpectralLoss
 from axion_terratorch.losses.ssim import SSIMLoss
 from axion_terratorch.losses.stage3 import Stage3Loss
@@ -12,6 +12,7 @@ __all__ = [
     "CycleLoss",
     "IdentityLoss",
     "LPIPSLoss",
+    "SARAgreementCeiling",
     "SARAgreementExcess",
     "SARAgreementHinge",
     "SARConsistencyLoss",
