@@ -3,6 +3,7 @@ charge agreement past it (the excess)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -18,7 +19,7 @@ from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA, chec
 SAR_HEADROOM = 0.05
 
 
-class SARAgreementCeiling(nn.Module):
+class SARAgreementCeiling(nn.Module, ABC):
     """Base of the two sides of the SAR constraint: per tile, the output's agreement against a ceiling.
 
     The ceiling is ``agreement(target)`` with a target (real Sentinel-2), else
@@ -50,9 +51,9 @@ class SARAgreementCeiling(nn.Module):
         self.sar_sigma = sar_sigma
         self.rho = rho
 
+    @abstractmethod
     def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
         """Per-tile value of the term from the output's agreement and the ceiling, both ``(B,)``."""
-        raise NotImplementedError
 
     def forward(
         self,
