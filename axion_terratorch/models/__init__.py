@@ -1,5 +1,6 @@
 """Models of the plugin; importing this package registers them in terratorch's registries."""
 
+from axion_terratorch.models.baselines import SARGuidedFilter
 from axion_terratorch.models.generative_grounding import TerraMindGenerativeGrounding
 from axion_terratorch.models.lora import LoraSettings, count_parameters
 from axion_terratorch.models.registration import REGISTERED_NAMES, register_models
@@ -10,6 +11,7 @@ from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
 __all__ = [
     "REGISTERED_NAMES",
     "LoraSettings",
+    "SARGuidedFilter",
     "TerraMindGenerativeGrounding",
     "TerraMindLoRABackbone",
     "TerraMindResidualGrounding",

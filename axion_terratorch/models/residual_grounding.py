@@ -15,12 +15,14 @@ from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, coerce_lora
+from axion_terratorch.models.radiometry import TileRadiometry
 from axion_terratorch.models.standardize import TerraMindStandardizer
 from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABackbone, Variant
 from axion_terratorch.models.unet_decoder import TokenUNetDecoder
 
 DecoderType = Literal["unet", "fcn"]
-SARResolution = Literal["full", "tokens"]
+SARResolution = Literal["full", "branch", "tokens"]
+Radiometry = Literal["preserve", "free"]
 #: A state-dict key prefix (under ``decoder.``) that only each decoder type has.
 DECODER_SIGNATURES: dict[str, str] = {"fcn": "decoder.convs.", "unet": "decoder.unet."}
 
@@ -43,6 +45,13 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
     untrained model returns its input unchanged. Tiles of any size are padded (replicate) to a
     multiple of 16 and cropped back.
 
+    With ``radiometry="preserve"`` (default) the optical estimate is standardised by each tile's own
+    per-band mean and spread instead of TerraMind's dataset statistics, and the correction is scaled
+    by that spread with its per-band median over the tile removed (:class:`TileRadiometry`). The
+    output then follows any per-band gain and offset of its input, and no band shifts as a whole:
+    Stage 3 changes structure, which the SAR can vouch for, and leaves the input's radiometry
+    (processing level, season, calibration), which it cannot, alone (``docs/quality.md``).
+
     Args:
         variant: TerraMind v1 size (``tiny``, ``small``, ``base``, ``large``).
         pretrained: Load TerraMind's pretrained weights (Hugging Face hub).
@@ -56,14 +65,21 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         sar_resolution: Where the SAR enters: ``full`` (TerraMind's tokens, and beside the optical
             at full resolution in the skip encoder and the head) or ``tokens`` (only through
             TerraMind's 16 px tokens: the full-resolution path sees the optical alone, so the model
-            cannot copy SAR speckle or pixel texture into the output; docs/quality.md).
+            cannot copy SAR speckle or pixel texture into the output; docs/quality.md), or
+            ``branch`` (TerraMind's tokens, and a full-resolution SAR encoder of its own whose
+            features join the optical skips of the U-Net at every stride; the head sees the
+            optical alone; ``unet`` decoder only).
+        radiometry: ``preserve`` (tile-relative input, median-free correction, see above) or
+            ``free`` (TerraMind's statistics, any correction: the model can learn its training
+            data's colours; weights saved before this setting existed are ``free``).
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
         - Output: ``(B, C, H, W)`` grounded reflectance, same bands as the optical input.
 
     Raises:
-        ValueError: On loading weights of the other decoder type (the message names the setting).
+        ValueError: On loading weights of the other decoder type or radiometry (the message names
+            the setting).
     """
 
     def __init__(
@@ -76,6 +92,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         ckpt_path: str | None = None,
         decoder: DecoderType = "unet",
         sar_resolution: SARResolution = "full",
+        radiometry: Radiometry = "preserve",
     ) -> None:
         super().__init__()
         check_at_least(1, {"decoder_channels": decoder_channels})
@@ -85,7 +102,16 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         if sar_resolution not in get_args(SARResolution):
             msg = f"sar_resolution must be one of {list(get_args(SARResolution))}, got {sar_resolution!r}"
             raise ValueError(msg)
+        if radiometry not in get_args(Radiometry):
+            msg = f"radiometry must be one of {list(get_args(Radiometry))}, got {radiometry!r}"
+            raise ValueError(msg)
+        if sar_resolution == "branch" and decoder != "unet":
+            msg = "sar_resolution='branch' needs decoder='unet' (the FCN decoder has no skips)"
+            raise ValueError(msg)
         self.decoder_type: DecoderType = decoder
+        self.radiometry: Radiometry = radiometry
+        # Saved with the weights, so that weights trained under the other setting are refused.
+        self.register_buffer("preserves_radiometry", torch.tensor(radiometry == "preserve"))
         self.sar_resolution = sar_resolution
         self.bands = tuple(bands)
         self.standardizer = TerraMindStandardizer(bands)
@@ -102,7 +128,10 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         if decoder == "fcn":
             self.decoder = FCNDecoder(self.backbone.out_channels, channels=decoder_channels, num_convs=4)
         else:
-            self.decoder = TokenUNetDecoder(in_channels, self.backbone.out_channels[-1], decoder_channels)
+            branch = 2 if sar_resolution == "branch" else 0
+            self.decoder = TokenUNetDecoder(
+                in_channels, self.backbone.out_channels[-1], decoder_channels, branch
+            )
         in_head = self.decoder.out_channels + in_channels
         self.head = nn.Sequential(
             nn.Conv2d(in_head, decoder_channels, kernel_size=3, padding=1),
@@ -117,7 +146,9 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         sar, optical = unpack_image(image, len(self.bands))
         height, width = optical.shape[-2:]
         pad = (0, -width % PATCH_SIZE, 0, -height % PATCH_SIZE)
-        opt_z = F.pad(self.standardizer.optical(optical), pad, mode="replicate")
+        tile = TileRadiometry.of(optical) if self.radiometry == "preserve" else None
+        opt_z = self.standardizer.optical(optical) if tile is None else tile.standardize(optical)
+        opt_z = F.pad(opt_z, pad, mode="replicate")
         sar_z = F.pad(self.standardizer.sar(sar), pad, mode="replicate")
         tokens = self.backbone({OPTICAL_KEY: opt_z, SAR_KEY: sar_z})[-1]
         grid = (opt_z.shape[-2] // PATCH_SIZE, opt_z.shape[-1] // PATCH_SIZE)
@@ -126,12 +157,26 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         if isinstance(self.decoder, FCNDecoder):
             features = self.decoder([token_map])
         else:
-            features = self.decoder(token_map, inputs)
+            features = self.decoder(token_map, inputs, sar_z if self.sar_resolution == "branch" else None)
         delta = self.head(torch.cat([features, inputs], dim=1))[..., :height, :width]
-        return optical + delta * self.standardizer.optical_std
+        if tile is None:
+            return optical + delta * self.standardizer.optical_std
+        return optical + tile.correction(delta)
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        """Refuse the weights of the other decoder type with a message naming the fix."""
+        """Refuse the weights of the other decoder type or radiometry with a message naming the fix."""
+        key = prefix + "preserves_radiometry"
+        saved_radiometry = "preserve" if bool(state_dict.get(key, False)) else "free"
+        if saved_radiometry != self.radiometry:
+            msg = (
+                f"the weights were trained with radiometry={saved_radiometry!r} but the model was "
+                f"built with radiometry={self.radiometry!r}: set `radiometry: {saved_radiometry}` in "
+                "the model's init_args"
+            )
+            if key not in state_dict:
+                msg += " (weights saved before the setting existed are 'free')"
+            raise ValueError(msg)
+        state_dict.setdefault(key, self.preserves_radiometry.clone())
         saved = [
             name
             for name, signature in DECODER_SIGNATURES.items()

@@ -267,11 +267,11 @@ def test_unfrozen_base_trains_everything():
 def test_tokens_only_sar_keeps_the_full_resolution_path_optical():
     """With ``sar_resolution="tokens"`` the SAR reaches the output only through TerraMind's tokens:
     with the token map held fixed (a forward hook), another SAR leaves the output unchanged; with
-    ``"full"`` it does not."""
+    ``"full"`` and ``"branch"`` (its own full-resolution encoder) it does not."""
     image = make_image(32)
     other = dict(image, **{SAR_KEY: image[SAR_KEY].flip(-1)})
     changed = {}
-    for resolution in ("tokens", "full"):
+    for resolution in ("tokens", "full", "branch"):
         torch.manual_seed(0)
         model = TerraMindResidualGrounding(
             variant="tiny", pretrained=False, sar_resolution=resolution, decoder_channels=8
@@ -285,6 +285,6 @@ def test_tokens_only_sar_keeps_the_full_resolution_path_optical():
             handle = model.backbone.register_forward_hook(lambda *_, fixed=tokens: fixed)
             changed[resolution] = not torch.equal(model(image), model(other))
             handle.remove()
-    assert changed == {"tokens": False, "full": True}
+    assert changed == {"tokens": False, "full": True, "branch": True}
     with pytest.raises(ValueError, match="sar_resolution"):
         TerraMindResidualGrounding(variant="tiny", pretrained=False, sar_resolution="pixels")
