@@ -16,7 +16,7 @@ from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
-from axion_terratorch.checks import check_positive
+from axion_terratorch.checks import check_at_least, check_positive
 from axion_terratorch.config import import_object
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
@@ -41,7 +41,8 @@ class SARGroundingTask(TerraTorchTask):
 
         {"image": {"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance},
          "target": (B, C, H, W) reflectance (optional real Sentinel-2),
-         "valid_mask": (B, 1, H, W) bool (optional, True = valid pixel)}
+         "valid_mask": (B, 1, H, W) bool (optional, True = valid pixel),
+         "error_mask": (B, 1, H, W) float in [0, 1] (optional: where the Stage 2 errors are)}
 
     The model maps ``batch["image"]`` to the grounded optical image ``(B, C, H, W)``; the loss is
     called as ``loss(output, optical, sar, target=..., mask=...)`` and returns a dict with the total
@@ -70,6 +71,11 @@ class SARGroundingTask(TerraTorchTask):
         target_key: Batch key of the real Sentinel-2 target (``"mask"`` for terratorch's
             ``GenericMultiModalDataModule`` with label data).
         valid_mask_key: Batch key of the valid-pixel mask.
+        error_weight: Extra loss weight of the pixels the Stage 2 errors changed: the loss's mask
+            becomes ``valid * (1 + error_weight * error_mask)`` when the batch has an error mask
+            (the structural errors of ``tiles.stage2_errors``, docs/data.md), so the few pixels the
+            SAR can fix are not outweighed by the many it should leave alone. 0 (default) ignores it.
+        error_mask_key: Batch key of the error mask.
         optimizer: Name of a ``torch.optim`` optimizer.
         lr: Learning rate.
         optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (seed).
@@ -90,6 +96,8 @@ class SARGroundingTask(TerraTorchTask):
         metrics: GroundingMetrics | None = None,
         target_key: str = "target",
         valid_mask_key: str = "valid_mask",
+        error_weight: float = 0.0,
+        error_mask_key: str = "error_mask",
         optimizer: str = "AdamW",
         lr: float = 1e-4,
         optimizer_hparams: dict[str, Any] | None = None,
@@ -97,11 +105,14 @@ class SARGroundingTask(TerraTorchTask):
         scheduler_hparams: dict[str, Any] | None = None,
     ) -> None:
         check_positive({"lr": lr})
+        check_at_least(0, {"error_weight": error_weight}, finite=True)
         if not hasattr(torch.optim, optimizer):
             msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
             raise ValueError(msg)
         self.target_key = target_key
         self.valid_mask_key = valid_mask_key
+        self.error_weight = error_weight
+        self.error_mask_key = error_mask_key
         self.optimizer_name = optimizer
         self.lr = lr
         self.optimizer_hparams = {"weight_decay": 1e-5} if optimizer_hparams is None else optimizer_hparams
@@ -281,8 +292,17 @@ class SARGroundingTask(TerraTorchTask):
             image[OPTICAL_KEY],
             image[SAR_KEY],
             target=batch.get(self.target_key),
-            mask=batch.get(self.valid_mask_key),
+            mask=self.loss_mask(batch),
         )
+
+    def loss_mask(self, batch: dict[str, Any]) -> Tensor | None:
+        """The loss's per-pixel weight: the valid mask, raised by ``error_weight`` where the errors are."""
+        valid = batch.get(self.valid_mask_key)
+        errors = batch.get(self.error_mask_key)
+        if self.error_weight == 0 or errors is None:
+            return valid
+        weight = 1 + self.error_weight * errors.float()
+        return weight if valid is None else valid.float() * weight
 
     def on_fit_start(self) -> None:
         """Print total and trainable parameter counts (the seed's LoRA check)."""

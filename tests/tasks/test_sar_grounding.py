@@ -76,7 +76,10 @@ def test_bands_given_to_a_part_must_be_the_model_bands(model, part):
         SARGroundingTask(model, **parts)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"lr": 0}, "lr"), ({"optimizer": "Adamm"}, "Adamm")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"lr": 0}, "lr"), ({"optimizer": "Adamm"}, "Adamm"), ({"error_weight": -1}, "error_weight")],
+)
 def test_bad_optimiser_settings_name_the_key(model, kwargs, match):
     with pytest.raises(ValueError, match=match):
         offline_task(model, **kwargs)
@@ -143,3 +146,21 @@ def test_loss_terms_are_fidelity_first_without_duplicates(model, batch):
     }
     assert task.loss.sar_objective == "hinge"
     assert terms["ssim"] > 0  # the untrained model returns the degraded input
+
+
+def test_error_weight_raises_the_loss_where_the_stage2_errors_are(model, batch):
+    """With ``error_weight`` the pixels the Stage 2 errors changed weigh more in the loss; without
+    an error mask in the batch, or at weight 0, the loss is the plain valid-pixel one."""
+    task = offline_task(model, error_weight=4.0)
+    output = task(batch["image"])
+    plain = offline_task(model).compute_loss(output, batch)
+    assert torch.equal(task.compute_loss(output, batch)["spectral"], plain["spectral"])  # no error mask
+    errors = torch.zeros_like(batch["valid_mask"], dtype=torch.float32)
+    errors[..., :8, :] = 1.0
+    with_errors = {**batch, "error_mask": errors}
+    weight = task.loss_mask(with_errors)
+    assert torch.equal(weight, batch["valid_mask"].float() * (1 + 4.0 * errors))
+    spectral = (output - batch["target"]).abs().mean(dim=1, keepdim=True)
+    expected = (spectral * weight).sum() / weight.sum()
+    assert float(task.compute_loss(output, with_errors)["spectral"]) == pytest.approx(float(expected), rel=1e-5)
+    assert offline_task(model).loss_mask(with_errors) is batch["valid_mask"]
