@@ -1,6 +1,7 @@
 """SEN12MS-CR folders: pairing by file name, band picking, the cloudy image as Stage 2 input,
 prediction-only folders, errors naming the missing file or folder, and composition."""
 
+import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
@@ -119,6 +120,17 @@ def test_folder_without_cloudfree_serves_prediction_only(tmp_path):
     assert "target" not in batch
     assert batch["filename"] == NAMES[:2]
     torch.testing.assert_close(batch["image"][OPTICAL_KEY][1], expected_reflectance(1, BANDS, cloud=True))
+
+
+@pytest.mark.slow
+def test_folder_without_cloudfree_predicts(tmp_path):
+    write_sen12mscr(tmp_path, NAMES[:3], cloudfree=False)
+    dm = module(tmp_path, stage2_input="cloudy", tiles={}, batch_size=2)
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    outputs = trainer.predict(tiny_task(), datamodule=dm)
+    assert [tuple(out.shape) for out in outputs] == [(2, 4, 32, 32), (1, 4, 32, 32)]
 
 
 def test_ratio_split_keeps_the_patches_of_a_scene_together(tmp_path):
