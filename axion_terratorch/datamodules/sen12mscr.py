@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from axion_terratorch.datamodules.base import NamedTileDataModule
 from axion_terratorch.datamodules.splits import Split
@@ -42,6 +42,7 @@ class SEN12MSCRPairDataModule(NamedTileDataModule):
             :class:`~axion_terratorch.datamodules.PairedTileDataModule`.
 
     Raises:
+        ValueError: If ``stage2_input`` is neither ``cloudy`` nor ``proxy``.
         FileNotFoundError: If ``root/s1`` is missing or has no ``.tif``, ``root/s2_cloudy`` is
             missing with ``stage2_input: cloudy``, or ``root/s2_cloudfree`` is missing with
             ``stage2_input: proxy``; the message names the folder.
@@ -51,6 +52,9 @@ class SEN12MSCRPairDataModule(NamedTileDataModule):
     def __init__(
         self, root: str | os.PathLike[str], stage2_input: Stage2Input = "proxy", **kwargs: Any
     ) -> None:
+        if stage2_input not in get_args(Stage2Input):
+            msg = f"stage2_input must be one of {list(get_args(Stage2Input))}, got {stage2_input!r}"
+            raise ValueError(msg)
         self.stage2_input = stage2_input
         super().__init__(**kwargs)
         self.root = Path(root)

@@ -79,6 +79,8 @@ def test_proxy_needs_the_tiles_stage2_input(tmp_path):
     write_sen12mscr(tmp_path, NAMES[:2])
     with pytest.raises(ValueError, match="stage2_proxy"):
         module(tmp_path, tiles={})
+    with pytest.raises(ValueError, match="stage2_input must be one of \\['cloudy', 'proxy'\\], got 'clouds'"):
+        module(tmp_path, stage2_input="clouds")
 
 
 def test_missing_cloudy_file_names_it(tmp_path):
