@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "bigearthnet_v1_example"
 #: The SSL4EO-S12 example location beside the checkout (optional, like ``SHARED_DATA``).
 SHARED_SSL4EO = REPO.parent / "shared" / "data" / "ssl4eo_s12_example"
+#: The SEN12MS-CR example patches beside the checkout (optional, like ``SHARED_DATA``).
+SHARED_SEN12MSCR = REPO.parent / "shared" / "data" / "sen12mscr_example"
 
 
 def load_benchmark(name: str) -> ModuleType:

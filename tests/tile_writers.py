@@ -143,11 +143,36 @@ def write_sen12ms(root: Path, size: int = 32) -> None:
             parts = filename.split("_")
             sar, optical = scene(seed, size)
             seed += 1
-            l1c = np.insert(optical, 10, 50.0, axis=0).astype(np.uint16)  # B10 (cirrus) after B09
-            for source, array in (("s1", sar), ("s2", l1c), ("lc", np.ones((4, size, size), np.uint16))):
+            for source, array in (
+                ("s1", sar),
+                ("s2", l1c(optical)),
+                ("lc", np.ones((4, size, size), np.uint16)),
+            ):
                 folder = root / f"{parts[0]}_{parts[1]}" / f"{source}_{parts[3]}"
                 write_tif(folder / f"{parts[0]}_{parts[1]}_{source}_{parts[3]}_{parts[4]}", array)
         (root / f"{split}_list.txt").write_text("\n".join(filenames) + "\n")
+
+
+def l1c(optical: np.ndarray) -> np.ndarray:
+    """12 L2A-ordered bands -> 13 uint16 bands in SEN12MS order (B10, cirrus, = 50 DN after B09)."""
+    return np.insert(optical, 10, 50.0, axis=0).astype(np.uint16)
+
+
+def write_sen12mscr(
+    root: Path, names: list[str], size: int = 32, cloudfree: bool = True, cloudy: bool = True
+) -> None:
+    """SEN12MS-CR folders: ``s1/<name>.tif`` (VV, VH dB), ``s2_cloudfree/<name>.tif`` and
+    ``s2_cloudy/<name>.tif`` (13 bands, uint16 DN, :func:`l1c` of ``scene(k, size)`` for the k-th
+    name; the cloudy one has 4000 DN added over its left half, a cloud)."""
+    for seed, name in enumerate(names):
+        sar, optical = scene(seed, size)
+        write_tif(root / "s1" / f"{name}.tif", sar)
+        if cloudfree:
+            write_tif(root / "s2_cloudfree" / f"{name}.tif", l1c(optical))
+        if cloudy:
+            clouded = optical.copy()
+            clouded[:, :, : size // 2] += 4000
+            write_tif(root / "s2_cloudy" / f"{name}.tif", l1c(clouded))
 
 
 def write_ssl4eo(root: Path, locations: int = 2, size: int = 24, seasons: int = 4) -> None:

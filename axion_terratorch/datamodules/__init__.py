@@ -9,6 +9,7 @@ from axion_terratorch.datamodules.folder import GeoTiffPairDataModule
 from axion_terratorch.datamodules.multi_source import ConcatPairedTileDataset, MultiSourcePairDataModule
 from axion_terratorch.datamodules.npz import NpzTileDataModule
 from axion_terratorch.datamodules.sen12ms import SEN12MSPairDataModule
+from axion_terratorch.datamodules.sen12mscr import SEN12MSCRPairDataModule
 from axion_terratorch.datamodules.ssl4eo import SSL4EOS12PairDataModule
 from axion_terratorch.datamodules.synthetic import SyntheticGroundingDataModule, split_seed
 
@@ -22,6 +23,7 @@ __all__ = [
     "NamedTileDataModule",
     "NpzTileDataModule",
     "PairedTileDataModule",
+    "SEN12MSCRPairDataModule",
     "SEN12MSPairDataModule",
     "SSL4EOS12PairDataModule",
     "SyntheticGroundingDataModule",

@@ -144,7 +144,8 @@ class PairedTileDataModule(SplitDataModule):
         train_repeats: int = 1,
     ) -> None:
         check_at_least(1, {"max_samples": max_samples, "max_eval_samples": max_eval_samples}, " or None")
-        tiles.check_stage2_input()
+        if self.uses_tiles_stage2():
+            tiles.check_stage2_input()
         super().__init__(PairedTileDataset, batch_size, num_workers, train_repeats)
         self.tiles = tiles
         self.train_aug = JointFlipRotate() if augment else None
@@ -155,6 +156,14 @@ class PairedTileDataModule(SplitDataModule):
     @abc.abstractmethod
     def build_dataset(self, split: Split) -> PairedTileDataset:
         """The dataset of ``split`` (random crops for ``train``)."""
+
+    def uses_tiles_stage2(self) -> bool:
+        """Whether ``tiles`` must give the Stage 2 input (``stage2_dir`` or ``stage2_proxy``).
+
+        ``True`` here; a source that reads each tile's Stage 2 input itself returns ``False``
+        (called in ``__init__``: subclasses set what it reads before calling ``super().__init__``).
+        """
+        return True
 
     @property
     def seed(self) -> int:

@@ -7,6 +7,7 @@ from axion_terratorch.datasets.folder import GeoTiffPairDataset, TileFiles, find
 from axion_terratorch.datasets.npz import NpzTileDataset
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.sen12ms import SEN12MSPairs
+from axion_terratorch.datasets.sen12mscr import SEN12MSCRPairs
 from axion_terratorch.datasets.ssl4eo import SSL4EOS12Pairs
 from axion_terratorch.datasets.synthetic import SyntheticGroundingDataset
 from axion_terratorch.datasets.tiles import PairedTileDataset, RawPair
@@ -19,6 +20,7 @@ __all__ = [
     "NpzTileDataset",
     "PairedTileDataset",
     "RawPair",
+    "SEN12MSCRPairs",
     "SEN12MSPairs",
     "SSL4EOS12Pairs",
     "SyntheticGroundingDataset",

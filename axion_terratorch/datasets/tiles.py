@@ -35,16 +35,22 @@ class RawPair:
     Attributes:
         name: Tile name (also the name of its Stage 2 file).
         sar: float32 (2, H, W) VV, VH in dB or linear power, NaN = nodata.
-        optical: float32 (C, H, W) Sentinel-2 of ``TileOptions.bands`` as stored (DN), NaN = nodata.
+        optical: float32 (C, H, W) Sentinel-2 of ``TileOptions.bands`` as stored (DN), NaN = nodata;
+            ``None`` when the source has no real Sentinel-2 (prediction only: no ``target``).
         s1_source: Sentinel-1 file(s), named in errors.
         s2_source: Sentinel-2 file(s), named in errors.
+        stage2: float32 (C, H, W) Stage 2 input the source read itself, stored like ``optical``
+            (e.g. a cloudy acquisition), or ``None``: ``stage2_dir`` or the proxy provide it.
+        stage2_source: The file of ``stage2``, named in errors.
     """
 
     name: str
     sar: np.ndarray
-    optical: np.ndarray
+    optical: np.ndarray | None
     s1_source: str
     s2_source: str
+    stage2: np.ndarray | None = None
+    stage2_source: str = ""
 
 
 class PairedTileDataset(Dataset[Sample], abc.ABC):
@@ -62,19 +68,23 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     carry ``"bad_tiles"``: the count of tiles skipped to reach them.
 
     Subclasses set ``self.names`` (tile names, one per index) and implement :meth:`read_pair`;
-    they call :meth:`screen` with the problems found by cheap checks at construction.
+    they call :meth:`screen` with the problems found by cheap checks at construction. A pair that
+    carries its own Stage 2 input (:attr:`RawPair.stage2`) uses it, in the units of the optical
+    image; a pair without real Sentinel-2 (``optical=None``) gives a sample without ``target``.
 
     Args:
         options: Bands, units, tile size, Stage 2 input and bad-tile policy.
         random_crop: Random ``tile_size`` windows (training) instead of centred ones.
+        reads_stage2: Every pair carries its Stage 2 input: ``options`` need none, and their
+            ``stage2_dir`` and proxy are not used.
     """
 
     names: list[str]
 
-    def __init__(self, options: TileOptions, random_crop: bool = False) -> None:
+    def __init__(self, options: TileOptions, random_crop: bool = False, reads_stage2: bool = False) -> None:
         self.options = options
         self.random_crop = random_crop
-        self.stage2 = Stage2Source(options)
+        self.stage2 = None if reads_stage2 else Stage2Source(options)
         self.names = []
 
     @abc.abstractmethod
@@ -116,28 +126,50 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         raw = self.read_pair(index)
         if options.s1_nodata is not None:
             raw.sar[raw.sar == options.s1_nodata] = np.nan
-        if options.s2_nodata is not None:
-            raw.optical[raw.optical == options.s2_nodata] = np.nan
         sar = sar_to_db(raw.sar, raw.s1_source)
-        optical = dn_to_reflectance(raw.optical, options.s2_scale, options.s2_offset, raw.s2_source)
-        valid = np.isfinite(sar).all(0) & np.isfinite(optical).all(0)
+        optical = None if raw.optical is None else self._reflectance(raw.optical, raw.s2_source)
+        valid = np.isfinite(sar).all(0)
+        if optical is not None:
+            valid &= np.isfinite(optical).all(0)
         if not valid.any():
             msg = (
                 f"tile {raw.name!r} ({raw.s1_source}, {raw.s2_source}) has no valid pixel: all nodata or NaN"
             )
             raise BadTileError(msg)
-        stage2 = self.stage2.load(raw.name, optical, valid, self._proxy_rng(generator))
+        stage2 = self._stage2_input(raw, optical, valid, generator)
         valid &= np.isfinite(stage2).all(0)
-        arrays = [np.where(valid, a, 0).astype(np.float32) for a in (sar, stage2, optical)] + [valid[None]]
+        images = (sar, stage2) if optical is None else (sar, stage2, optical)
+        arrays = [np.where(valid, a, 0).astype(np.float32) for a in images] + [valid[None]]
         if options.tile_size is not None:
             arrays = crop_or_pad(arrays, options.tile_size, self.random_crop, generator)
-        sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
-        return {
-            "image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t},
-            "target": optical_t,
-            "valid_mask": valid_t,
-            "filename": raw.name,
-        }
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+        sample: Sample = {"image": {SAR_KEY: tensors[0], OPTICAL_KEY: tensors[1]}}
+        if optical is not None:
+            sample["target"] = tensors[2]
+        sample |= {"valid_mask": tensors[-1], "filename": raw.name}
+        return sample
+
+    def _stage2_input(
+        self, raw: RawPair, optical: np.ndarray | None, valid: np.ndarray, generator: torch.Generator | None
+    ) -> np.ndarray:
+        """The pair's own Stage 2 input (reflectance), else the ``stage2_dir`` file or proxy of the options."""
+        if raw.stage2 is not None:
+            stage2 = self._reflectance(raw.stage2, raw.stage2_source)
+            if stage2.shape[1:] != valid.shape:
+                msg = f"{raw.stage2_source}: size {stage2.shape[1:]} differs from {raw.s1_source}'s {valid.shape}"
+                raise BadTileError(msg)
+            return stage2
+        if self.stage2 is None or optical is None:
+            msg = f"tile {raw.name!r} ({raw.s1_source}): {type(self).__name__} read no Stage 2 input for it"
+            raise BadTileError(msg)
+        return self.stage2.load(raw.name, optical, valid, self._proxy_rng(generator))
+
+    def _reflectance(self, dn: np.ndarray, source: str) -> np.ndarray:
+        """Sentinel-2 ``dn`` as stored -> reflectance (``s2_nodata`` -> NaN), per the options."""
+        options = self.options
+        if options.s2_nodata is not None:
+            dn[dn == options.s2_nodata] = np.nan
+        return dn_to_reflectance(dn, options.s2_scale, options.s2_offset, source)
 
     def _proxy_rng(self, generator: torch.Generator | None) -> np.random.Generator | None:
         """A new proxy draw for a training sample (``resample_proxy``), seeded from ``generator``."""
@@ -167,7 +199,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         """
         label = type(self).__name__
         problems = dict(problems)
-        problems.update(self.stage2.problems([n for n in self.names if n not in problems], label))
+        if self.stage2 is not None:
+            problems.update(self.stage2.problems([n for n in self.names if n not in problems], label))
         report_bad_tiles(problems, self.options.on_bad_tile, label)
         if problems:
             self.names = [name for name in self.names if name not in problems]

@@ -9,6 +9,7 @@ from axion_terratorch.datamodules import (
     GeoTiffPairDataModule,
     MultiSourcePairDataModule,
     NpzTileDataModule,
+    SEN12MSCRPairDataModule,
     SEN12MSPairDataModule,
     SSL4EOS12PairDataModule,
 )
@@ -20,6 +21,7 @@ MODULES = [
     (NpzTileDataModule, LOADER | SPLITS | {"root"}),
     (SSL4EOS12PairDataModule, LOADER | SPLITS | {"root", "s2_level", "seasons", "download"}),
     (SEN12MSPairDataModule, LOADER | {"root", "val_ratio", "split_seed"}),
+    (SEN12MSCRPairDataModule, LOADER | SPLITS | {"root", "stage2_input"}),
     (BigEarthNetPairDataModule, LOADER | {"root", "version", "download"}),
     (MultiSourcePairDataModule, LOADER | {"sources", "eval_tile_size"}),
 ]
