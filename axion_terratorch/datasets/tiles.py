@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.constants import ERROR_MASK_KEY, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.stage2 import Stage2Source
@@ -54,9 +54,12 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
 
         {"image": {"S1GRD": float32 (2, S, S) VV/VH dB, "S2L2A": float32 (C, S, S) Stage 2
          reflectance}, "target": float32 (C, S, S) real Sentinel-2 reflectance,
-         "valid_mask": bool (1, S, S), "filename": str (the tile's name, as terratorch's data modules)}
+         "valid_mask": bool (1, S, S), "error_mask": float32 (1, S, S) in [0, 1], "filename": str
+         (the tile's name, as terratorch's data modules)}
 
-    with ``S = tile_size`` and C = ``len(bands)``. A pixel is valid when it is finite and not nodata
+    with ``S = tile_size`` and C = ``len(bands)``. ``error_mask`` is where ``tiles.stage2_errors``
+    changed the proxy (:class:`~axion_terratorch.datasets.stage2_errors.Stage2Errors`; 0 without
+    them and for Stage 2 files). A pixel is valid when it is finite and not nodata
     in S1, S2 and the Stage 2 input, and not padding; invalid pixels are 0 in every array. With
     ``on_bad_tile: skip`` a bad tile is replaced by the next good one (with a warning) and samples
     carry ``"bad_tiles"``: the count of tiles skipped to reach them.
@@ -109,8 +112,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     def load(self, index: int, generator: torch.Generator | None = None) -> Sample:
         """Sample of tile ``index``, raising :class:`BadTileError` if the tile is bad.
 
-        ``generator`` draws the random crop and, with ``resample_proxy``, the proxy (default: torch's
-        global generator).
+        ``generator`` draws the random crop and, with ``resample_proxy``, the proxy and its
+        structural errors (default: torch's global generator).
         """
         options = self.options
         raw = self.read_pair(index)
@@ -126,21 +129,26 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
                 f"tile {raw.name!r} ({raw.s1_source}, {raw.s2_source}) has no valid pixel: all nodata or NaN"
             )
             raise BadTileError(msg)
-        stage2 = self.stage2.load(raw.name, optical, valid, self._proxy_rng(generator))
+        stage2, errors = self.stage2.load(raw.name, optical, valid, self._proxy_rng(generator))
         valid &= np.isfinite(stage2).all(0)
-        arrays = [np.where(valid, a, 0).astype(np.float32) for a in (sar, stage2, optical)] + [valid[None]]
+        spatial = (sar, stage2, optical, errors[None])
+        arrays = [np.where(valid, a, 0).astype(np.float32) for a in spatial] + [valid[None]]
         if options.tile_size is not None:
             arrays = crop_or_pad(arrays, options.tile_size, self.random_crop, generator)
-        sar_t, stage2_t, optical_t, valid_t = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
+        sar_t, stage2_t, optical_t, errors_t, valid_t = (
+            torch.from_numpy(np.ascontiguousarray(a)) for a in arrays
+        )
         return {
             "image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t},
             "target": optical_t,
             "valid_mask": valid_t,
+            ERROR_MASK_KEY: errors_t,
             "filename": raw.name,
         }
 
     def _proxy_rng(self, generator: torch.Generator | None) -> np.random.Generator | None:
-        """A new proxy draw for a training sample (``resample_proxy``), seeded from ``generator``."""
+        """A new proxy draw (structural errors included) for a training sample (``resample_proxy``),
+        seeded from ``generator``."""
         if not (self.random_crop and self.options.resample_proxy):
             return None
         return np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
