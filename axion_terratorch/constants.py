@@ -21,6 +21,9 @@ OpticalUnits = Literal["auto", "reflectance", "dn"]
 SAR_KEY = "S1GRD"
 #: Modality key of the optical (Stage 2) input in ``batch["image"]`` (TerraMind's name).
 OPTICAL_KEY = "S2L2A"
+#: Sample key of where structural Stage 2 errors changed the optical input: float32 (1, H, W) in
+#: [0, 1] (``axion_terratorch.datasets.stage2_errors``; 0 where nothing was changed).
+ERROR_MASK_KEY = "error_mask"
 
 #: Sentinel-1 GRD polarisations, in input order.
 S1GRD_BANDS: tuple[str, ...] = ("VV", "VH")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import kornia.augmentation as K
+import torch
 from torch import Tensor, nn
 
-from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.constants import ERROR_MASK_KEY, OPTICAL_KEY, SAR_KEY
 
 Batch = dict[str, Tensor | dict[str, Tensor]]
 
@@ -13,14 +14,16 @@ Batch = dict[str, Tensor | dict[str, Tensor]]
 class JointFlipRotate(nn.Module):
     """Random horizontal and vertical flips (each with probability ``p_flip``) and a rotation by a
     random multiple of 90 degrees, drawn per sample and applied identically to S1, the optical input,
-    the target and the valid-pixel mask (kornia ``AugmentationSequential`` with one data key each).
+    the target, the valid-pixel mask and the error mask (kornia ``AugmentationSequential`` with one
+    data key each).
 
     The rotation uses nearest resampling, so every value is moved, never interpolated. Tiles must
     be square (rotating a non-square tile would crop it).
 
     Shape:
         - batch["image"]["S1GRD"]: (B, 2, S, S); batch["image"]["S2L2A"], batch["target"]: (B, C, S, S)
-        - batch["valid_mask"]: bool (B, 1, S, S). ``target`` and ``valid_mask`` are optional.
+        - batch["valid_mask"]: bool (B, 1, S, S); batch["error_mask"]: float32 (B, 1, S, S).
+          ``target``, ``valid_mask`` and ``error_mask`` are optional.
 
     Args:
         p_flip: Probability of each flip.
@@ -51,11 +54,10 @@ class JointFlipRotate(nn.Module):
         if height != width:
             msg = f"90-degree rotations need square tiles, got {height}x{width}: set tile_size"
             raise ValueError(msg)
-        keys = [key for key in ("target", "valid_mask") if key in batch]
+        keys = [key for key in ("target", "valid_mask", ERROR_MASK_KEY) if key in batch]
         tensors = [image[SAR_KEY], image[OPTICAL_KEY], *(batch[key] for key in keys)]
         data_keys = ["image", "image", *("mask" if key == "valid_mask" else "image" for key in keys)]
-        if "valid_mask" in batch:
-            tensors[-1] = tensors[-1].float()
+        tensors = [tensor.float() if tensor.dtype == torch.bool else tensor for tensor in tensors]
         out = self.augment(*tensors, data_keys=data_keys)
         result = {**batch, "image": {**image, SAR_KEY: out[0], OPTICAL_KEY: out[1]}}
         for key, tensor in zip(keys, out[2:], strict=True):

@@ -110,7 +110,8 @@ class PairedTileDataModule(SplitDataModule):
     Batches (``default_collate`` of :class:`PairedTileDataset` samples)::
 
         {"image": {"S1GRD": float32 (B, 2, S, S) dB, "S2L2A": float32 (B, C, S, S) reflectance},
-         "target": float32 (B, C, S, S) reflectance, "valid_mask": bool (B, 1, S, S)}
+         "target": float32 (B, C, S, S) reflectance, "valid_mask": bool (B, 1, S, S),
+         "error_mask": float32 (B, 1, S, S) in [0, 1] (``tiles.stage2_errors``), "filename": [str]}
 
     Training tiles are random ``tile_size`` crops, then (``augment``) flipped and rotated by
     :class:`JointFlipRotate` in :meth:`on_after_batch_transfer`; validation and test tiles are

@@ -26,7 +26,8 @@ class SyntheticGroundingDataModule(SplitDataModule):
     The predict split is the test split. Batches come from torch's ``default_collate``::
 
         {"image": {"S1GRD": float32 (B, 2, H, W) dB, "S2L2A": float32 (B, C, H, W) reflectance},
-         "target": float32 (B, C, H, W) reflectance, "valid_mask": bool (B, 1, H, W)}
+         "target": float32 (B, C, H, W) reflectance, "valid_mask": bool (B, 1, H, W),
+         "error_mask": float32 (B, 1, H, W) zeros (no structural errors in the synthetic estimate)}
 
     There is no batch augmentation or normalisation (see :class:`SplitDataModule`): batches pass
     through :meth:`on_after_batch_transfer` unchanged; the real-data modules add flips and rotations

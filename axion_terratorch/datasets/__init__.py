@@ -9,10 +9,12 @@ from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.sen12ms import SEN12MSPairs
 from axion_terratorch.datasets.sen12mscr import SEN12MSCRPairs
 from axion_terratorch.datasets.ssl4eo import SSL4EOS12Pairs
+from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
 from axion_terratorch.datasets.synthetic import SyntheticGroundingDataset
 from axion_terratorch.datasets.tiles import PairedTileDataset, RawPair
 
 __all__ = [
+    "ERROR_KINDS",
     "BadTileError",
     "BigEarthNetPairs",
     "BigEarthNetV2Pairs",
@@ -23,6 +25,7 @@ __all__ = [
     "SEN12MSCRPairs",
     "SEN12MSPairs",
     "SSL4EOS12Pairs",
+    "Stage2Errors",
     "SyntheticGroundingDataset",
     "TileFiles",
     "TileOptions",

@@ -9,6 +9,7 @@ from typing import Literal, get_args
 
 from axion_terratorch.checks import check_at_least, check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
+from axion_terratorch.datasets.stage2_errors import Stage2Errors
 
 #: What a dataset does with a tile it cannot read (see :class:`TileOptions`).
 OnBadTile = Literal["error", "skip"]
@@ -39,14 +40,19 @@ class TileOptions:
             each time they are read, seeded like the random crop (a resumed run draws the same),
             instead of the tile's fixed draw: the proxy becomes an augmentation, and the model
             cannot learn the few degradations of its training tiles (``docs/quality.md``).
-            Validation and test keep each tile's fixed draw.
+            Validation and test keep each tile's fixed draw. It resamples ``stage2_errors`` too.
+        stage2_errors: Structural errors put into the true image before the proxy's photometric
+            degradation (:class:`~axion_terratorch.datasets.stage2_errors.Stage2Errors`:
+            misregistration, occlusion, content), proxy tiles only; samples carry where they
+            changed it as ``error_mask``. ``None``: none (``error_mask`` is 0).
         seed: Seed of the proxy (mixed with the tile name), of the training order and of the
             training augmentation (mixed with the step), so a resumed run sees the same batches.
         on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,
             leaves the tile out and counts it (reported at the end of each epoch).
 
     Raises:
-        ValueError: If an option is out of range; the message names it.
+        ValueError: If an option is out of range, or ``stage2_errors`` is set without
+            ``stage2_proxy``; the message names it.
     """
 
     bands: Sequence[str] = DEFAULT_BANDS
@@ -60,6 +66,7 @@ class TileOptions:
     stage2_scale: float = 1.0
     stage2_proxy: bool = False
     resample_proxy: bool = False
+    stage2_errors: Stage2Errors | None = None
     seed: int = 0
     on_bad_tile: OnBadTile = "error"
 
@@ -73,6 +80,12 @@ class TileOptions:
             object.__setattr__(self, name, tuple(value))
         check_at_least(16, {"tile_size": self.tile_size}, " px or None")
         check_positive({"s2_scale": self.s2_scale, "stage2_scale": self.stage2_scale})
+        if self.stage2_errors is not None and not self.stage2_proxy:
+            msg = (
+                "tiles.stage2_errors applies to the Stage 2 proxy only (Stage 2 files are read as they "
+                "are): set tiles.stage2_proxy: true, or remove stage2_errors"
+            )
+            raise ValueError(msg)
         if self.on_bad_tile not in get_args(OnBadTile):
             msg = f"on_bad_tile must be one of {list(get_args(OnBadTile))}, got {self.on_bad_tile!r}"
             raise ValueError(msg)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from axion_terratorch.datasets.bands import band_positions, normalize_band
-from axion_terratorch.datasets.degradation import degrade, stage2_proxy
+from axion_terratorch.datasets.degradation import degrade, tile_rng
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.raster import check_real_dtype, read_bands, read_header
@@ -94,15 +94,24 @@ class Stage2Source:
 
     def load(
         self, name: str, reflectance: np.ndarray, valid: np.ndarray, rng: np.random.Generator | None = None
-    ) -> np.ndarray:
-        """Stage 2 estimate of tile ``name``, float32 (C, H, W) reflectance in ``options.bands`` order.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 2 estimate of tile ``name`` and where structural errors changed it.
+
+        A proxy is the tile's real Sentinel-2 with ``options.stage2_errors`` put in (drawn from a
+        child of the proxy's generator, ``rng.spawn``, so the photometric draws stay those of the
+        proxy without them), then degraded (:func:`~axion_terratorch.datasets.degradation.degrade`).
 
         Args:
             name: Tile name.
             reflectance: The tile's real Sentinel-2, float32 (C, H, W) (the proxy's source).
             valid: bool (H, W) valid pixels of the tile.
-            rng: Draws of the proxy instead of the tile's own (``resample_proxy``); a Stage 2 file
-                is read whatever it is.
+            rng: Draws of the proxy (and its structural errors) instead of the tile's own
+                (``resample_proxy``); a Stage 2 file is read whatever it is.
+
+        Returns:
+            ``(estimate, error_mask)``: float32 (C, H, W) reflectance in ``options.bands`` order, and
+            float32 (H, W) in [0, 1] from :meth:`Stage2Errors.apply` (0 for a Stage 2 file or
+            without ``stage2_errors``).
 
         Raises:
             BadTileError: If the file is unreadable, lacks ``opt_v2`` or a band, has another size
@@ -118,9 +127,7 @@ class Stage2Source:
                     "to use the degradation proxy"
                 )
                 raise BadTileError(msg)
-            if rng is not None:
-                return degrade(reflectance, rng, valid)
-            return stage2_proxy(reflectance, name, self.options.seed, valid)
+            return self._proxy(name, reflectance, valid, rng)
         reason = self.outside(path)
         if reason is not None:
             raise BadTileError(reason)
@@ -133,7 +140,19 @@ class Stage2Source:
             msg = f"{path}: size {data.shape[1:]} differs from the tile's {reflectance.shape[1:]}"
             raise BadTileError(msg)
         selected = data[band_positions(bands, self.options.bands, str(path))]
-        return dn_to_reflectance(selected, self.options.stage2_scale, 0.0, str(path))
+        estimate = dn_to_reflectance(selected, self.options.stage2_scale, 0.0, str(path))
+        return estimate, np.zeros(estimate.shape[1:], dtype=np.float32)
+
+    def _proxy(
+        self, name: str, reflectance: np.ndarray, valid: np.ndarray, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The proxy of tile ``name``: structural errors (if any), then the photometric degradation."""
+        rng = tile_rng(self.options.seed, name) if rng is None else rng
+        errors = self.options.stage2_errors
+        if errors is None:
+            return degrade(reflectance, rng, valid), np.zeros(reflectance.shape[1:], dtype=np.float32)
+        truth, mask = errors.apply(reflectance, rng.spawn(1)[0], valid)
+        return degrade(truth, rng, valid), mask
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:

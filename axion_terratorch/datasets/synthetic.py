@@ -14,7 +14,14 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from axion_terratorch.checks import check_at_least, check_fraction
-from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY, band_slots, rgb_indices
+from axion_terratorch.constants import (
+    DEFAULT_BANDS,
+    ERROR_MASK_KEY,
+    OPTICAL_KEY,
+    SAR_KEY,
+    band_slots,
+    rgb_indices,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -221,8 +228,10 @@ class SyntheticGroundingDataset(Dataset[dict[str, Tensor | dict[str, Tensor]]]):
         Returns:
             ``{"image": {"S1GRD": float32 (2, H, W) VV/VH in dB, "S2L2A": float32 (C, H, W)
             Stage 2 reflectance in [0, 1]}, "target": float32 (C, H, W) clean reflectance in
-            [0, 1], "valid_mask": bool (1, H, W)}``. Pixels where ``valid_mask`` is False are 0
-            in every array.
+            [0, 1], "valid_mask": bool (1, H, W), "error_mask": float32 (1, H, W) zeros}``. Pixels
+            where ``valid_mask`` is False are 0 in every array. ``error_mask`` is the key of the
+            real-data samples (where structural Stage 2 errors changed the input); the synthetic
+            estimate has none.
 
         Raises:
             IndexError: If ``index`` is outside ``[-len, len)``.
@@ -254,6 +263,7 @@ class SyntheticGroundingDataset(Dataset[dict[str, Tensor | dict[str, Tensor]]]):
             "image": {SAR_KEY: sar_t, OPTICAL_KEY: stage2_t},
             "target": target_t,
             "valid_mask": torch.from_numpy(valid)[None],
+            ERROR_MASK_KEY: torch.zeros(1, size, size),
         }
 
     def plot(self, sample: dict[str, Tensor | dict[str, Tensor]], suptitle: str | None = None) -> Figure:

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
+from axion_terratorch.constants import ERROR_MASK_KEY, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.stage2 import Stage2Source
@@ -60,9 +60,12 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
 
         {"image": {"S1GRD": float32 (2, S, S) VV/VH dB, "S2L2A": float32 (C, S, S) Stage 2
          reflectance}, "target": float32 (C, S, S) real Sentinel-2 reflectance,
-         "valid_mask": bool (1, S, S), "filename": str (the tile's name, as terratorch's data modules)}
+         "valid_mask": bool (1, S, S), "error_mask": float32 (1, S, S) in [0, 1], "filename": str
+         (the tile's name, as terratorch's data modules)}
 
-    with ``S = tile_size`` and C = ``len(bands)``. A pixel is valid when it is finite and not nodata
+    with ``S = tile_size`` and C = ``len(bands)``. ``error_mask`` is where ``tiles.stage2_errors``
+    changed the proxy (:class:`~axion_terratorch.datasets.stage2_errors.Stage2Errors`; 0 without
+    them and for Stage 2 files). A pixel is valid when it is finite and not nodata
     in S1, S2 and the Stage 2 input, and not padding; invalid pixels are 0 in every array. With
     ``on_bad_tile: skip`` a bad tile is replaced by the next good one (with a warning) and samples
     carry ``"bad_tiles"``: the count of tiles skipped to reach them.
@@ -119,8 +122,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     def load(self, index: int, generator: torch.Generator | None = None) -> Sample:
         """Sample of tile ``index``, raising :class:`BadTileError` if the tile is bad.
 
-        ``generator`` draws the random crop and, with ``resample_proxy``, the proxy (default: torch's
-        global generator).
+        ``generator`` draws the random crop and, with ``resample_proxy``, the proxy and its
+        structural errors (default: torch's global generator).
         """
         options = self.options
         raw = self.read_pair(index)
@@ -136,29 +139,30 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
                 f"tile {raw.name!r} ({raw.s1_source}, {raw.s2_source}) has no valid pixel: all nodata or NaN"
             )
             raise BadTileError(msg)
-        stage2 = self._stage2_input(raw, optical, valid, generator)
+        stage2, errors = self._stage2_input(raw, optical, valid, generator)
         valid &= np.isfinite(stage2).all(0)
-        images = (sar, stage2) if optical is None else (sar, stage2, optical)
+        images = (sar, stage2, errors[None]) if optical is None else (sar, stage2, errors[None], optical)
         arrays = [np.where(valid, a, 0).astype(np.float32) for a in images] + [valid[None]]
         if options.tile_size is not None:
             arrays = crop_or_pad(arrays, options.tile_size, self.random_crop, generator)
         tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
         sample: Sample = {"image": {SAR_KEY: tensors[0], OPTICAL_KEY: tensors[1]}}
         if optical is not None:
-            sample["target"] = tensors[2]
-        sample |= {"valid_mask": tensors[-1], "filename": raw.name}
+            sample["target"] = tensors[3]
+        sample |= {"valid_mask": tensors[-1], ERROR_MASK_KEY: tensors[2], "filename": raw.name}
         return sample
 
     def _stage2_input(
         self, raw: RawPair, optical: np.ndarray | None, valid: np.ndarray, generator: torch.Generator | None
-    ) -> np.ndarray:
-        """The pair's own Stage 2 input (reflectance), else the ``stage2_dir`` file or proxy of the options."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The Stage 2 input (reflectance) and the mask of its structural errors (zeros unless the
+        proxy made them): the pair's own input, else the ``stage2_dir`` file or proxy of the options."""
         if raw.stage2 is not None:
             stage2 = self._reflectance(raw.stage2, raw.stage2_source)
             if stage2.shape[1:] != valid.shape:
                 msg = f"{raw.stage2_source}: size {stage2.shape[1:]} differs from {raw.s1_source}'s {valid.shape}"
                 raise BadTileError(msg)
-            return stage2
+            return stage2, np.zeros(valid.shape, np.float32)
         if self.stage2 is None or optical is None:
             msg = f"tile {raw.name!r} ({raw.s1_source}): {type(self).__name__} read no Stage 2 input for it"
             raise BadTileError(msg)
@@ -172,7 +176,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
         return dn_to_reflectance(dn, options.s2_scale, options.s2_offset, source)
 
     def _proxy_rng(self, generator: torch.Generator | None) -> np.random.Generator | None:
-        """A new proxy draw for a training sample (``resample_proxy``), seeded from ``generator``."""
+        """A new proxy draw (structural errors included) for a training sample (``resample_proxy``),
+        seeded from ``generator``."""
         if not (self.random_crop and self.options.resample_proxy):
             return None
         return np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))

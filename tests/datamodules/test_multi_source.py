@@ -127,7 +127,7 @@ def test_real_pairs_config_holds_out_by_location(monkeypatch):
     assert mgrs["57_38"] == "35VPK"  # the snow pair is left out: its location is the validation one
 
     train = next(iter(dm.train_dataloader()))
-    assert set(train) == {"image", "target", "valid_mask", "filename"}
+    assert set(train) == {"image", "target", "valid_mask", "error_mask", "filename"}
     assert set(train["filename"]) <= set(splits["train"].names)
     assert set(train["image"]) == {SAR_KEY, OPTICAL_KEY}
     assert train["image"][SAR_KEY].shape == (4, 2, 96, 96)

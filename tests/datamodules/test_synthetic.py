@@ -32,7 +32,7 @@ def psnr(a, b):
 def test_sample_keys_shapes_dtypes_and_units():
     sample = SyntheticGroundingDataset(2, tile_size=SIZE)[1]
     sar, optical, target = sample["image"][SAR_KEY], sample["image"][OPTICAL_KEY], sample["target"]
-    assert set(sample) == {"image", "target", "valid_mask"}
+    assert set(sample) == {"image", "target", "valid_mask", "error_mask"}
     assert set(sample["image"]) == {SAR_KEY, OPTICAL_KEY}
     assert sar.shape == (2, SIZE, SIZE)
     assert sar.dtype == torch.float32
@@ -41,6 +41,9 @@ def test_sample_keys_shapes_dtypes_and_units():
     assert sample["valid_mask"].shape == (1, SIZE, SIZE)
     assert sample["valid_mask"].dtype == torch.bool
     assert bool(sample["valid_mask"].all())
+    assert sample["error_mask"].shape == (1, SIZE, SIZE)
+    assert sample["error_mask"].dtype == torch.float32
+    assert not sample["error_mask"].any()  # the synthetic estimate has no structural errors
     assert -50 < sar.min()
     assert sar.max() < 15
     assert -20 < sar.mean() < -8
