@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from jsonargparse import ArgumentParser
 from scipy import ndimage
 from tile_writers import scene, write_npz
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.datamodules import NpzTileDataModule
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datasets import NpzTileDataset, TileOptions, stage2_proxy
 from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
 from axion_terratorch.datasets.windows import SampleIndex
+
+from run_configs import REPO
 
 SIZE = 48
 
@@ -167,27 +167,24 @@ def test_error_mask_follows_flips_and_rotations():
     assert not torch.equal(out["error_mask"], batch["error_mask"])
 
 
-def test_errors_from_a_yaml_data_config(tmp_path):
+def test_errors_from_a_yaml_data_config_through_terratorch_fit(tmp_path, monkeypatch):
+    from terratorch.cli_tools import build_lightning_cli
+
     write_npz(tmp_path / "tiles", "a", size=SIZE, split="train")
     write_npz(tmp_path / "tiles", "b", size=SIZE, seed=1, split="val")
-    config = {
-        "data": {
-            "root": str(tmp_path / "tiles"),
-            "tiles": {
-                "tile_size": 32,
-                "stage2_proxy": True,
-                "stage2_errors": {"misregistration_px": 3.0, "occlusion": 0.5, "content": 0.3},
-            },
-        }
-    }
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_class_arguments(NpzTileDataModule, "data")
-    dm = parser.instantiate_classes(parser.parse_string(yaml.safe_dump(config))).data
-    assert dm.tiles.stage2_errors == Stage2Errors(misregistration_px=3.0, occlusion=0.5, content=0.3)
-    dm.setup("fit")
-    sample = dm.val_dataset[0]
+    tiles = {"tile_size": 32, "stage2_dir": None, "stage2_proxy": True}
+    errors = {"misregistration_px": 3.0, "occlusion": 0.5, "content": 0.3}
+    config = tmp_path / "errors.yaml"
+    config.write_text(
+        yaml.safe_dump({"data": {"init_args": {"root": str(tmp_path / "tiles"), "tiles": tiles}}})
+    )
+    monkeypatch.chdir(REPO)
+    args = ["-c", "configs/stage3.demo.yaml", "-c", "configs/data/npz.yaml", "-c", str(config)]
+    cli = build_lightning_cli([*args, f"--data.init_args.tiles.stage2_errors={errors}"], run=False)
+    assert cli.datamodule.tiles.stage2_errors == Stage2Errors(**errors)
+    cli.datamodule.setup("fit")
+    sample = cli.datamodule.val_dataset[0]
     assert sample["error_mask"].shape == (1, 32, 32)
     assert sample["error_mask"].max() > 0
-    config["data"]["tiles"]["stage2_errors"] = {"occlusion": 2.0}
-    with pytest.raises(Exception, match="occlusion"):
-        parser.instantiate_classes(parser.parse_string(yaml.safe_dump(config)))
+    with pytest.raises(ValueError, match=r"stage2_errors\.occlusion must be in \[0, 1\]"):
+        build_lightning_cli([*args, "--data.init_args.tiles.stage2_errors={occlusion: 2.0}"], run=False)
