@@ -1,55 +1,73 @@
 # ruff: noqa: T201 - a command-line script: its table goes to stdout
-"""Train the real-data recipe and score it on the held-out real pairs, with and without SAR.
+"""What the SAR adds: train the real-data recipe with and without SAR, score both on held-out real pairs.
 
-Runs ``terratorch fit -c configs/stage3.real.yaml`` from the checkout root (outputs redirected into
-``--work-dir``), then grounds every held-out pair (the recipe's validation and test locations) with
-the selected checkpoint and scores it against the true Sentinel-2 with the same code as
-``axion-stage3 evaluate`` (:func:`~axion_terratorch.inference.tile_scores.score_tiles`): PSNR, SSIM
-and SAM of input and output, SAR agreement of input, output and truth, the excess over the truth's
-agreement, the copy-of-SAR ratio and the quality check's verdict. The ``no-sar`` variant trains and
-predicts with the SAR replaced by its mean (:class:`~axion_terratorch.callbacks.SARAblation`), and is
-scored against the real SAR: the difference shows what Sentinel-1 adds.
+For every training seed, ``terratorch fit -c configs/stage3.real.yaml`` trains the ``full`` recipe and
+the same recipe with the SAR replaced by its mean (``no-sar``,
+:class:`~axion_terratorch.callbacks.SARAblation`), outputs redirected into ``--work-dir``. Then every
+held-out pair (the recipe's test split, other places, and the same test location at the other
+processing level, Level-1C) is degraded by each Stage 2 error kind, alone and together, under
+several draws, and grounded by:
+
+- ``full``: the recipe's checkpoint (selected on the validation pair by PSNR);
+- ``no-sar``: the recipe trained and run without SAR;
+- ``wrong-sar``: the ``full`` checkpoint given the pair's SAR turned 180 degrees (real backscatter
+  statistics, wrong structure);
+- ``guided``: a training-free SAR-guided filter (:class:`~axion_terratorch.models.SARGuidedFilter`).
+
+Each is scored against the true Sentinel-2: PSNR and SSIM over the tile and inside the error mask
+(the pixels the structural errors changed), as gains over the input. Under the photometric proxy
+alone the ``full`` output also gets the no-harm scores of ``axion-stage3 evaluate`` (SAR agreement
+excess, the model-free check's verdict). The validation pair is scored too, labelled ``val``: it
+selected the checkpoint, so it is not evidence.
 
 Usage::
 
-    python benchmarks/real_pairs.py --json benchmarks/real_pairs.json [--max-steps 400]
+    python benchmarks/real_pairs.py --seeds 0 1 2 --draws 0 1 2 3 4 --json benchmarks/real_pairs.json
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
+from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
 
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.callbacks.sar_ablation import ablate_sar
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference.checkpoint import load_model, read_checkpoint
+from axion_terratorch.inference.checkpoint import load_model
 from axion_terratorch.inference.evaluation import build_datamodule, iterate_batches
 from axion_terratorch.inference.tile_scores import score_tiles
+from axion_terratorch.metrics.functional import psnr_from_mse, squared_error_sum, ssim_per_sample
+from axion_terratorch.models import SARGuidedFilter
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "configs" / "stage3.real.yaml"
-VARIANTS = ("full", "no-sar")
-COLUMNS = (
-    "psnr_input", "psnr", "psnr_gain", "ssim_input", "ssim", "sam_input", "sam",
-    "sar_agreement_input", "sar_agreement", "sar_agreement_target", "sar_agreement_excess",
-    "copy_of_sar_ratio", "quality_flag",
-)  # fmt: skip
+TRAINED = ("full", "no-sar")
+METHODS = ("full", "no-sar", "wrong-sar", "guided")
+KINDS = ("photometric", *ERROR_KINDS, "all")
+#: Kinds the SAR can fix, for the targets (content errors are reported, not targeted).
+TARGET_KINDS = ("misregistration", "occlusion", "all")
+#: Error-mask values above this count as changed pixels.
+MASK_THRESHOLD = 0.5
 
 
-def run_config(work: Path, variant: str, max_steps: int | None, overrides: list[str] = ()) -> Path:
-    """The recipe with every output under ``work`` (and the SAR ablation for ``no-sar``).
+def run_config(work: Path, variant: str, seed: int, max_steps: int | None, overrides: list[str]) -> Path:
+    """The recipe with every output under ``work``, seeded, with the SAR ablation for ``no-sar``.
 
-    ``overrides`` are ``dotted.key=YAML value`` strings, e.g.
-    ``model.init_args.loss.init_args.sar_consistency_weight=0``.
+    ``overrides`` are ``dotted.key=YAML value`` strings.
     """
     config = yaml.safe_load(RECIPE.read_text())
     for override in overrides:
@@ -59,8 +77,9 @@ def run_config(work: Path, variant: str, max_steps: int | None, overrides: list[
         for part in parents:
             node = node[part]
         node[leaf] = yaml.safe_load(value)
+    config["seed_everything"] = seed
     trainer = config["trainer"]
-    trainer["default_root_dir"] = str(work)  # the recipe's logs and checkpoints follow its root
+    trainer["default_root_dir"] = str(work)
     if variant == "no-sar":
         trainer["callbacks"].append(
             {"class_path": "axion_terratorch.callbacks.SARAblation", "init_args": {"mode": "mean"}}
@@ -81,102 +100,224 @@ def train(config: Path) -> float:
     return time.perf_counter() - start
 
 
-def score_held_out(
-    checkpoint: Path, config: Path, variant: str, proxy_seed: int = 0
-) -> list[dict[str, object]]:
-    """Scores of every validation and test tile (held-out locations), named by tile.
+def errors_of(kind: str) -> dict[str, Any] | None:
+    """The ``tiles.stage2_errors`` config of an error kind (``None``: the photometric proxy alone)."""
+    if kind == "photometric":
+        return None
+    errors = Stage2Errors.only(*ERROR_KINDS) if kind == "all" else Stage2Errors.only(kind)
+    return dataclasses.asdict(errors)
 
-    ``proxy_seed`` draws another Stage 2 proxy of the same pairs (``tiles.seed``; the recipe trains
-    and selects with 0): one draw of blur, shift, band gains and noise per pair is a small sample.
-    """
-    model = load_model(checkpoint)
-    settings = yaml.safe_load(config.read_text())
-    settings["data"]["init_args"]["tiles"]["seed"] = proxy_seed
-    datamodule = build_datamodule(settings)
+
+def held_out(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(split, label, data config)`` of the held-out sets: validation, the recipe's test split, and
+    each SSL4EO-S12 test source again at the other processing level (Level-1C for ``s2a``)."""
+    yield "val", "recipe", data
+    yield "test", "recipe", data
+    for source in data["init_args"]["sources"]:
+        args = source["init_args"]
+        if source["class_path"].endswith("SSL4EOS12PairDataModule") and "test" in args.get("split_files", {}):
+            other = copy.deepcopy(data)
+            level = "s2c" if args.get("s2_level", "s2a") == "s2a" else "s2a"
+            other["init_args"]["sources"] = [copy.deepcopy(source)]
+            other["init_args"]["sources"][0]["init_args"]["s2_level"] = level
+            yield "test", f"ssl4eo-{level}", other
+
+
+def fidelity(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> tuple[float, float]:
+    """PSNR (dB) and SSIM of one tile against its target over ``mask`` (NaN when it is empty)."""
+    if mask is not None and not mask.any():
+        return math.nan, math.nan
+    sse, count = squared_error_sum(output, target, mask)
+    return float(psnr_from_mse(sse / count)), float(ssim_per_sample(output, target, mask)[0])
+
+
+def score_batch(
+    outputs: dict[str, torch.Tensor], batch: dict[str, Any], bands: tuple[str, ...], photometric: bool
+) -> list[dict[str, Any]]:
+    """Per tile and method: fidelity over the tile and inside the error mask, as gains over the input."""
+    optical, sar = batch["image"][OPTICAL_KEY], batch["image"][SAR_KEY]
+    target, valid = batch["target"], batch["valid_mask"]
+    errors = batch["error_mask"] > MASK_THRESHOLD
+    no_harm = score_tiles(outputs["full"], optical, sar, bands, target, valid) if photometric else None
     rows = []
-    for split in ("val", "test"):
-        scores = []
-        with torch.inference_mode():
-            for batch in iterate_batches(datamodule, split, torch.device("cpu")):
-                image = dict(batch["image"])
-                sar = image[SAR_KEY]
-                if variant == "no-sar":
-                    image[SAR_KEY] = ablate_sar(sar, "mean")
-                output = model(image)
-                scores += score_tiles(
-                    output, image[OPTICAL_KEY], sar, model.bands, batch["target"], batch.get("valid_mask")
-                )
-        names = getattr(datamodule, f"{split}_dataset").names
-        rows += [
-            {"variant": variant, "proxy_seed": proxy_seed, "split": split, "tile": name, **row}
-            for name, row in zip(names, scores, strict=True)
-        ]
+    for i, name in enumerate(batch["filename"]):
+        tile = slice(i, i + 1)
+        inside = valid[tile] & errors[tile]
+        base_tile = fidelity(optical[tile], target[tile], valid[tile])
+        base_mask = fidelity(optical[tile], target[tile], inside)
+        row: dict[str, Any] = {"tile": name, "error_fraction": float(inside.float().mean())}
+        for method, output in outputs.items():
+            psnr, ssim = fidelity(output[tile], target[tile], valid[tile])
+            psnr_mask, ssim_mask = fidelity(output[tile], target[tile], inside)
+            row[method] = {
+                "psnr_gain": psnr - base_tile[0],
+                "ssim_gain": ssim - base_tile[1],
+                "psnr_gain_mask": psnr_mask - base_mask[0],
+                "ssim_gain_mask": ssim_mask - base_mask[1],
+            }
+        if no_harm is not None:
+            scores = no_harm[i]
+            gap = abs(scores["sar_agreement_target"] - scores["sar_agreement_input"])
+            row["no_harm"] = {
+                "psnr_gain": scores["psnr_gain"],
+                "sar_agreement_excess": scores["sar_agreement_excess"],
+                "half_gap": 0.5 * gap,
+                "quality_flag": scores["quality_flag"],
+                "met": scores["psnr_gain"] >= -0.1
+                and scores["sar_agreement_excess"] <= 0.5 * gap
+                and scores["quality_flag"] == "production",
+            }
+        rows.append(row)
     return rows
 
 
-def targets_met(row: dict[str, object]) -> dict[str, bool]:
-    """The issue's targets for one held-out pair."""
-    gap = abs(row["sar_agreement_target"] - row["sar_agreement_input"])
-    return {
-        "psnr_not_lowered": row["psnr_gain"] >= -0.1,
-        "excess_within_half_gap": row["sar_agreement_excess"] <= 0.5 * gap,
-        "copy_of_sar_ratio_above_1_5": row["copy_of_sar_ratio"] >= 1.5,
-    }
+def score_seed(
+    full: Path, no_sar: Path, config: Path, seed: int, draws: list[int], kinds: list[str]
+) -> list[dict]:
+    """Rows of every held-out tile, kind and draw for the two checkpoints of one training seed."""
+    models = {"full": load_model(full).eval(), "no-sar": load_model(no_sar).eval()}
+    bands = models["full"].bands
+    guided = SARGuidedFilter(bands)
+    settings = yaml.safe_load(config.read_text())
+    rows = []
+    for split, label, data in held_out(settings["data"]):
+        for kind in kinds:
+            for draw in draws:
+                data = copy.deepcopy(data)
+                data["init_args"]["tiles"]["seed"] = 1000 + draw  # the recipe trains and selects with 0
+                data["init_args"]["tiles"]["stage2_errors"] = errors_of(kind)
+                datamodule = build_datamodule({"data": data})
+                with torch.inference_mode():
+                    for batch in iterate_batches(datamodule, split, torch.device("cpu")):
+                        image = batch["image"]
+                        outputs = {
+                            "full": models["full"](image),
+                            "no-sar": models["no-sar"](
+                                {**image, SAR_KEY: ablate_sar(image[SAR_KEY], "mean")}
+                            ),
+                            "wrong-sar": models["full"](
+                                {**image, SAR_KEY: image[SAR_KEY].rot90(2, dims=(-2, -1))}
+                            ),
+                            "guided": guided(image),
+                        }
+                        for row in score_batch(outputs, batch, bands, kind == "photometric"):
+                            rows.append(
+                                {
+                                    "seed": seed,
+                                    "split": split,
+                                    "set": label,
+                                    "kind": kind,
+                                    "draw": draw,
+                                    **row,
+                                }
+                            )
+    return rows
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Mean, standard deviation, minimum and count of the finite ``values``."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return {"mean": math.nan, "std": math.nan, "min": math.nan, "n": 0}
+    std = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    return {"mean": statistics.fmean(finite), "std": std, "min": min(finite), "n": len(finite)}
+
+
+def summarize(rows: list[dict]) -> dict[str, Any]:
+    """Per kind: each method's gains and the full model's margins, over test pairs, draws and seeds."""
+    summary: dict[str, Any] = {}
+    test = [r for r in rows if r["split"] == "test"]
+    for kind in sorted({r["kind"] for r in test}, key=KINDS.index):
+        kind_rows = [r for r in test if r["kind"] == kind]
+        entry: dict[str, Any] = {}
+        for metric in ("psnr_gain", "psnr_gain_mask", "ssim_gain", "ssim_gain_mask"):
+            entry[metric] = {m: spread([r[m][metric] for r in kind_rows]) for m in METHODS}
+            entry[f"{metric}_margin"] = {
+                f"full - {m}": spread([r["full"][metric] - r[m][metric] for r in kind_rows])
+                for m in METHODS[1:]
+            }
+        pairs = sorted({(r["set"], r["tile"]) for r in kind_rows})
+        entry["beats_guided_per_pair"] = {
+            f"{label}/{tile}": statistics.fmean(
+                r["full"]["psnr_gain"] - r["guided"]["psnr_gain"]
+                for r in kind_rows
+                if (r["set"], r["tile"]) == (label, tile)
+            )
+            > 0
+            for label, tile in pairs
+        }
+        summary[kind] = entry
+    return summary
+
+
+def targets(rows: list[dict], summary: dict[str, Any]) -> dict[str, bool]:
+    """The issue's targets, measured on the test split."""
+    test = [r for r in rows if r["split"] == "test"]
+    met = {"no_harm_every_pair_and_draw": all(r["no_harm"]["met"] for r in test if "no_harm" in r)}
+    for kind in TARGET_KINDS:
+        if kind not in summary:
+            continue
+        entry = summary[kind]
+        for other in ("no-sar", "wrong-sar"):
+            mask = entry["psnr_gain_mask_margin"][f"full - {other}"]["mean"]
+            tile = entry["psnr_gain_margin"][f"full - {other}"]["mean"]
+            met[f"{kind}: beats {other} by 1.0 dB in the mask and 0.3 dB over the tile"] = (
+                mask >= 1.0 and tile >= 0.3
+            )
+        met[f"{kind}: beats the guided filter on every pair"] = all(entry["beats_guided_per_pair"].values())
+    return met
+
+
+def print_tables(summary: dict[str, Any], met: dict[str, bool]) -> None:
+    """Mean +- std of each method's gains per kind, then the targets."""
+    for metric in ("psnr_gain", "psnr_gain_mask", "ssim_gain", "ssim_gain_mask"):
+        print(f"\n{metric} (test pairs x draws x seeds: mean +- std)")
+        print(f"{'kind':16s}" + "".join(f"{m:>20s}" for m in METHODS))
+        for kind, entry in summary.items():
+            cells = "".join(
+                f"{entry[metric][m]['mean']:>+12.3f} +- {entry[metric][m]['std']:<5.3f}" for m in METHODS
+            )
+            print(f"{kind:16s}{cells}")
+    print("\ntargets")
+    for name, ok in met.items():
+        print(f"  {'met' if ok else 'NOT met':8s} {name}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work-dir", type=Path, default=REPO / "outputs" / "benchmark_real_pairs")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
+    parser.add_argument("--draws", nargs="+", type=int, default=[0, 1, 2, 3, 4], help="error draws per pair")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--max-steps", type=int, help="override the recipe's trainer.max_steps")
-    parser.add_argument(
-        "--proxy-seeds",
-        nargs="+",
-        type=int,
-        default=[0],
-        help="score the held-out pairs under these proxy draws",
-    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
     )
-    parser.add_argument("--json", type=Path, help="write the rows and run facts here")
-    parser.add_argument(
-        "--reuse", action="store_true", help="score a variant's earlier run instead of training"
-    )
+    parser.add_argument("--reuse", action="store_true", help="score earlier runs instead of training")
+    parser.add_argument("--json", type=Path, help="write the rows, summary and run facts here")
     args = parser.parse_args()
     rows, runs = [], {}
-    for variant in args.variants:
-        work = args.work_dir / variant
-        config = run_config(work, variant, args.max_steps, args.set)
-        seconds = None if args.reuse and (work / "checkpoints" / "last.ckpt").is_file() else train(config)
-        best = next(iter(sorted((work / "checkpoints").glob("best-*.ckpt"))))
-        runs[variant] = {
-            "train_seconds": seconds,
-            "best_checkpoint": best.name,
-            "last_checkpoint_step": int(read_checkpoint(work / "checkpoints" / "last.ckpt")["global_step"]),
-        }
-        for seed in args.proxy_seeds:
-            rows += score_held_out(best, config, variant, seed)
-    for row in rows:
-        row["targets"] = targets_met(row)
-    header = f"{'variant':8s} {'seed':>4s} {'split':5s} {'tile':10s} " + " ".join(
-        f"{c[:12]:>12s}" for c in COLUMNS
-    )
-    print(header)
-    for row in rows:
-        values = " ".join(
-            f"{row[c]:>12.4f}" if isinstance(row[c], float) and math.isfinite(row[c]) else f"{row[c]!s:>12s}"
-            for c in COLUMNS
-        )
-        print(f"{row['variant']:8s} {row['proxy_seed']:4d} {row['split']:5s} {row['tile']!s:10s} {values}")
-    for variant, facts in runs.items():
+    for seed in args.seeds:
+        best = {}
+        for variant in TRAINED:
+            work = args.work_dir / f"{variant}-seed{seed}"
+            config = run_config(work, variant, seed, args.max_steps, args.set)
+            reuse = args.reuse and (work / "checkpoints" / "last.ckpt").is_file()
+            seconds = None if reuse else train(config)
+            best[variant] = next(iter(sorted((work / "checkpoints").glob("best-*.ckpt"))))
+            runs[f"{variant}-seed{seed}"] = {"train_seconds": seconds, "best_checkpoint": best[variant].name}
+        config = args.work_dir / f"full-seed{seed}" / "config.yaml"
+        rows += score_seed(best["full"], best["no-sar"], config, seed, args.draws, args.kinds)
+    summary = summarize(rows)
+    met = targets(rows, summary)
+    print_tables(summary, met)
+    for name, facts in runs.items():
         took = "reused" if facts["train_seconds"] is None else f"trained in {facts['train_seconds']:.0f} s"
-        print(
-            f"{variant}: {took}, best {facts['best_checkpoint']}, last.ckpt at step {facts['last_checkpoint_step']}"
-        )
+        print(f"{name}: {took}, selected {facts['best_checkpoint']}")
     if args.json:
+        result = {"overrides": args.set, "runs": runs, "summary": summary, "targets": met, "rows": rows}
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps({"overrides": args.set, "runs": runs, "rows": rows}, indent=2) + "\n")
+            tmp.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
