@@ -171,13 +171,31 @@ def score_batch(
     return rows
 
 
+class Methods:
+    """The groundings the benchmark compares, from the ``full`` and ``no-sar`` checkpoints of one seed."""
+
+    def __init__(self, checkpoints: dict[str, Path]) -> None:
+        self.full = load_model(checkpoints["full"]).eval()
+        self.no_sar = load_model(checkpoints["no-sar"]).eval()
+        self.bands = self.full.bands
+        self.guided = SARGuidedFilter(self.bands)
+
+    def __call__(self, image: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{method: output}`` for one batch's ``image``."""
+        sar = image[SAR_KEY]
+        return {
+            "full": self.full(image),
+            "no-sar": self.no_sar({**image, SAR_KEY: ablate_sar(sar, "mean")}),
+            "wrong-sar": self.full({**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
+            "guided": self.guided(image),
+        }
+
+
 def score_seed(
-    full: Path, no_sar: Path, config: Path, seed: int, draws: list[int], kinds: list[str]
+    checkpoints: dict[str, Path], config: Path, seed: int, draws: list[int], kinds: list[str]
 ) -> list[dict]:
-    """Rows of every held-out tile, kind and draw for the two checkpoints of one training seed."""
-    models = {"full": load_model(full).eval(), "no-sar": load_model(no_sar).eval()}
-    bands = models["full"].bands
-    guided = SARGuidedFilter(bands)
+    """Rows of every held-out tile, kind and draw for the ``full`` and ``no-sar`` checkpoints of one seed."""
+    methods = Methods(checkpoints)
     settings = yaml.safe_load(config.read_text())
     rows = []
     for split, label, data in held_out(settings["data"]):
@@ -189,18 +207,8 @@ def score_seed(
                 datamodule = build_datamodule({"data": data})
                 with torch.inference_mode():
                     for batch in iterate_batches(datamodule, split, torch.device("cpu")):
-                        image = batch["image"]
-                        outputs = {
-                            "full": models["full"](image),
-                            "no-sar": models["no-sar"](
-                                {**image, SAR_KEY: ablate_sar(image[SAR_KEY], "mean")}
-                            ),
-                            "wrong-sar": models["full"](
-                                {**image, SAR_KEY: image[SAR_KEY].rot90(2, dims=(-2, -1))}
-                            ),
-                            "guided": guided(image),
-                        }
-                        for row in score_batch(outputs, batch, bands, kind == "photometric"):
+                        outputs = methods(batch["image"])
+                        for row in score_batch(outputs, batch, methods.bands, kind == "photometric"):
                             rows.append(
                                 {
                                     "seed": seed,
@@ -307,7 +315,7 @@ def main() -> None:
             best[variant] = next(iter(sorted((work / "checkpoints").glob("best-*.ckpt"))))
             runs[f"{variant}-seed{seed}"] = {"train_seconds": seconds, "best_checkpoint": best[variant].name}
         config = args.work_dir / f"full-seed{seed}" / "config.yaml"
-        rows += score_seed(best["full"], best["no-sar"], config, seed, args.draws, args.kinds)
+        rows += score_seed(best, config, seed, args.draws, args.kinds)
     summary = summarize(rows)
     met = targets(rows, summary)
     print_tables(summary, met)

@@ -46,7 +46,7 @@ def test_real_recipe_trains_selects_on_fidelity_and_the_benchmark_scores_every_h
     (best,) = checkpoints.glob("best-*.ckpt")
     states = read_checkpoint(best)["callbacks"].values()
     assert any(state.get("monitor") == "val/psnr" for state in states)
-    rows = benchmark.score_seed(best, best, config, 0, [0], ["photometric", "occlusion"])
+    rows = benchmark.score_seed({"full": best, "no-sar": best}, config, 0, [0], ["photometric", "occlusion"])
     sets = {(row["split"], row["set"], row["tile"]) for row in rows}
     assert sets == {
         ("val", "recipe", "69_24"),
