@@ -60,14 +60,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def verdict_details(report: dict[str, object]) -> str:
-    """``, SAR agreement a -> b, imprint i (reasons)`` of a sidecar or check report."""
+    """``, SAR agreement a -> b, imprint i, change agreement c, band drift d (reasons)`` of a sidecar or check report."""
 
     def fmt(value: object) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
     reasons = "; ".join(report["quality_reasons"])
+    drifts = report["band_drift"] or {}
+    drift = max(drifts.values(), key=abs) if drifts else None
     return (
         f", SAR agreement {fmt(report['sar_agreement_input'])} -> {fmt(report['sar_agreement'])},"
-        f" imprint {fmt(report['sar_imprint'])}, change agreement {fmt(report['sar_agreement_change'])}"
-        + (f" ({reasons})" if reasons else "")
+        f" imprint {fmt(report['sar_imprint'])}, change agreement {fmt(report['sar_agreement_change'])},"
+        f" band drift {fmt(drift)}" + (f" ({reasons})" if reasons else "")
     )

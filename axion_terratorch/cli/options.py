@@ -11,10 +11,11 @@ from axion_terratorch.inference.quality import QualityCheck
 
 _HELP = {
     "max_imprint": "largest SAR imprint of the change (output - input) still accepted",
-    "max_change_agreement": "largest SAR agreement of the change (output - input) itself still accepted",
+    "max_change_agreement_excess": "largest excess of the change's SAR agreement over the image's own still accepted",
     "agreement_envelope": "SAR agreement above which an image agrees with the SAR more than real optical images",
     "max_agreement_gain": "largest rise of the SAR agreement accepted above the envelope",
     "max_agreement_loss": "largest fall of the SAR agreement accepted",
+    "max_band_drift": "largest relative change of a band's level across the tile accepted",
 }
 
 

@@ -34,7 +34,12 @@ def tile_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(name.encode())]))
 
 
-def degrade(reflectance: np.ndarray, rng: np.random.Generator, valid: np.ndarray | None = None) -> np.ndarray:
+def degrade(
+    reflectance: np.ndarray,
+    rng: np.random.Generator,
+    valid: np.ndarray | None = None,
+    band_gain: tuple[float, float] = BAND_GAIN,
+) -> np.ndarray:
     """Blur, shift, bias and add noise to ``reflectance`` (the proxy's recipe, see the module).
 
     Args:
@@ -42,6 +47,8 @@ def degrade(reflectance: np.ndarray, rng: np.random.Generator, valid: np.ndarray
         rng: Source of the per-tile draws (:func:`tile_rng`).
         valid: bool (H, W); invalid pixels are filled with each band's valid mean before filtering,
             so that nodata does not bleed into valid pixels. Default: all valid.
+        band_gain: Range of the per-band gain; ``(1.0, 1.0)`` leaves radiometry alone (the other
+            draws stay the same).
 
     Returns:
         float32 (C, H, W) degraded reflectance, >= 0.
@@ -49,7 +56,7 @@ def degrade(reflectance: np.ndarray, rng: np.random.Generator, valid: np.ndarray
     sigma = rng.uniform(*BLUR_SIGMA_PX)
     direction = rng.uniform(0, 2 * np.pi)
     shift = rng.uniform(*SHIFT_PX) * np.array([np.sin(direction), np.cos(direction)])
-    gain = rng.uniform(*BAND_GAIN, (len(reflectance), 1, 1))
+    gain = rng.uniform(*band_gain, (len(reflectance), 1, 1))
     noise = rng.normal(0, NOISE_STD, reflectance.shape)
 
     image = reflectance.astype(np.float64)
@@ -62,7 +69,11 @@ def degrade(reflectance: np.ndarray, rng: np.random.Generator, valid: np.ndarray
 
 
 def stage2_proxy(
-    reflectance: np.ndarray, name: str, seed: int = 0, valid: np.ndarray | None = None
+    reflectance: np.ndarray,
+    name: str,
+    seed: int = 0,
+    valid: np.ndarray | None = None,
+    band_gain: tuple[float, float] = BAND_GAIN,
 ) -> np.ndarray:
     """Proxy Stage 2 estimate of tile ``name``: :func:`degrade` with the tile's own generator."""
-    return degrade(reflectance, tile_rng(seed, name), valid)
+    return degrade(reflectance, tile_rng(seed, name), valid, band_gain)

@@ -13,7 +13,7 @@ from axion_terratorch.inference.scene import GroundingOptions
 from axion_terratorch.inference.statistics import SceneStatistics
 
 #: The statistics the quality verdict takes, in :meth:`QualityCheck.verdict`'s order.
-VERDICT_SCORES = ("sar_agreement_input", "sar_agreement", "sar_imprint", "sar_agreement_change")
+VERDICT_SCORES = ("sar_agreement_input", "sar_agreement", "sar_imprint", "sar_agreement_change", "band_drift")
 
 
 def sidecar_path(output: str | os.PathLike[str]) -> Path:
@@ -55,6 +55,8 @@ def build_sidecar(
         **{k: summary[k] for k in ("sar_agreement_input", "sar_agreement", "sar_agreement_gain")},
         "sar_imprint": summary["sar_imprint"],
         "sar_agreement_change": summary["sar_agreement_change"],
+        "band_drift": summary["band_drift"],
+        "band_drift_metric": "per band, the relative low-pass change (output - input) shared by 90% of valid pixels",
         "lpips_change": summary["lpips_change"],
         "lpips_note": lpips_note,
         "quality_flag": verdict.flag,

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.metrics.drift import DriftHistogram
 from axion_terratorch.metrics.functional import sar_agreement
 from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
 
@@ -31,14 +32,15 @@ MIN_BLOCK_PIXELS = 256
 
 
 class SceneStatistics:
-    """SAR agreement of input, output and change, SAR imprint, LPIPS change and per-band change, over valid pixels.
+    """SAR agreement of input, output and change, SAR imprint, LPIPS change, per-band change and band drift.
 
     ``update(output, optical, sar, valid, score)`` takes one block as numpy arrays: ``output`` and
     ``optical`` float32 ``(C, h, w)`` reflectance, ``sar`` ``(2, h, w)`` dB, ``valid`` bool ``(h, w)``.
     Changes (``output - optical``) are exact sums over all valid pixels. Agreements and LPIPS are
     computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.metrics.functional.sar_agreement`
     with the block's valid mask) and averaged weighted by their valid pixel counts; the SAR imprint
-    (:func:`~axion_terratorch.metrics.imprint.sar_imprint`) adds up the same blocks' sums.
+    (:func:`~axion_terratorch.metrics.imprint.sar_imprint`) adds up the same blocks' sums. The band
+    drift (:func:`~axion_terratorch.metrics.drift.band_drift`) is over all valid pixels of every block.
 
     Args:
         bands: Optical bands (B02, B03, B04 needed for luminance and LPIPS).
@@ -63,6 +65,7 @@ class SceneStatistics:
             torch.zeros(1, dtype=torch.float64),
         )
         self._lpips = 0.0
+        self._drift = DriftHistogram(channels)
         #: Windows where ``predict --fallback input`` wrote the input (set by the scene writer).
         self.fallback_windows = 0
 
@@ -81,6 +84,7 @@ class SceneStatistics:
         np.abs(change, out=change)
         self._sum_abs += change.sum(axis=1, dtype=np.float64)
         self._max_abs = np.maximum(self._max_abs, change.max(axis=1))
+        self._drift.update(output, optical, valid)
         if not score or count < MIN_BLOCK_PIXELS:
             return
         out_t, opt_t, sar_t, mask = (
@@ -100,7 +104,8 @@ class SceneStatistics:
         self._scored += count
 
     def summary(self) -> dict[str, object]:
-        """JSON-ready statistics; agreement, imprint and LPIPS are ``None`` when no block had enough valid pixels."""
+        """JSON-ready statistics; agreement, imprint and LPIPS are ``None`` when no block had enough valid pixels
+        (band drift when no pixel was valid)."""
         n = max(self.valid_pixels, 1)
         mean = self._sum / n
         change = {
@@ -117,6 +122,7 @@ class SceneStatistics:
             agreement_in, agreement_out, agreement_change = (float(v) for v in self._agreement / self._scored)
             imprint = imprint_from_sums(*self._imprint_sums).item()
             lpips = float(self._lpips / self._scored) if self.lpips is not None else None
+        drift = self._drift.drift()
         return {
             "sar_agreement_input": agreement_in,
             "sar_agreement": agreement_out,
@@ -124,6 +130,7 @@ class SceneStatistics:
             "sar_imprint": imprint,
             "sar_agreement_change": agreement_change,
             "lpips_change": lpips,
+            "band_drift": None if drift is None else dict(zip(self.bands, drift.tolist(), strict=True)),
             "valid_fraction": self.valid_pixels / max(self.pixels, 1),
             "change": change,
         }

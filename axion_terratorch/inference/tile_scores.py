@@ -60,7 +60,8 @@ def score_tiles(
 
     Returns:
         One dict per tile: ``sar_agreement_input``, ``sar_agreement``, ``sar_agreement_gain``,
-        ``improved``, ``sar_imprint``, ``sar_agreement_change``, ``quality_flag`` (the check's verdict), ``lpips_change``; with a
+        ``improved``, ``sar_imprint``, ``sar_agreement_change``, ``band_drift`` (the band drift of
+        largest magnitude) and ``band_drift_band`` (its band), ``quality_flag`` (the check's verdict), ``lpips_change``; with a
         target ``psnr`` (dB, data range 1), ``ssim``, ``sam`` (radians), ``mae`` (reflectance) of the
         output, ``psnr_input``, ``ssim_input``, ``sam_input``, ``psnr_gain``, ``ssim_gain``, ``sar_agreement_target``,
         ``sar_agreement_excess`` (``max(0, output's - target's agreement)``) and ``copy_of_sar_ratio``.
@@ -74,7 +75,8 @@ def score_tiles(
         ratio = copy_of_sar_ratio(output, sar, target, bands, mask)
         agreement_target = sar_agreement(target, sar, bands, mask)
     rows = []
-    for i, (before, after, imprint, change_agreement, verdict) in enumerate(checked):
+    for i, (before, after, imprint, change_agreement, drift, verdict) in enumerate(checked):
+        band = max(drift, key=lambda name: abs(drift[name]))
         row: Row = {
             "sar_agreement_input": before,
             "sar_agreement": after,
@@ -82,6 +84,8 @@ def score_tiles(
             "improved": after > before,
             "sar_imprint": imprint,
             "sar_agreement_change": change_agreement,
+            "band_drift": drift[band],
+            "band_drift_band": band,
             "quality_flag": verdict.flag,
             "lpips_change": None if change is None else change[i].item(),
         }
