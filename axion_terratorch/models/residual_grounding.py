@@ -166,17 +166,21 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         """Refuse the weights of the other decoder type or radiometry with a message naming the fix."""
         key = prefix + "preserves_radiometry"
-        saved_radiometry = "preserve" if bool(state_dict.get(key, False)) else "free"
-        if saved_radiometry != self.radiometry:
-            msg = (
-                f"the weights were trained with radiometry={saved_radiometry!r} but the model was "
-                f"built with radiometry={self.radiometry!r}: set `radiometry: {saved_radiometry}` in "
-                "the model's init_args"
-            )
-            if key not in state_dict:
-                msg += " (weights saved before the setting existed are 'free')"
-            raise ValueError(msg)
-        state_dict.setdefault(key, self.preserves_radiometry.clone())
+        # Weights of the whole model without the marker were saved before the setting existed; a
+        # partial state dict (an adapter export's extra weights) says nothing about it.
+        legacy = key not in state_dict and prefix + "standardizer.optical_mean" in state_dict
+        if key in state_dict or legacy:
+            saved_radiometry = "preserve" if bool(state_dict.get(key, False)) else "free"
+            if saved_radiometry != self.radiometry:
+                msg = (
+                    f"the weights were trained with radiometry={saved_radiometry!r} but the model was "
+                    f"built with radiometry={self.radiometry!r}: set `radiometry: {saved_radiometry}` in "
+                    "the model's init_args"
+                )
+                if legacy:
+                    msg += " (weights saved before the setting existed are 'free')"
+                raise ValueError(msg)
+            state_dict.setdefault(key, self.preserves_radiometry.clone())
         saved = [
             name
             for name, signature in DECODER_SIGNATURES.items()

@@ -79,7 +79,7 @@ class PointwiseGrounding(nn.Module):
         return image[OPTICAL_KEY] * (1 + 0.1 * torch.tanh((vv + 12) / 3))
 
 
-def tiny_model(seed: int = 0) -> TerraMindResidualGrounding:
+def tiny_model(seed: int = 0, radiometry: str = "preserve") -> TerraMindResidualGrounding:
     """Tiny random TerraMind residual model whose zero-init head and LoRA B are perturbed (not identity)."""
     torch.manual_seed(seed)
     init = TINY_CONFIG["init_args"]
@@ -90,12 +90,13 @@ def tiny_model(seed: int = 0) -> TerraMindResidualGrounding:
         lora=LoraSettings(**init["lora"]),
         decoder_channels=init["decoder_channels"],
         decoder=init["decoder"],
+        radiometry=radiometry,
     )
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.startswith("head.2") or "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * 0.05)
+                param.copy_(torch.randn(param.shape, generator=gen) * 0.1)
     return model.eval()
 
 

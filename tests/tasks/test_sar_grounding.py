@@ -162,5 +162,7 @@ def test_error_weight_raises_the_loss_where_the_stage2_errors_are(model, batch):
     assert torch.equal(weight, batch["valid_mask"].float() * (1 + 4.0 * errors))
     spectral = (output - batch["target"]).abs().mean(dim=1, keepdim=True)
     expected = (spectral * weight).sum() / weight.sum()
-    assert float(task.compute_loss(output, with_errors)["spectral"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(task.compute_loss(output, with_errors)["spectral"]) == pytest.approx(
+        float(expected), rel=1e-5
+    )
     assert offline_task(model).loss_mask(with_errors) is batch["valid_mask"]
