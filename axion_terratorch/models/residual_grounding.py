@@ -72,6 +72,13 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         radiometry: ``preserve`` (tile-relative input, median-free correction, see above) or
             ``free`` (TerraMind's statistics, any correction: the model can learn its training
             data's colours; weights saved before this setting existed are ``free``).
+        gate: Also predict, from the same features, a per-pixel gate in [0, 1] of where the input
+            is wrong, and apply the correction only there: ``output = input + gate * correction``.
+            The gate of the last forward pass is kept in :attr:`last_gate` (``(B, 1, H, W)``), which
+            :class:`~axion_terratorch.SARGroundingTask` supervises with the batch's error mask
+            (``gate_weight``): the model learns where the Stage 2 estimate is wrong (clouds from the
+            optical, moved boundaries and invented content from its disagreement with the SAR) and
+            leaves the rest of the image as it is.
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -93,6 +100,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         decoder: DecoderType = "unet",
         sar_resolution: SARResolution = "full",
         radiometry: Radiometry = "preserve",
+        gate: bool = False,
     ) -> None:
         super().__init__()
         check_at_least(1, {"decoder_channels": decoder_channels})
@@ -140,6 +148,17 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         )
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
+        self.gate_head = (
+            nn.Sequential(
+                nn.Conv2d(in_head, decoder_channels, kernel_size=3, padding=1),
+                nn.GELU(),
+                nn.Conv2d(decoder_channels, 1, kernel_size=1),
+            )
+            if gate
+            else None
+        )
+        #: The gate of the last forward pass, ``(B, 1, H, W)`` in [0, 1] (``None`` without ``gate``).
+        self.last_gate: Tensor | None = None
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Return the grounded optical image, ``(B, C, H, W)`` reflectance."""
@@ -158,7 +177,11 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             features = self.decoder([token_map])
         else:
             features = self.decoder(token_map, inputs, sar_z if self.sar_resolution == "branch" else None)
-        delta = self.head(torch.cat([features, inputs], dim=1))[..., :height, :width]
+        features = torch.cat([features, inputs], dim=1)
+        delta = self.head(features)[..., :height, :width]
+        if self.gate_head is not None:
+            self.last_gate = torch.sigmoid(self.gate_head(features)[..., :height, :width])
+            delta = delta * self.last_gate
         if tile is None:
             return optical + delta * self.standardizer.optical_std
         return optical + tile.correction(delta)

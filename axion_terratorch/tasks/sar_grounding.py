@@ -76,6 +76,10 @@ class SARGroundingTask(TerraTorchTask):
             (the structural errors of ``tiles.stage2_errors``, docs/data.md), so the few pixels the
             SAR can fix are not outweighed by the many it should leave alone. 0 (default) ignores it.
         error_mask_key: Batch key of the error mask.
+        gate_weight: Weight of the gate term: a model with a per-pixel gate (``last_gate``, e.g.
+            ``TerraMindResidualGrounding(gate=True)``) is taught where the Stage 2 errors are by a
+            binary cross-entropy between its gate and the batch's error mask over valid pixels,
+            logged as ``loss/gate``. 0 (default) adds nothing; batches without an error mask add 0.
         optimizer: Name of a ``torch.optim`` optimizer.
         lr: Learning rate.
         optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (seed).
@@ -98,6 +102,7 @@ class SARGroundingTask(TerraTorchTask):
         valid_mask_key: str = "valid_mask",
         error_weight: float = 0.0,
         error_mask_key: str = "error_mask",
+        gate_weight: float = 0.0,
         optimizer: str = "AdamW",
         lr: float = 1e-4,
         optimizer_hparams: dict[str, Any] | None = None,
@@ -105,7 +110,7 @@ class SARGroundingTask(TerraTorchTask):
         scheduler_hparams: dict[str, Any] | None = None,
     ) -> None:
         check_positive({"lr": lr})
-        check_at_least(0, {"error_weight": error_weight}, finite=True)
+        check_at_least(0, {"error_weight": error_weight, "gate_weight": gate_weight}, finite=True)
         if not hasattr(torch.optim, optimizer):
             msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
             raise ValueError(msg)
@@ -113,6 +118,7 @@ class SARGroundingTask(TerraTorchTask):
         self.valid_mask_key = valid_mask_key
         self.error_weight = error_weight
         self.error_mask_key = error_mask_key
+        self.gate_weight = gate_weight
         self.optimizer_name = optimizer
         self.lr = lr
         self.optimizer_hparams = {"weight_decay": 1e-5} if optimizer_hparams is None else optimizer_hparams
@@ -287,13 +293,18 @@ class SARGroundingTask(TerraTorchTask):
     def compute_loss(self, output: Tensor, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Loss terms for one batch; the total is under ``"loss"``. Override to add terms."""
         image = batch["image"]
-        return self.loss(
+        terms = self.loss(
             output,
             image[OPTICAL_KEY],
             image[SAR_KEY],
             target=batch.get(self.target_key),
             mask=self.loss_mask(batch),
         )
+        gate = getattr(self.model, "last_gate", None)
+        if self.gate_weight > 0 and gate is not None and self.error_mask_key in batch:
+            terms["gate"] = gate_loss(gate, batch[self.error_mask_key], batch.get(self.valid_mask_key))
+            terms["loss"] = terms["loss"] + self.gate_weight * terms["gate"]
+        return terms
 
     def loss_mask(self, batch: dict[str, Any]) -> Tensor | None:
         """The loss's per-pixel weight: the valid mask, raised by ``error_weight`` where the errors are."""
@@ -397,6 +408,15 @@ def build_module(config: Mapping[str, Any]) -> nn.Module:
     from axion_terratorch.inference.checkpoint import build_model
 
     return build_model(config)
+
+
+def gate_loss(gate: Tensor, errors: Tensor, valid: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy between a per-pixel gate and the error mask, mean over valid pixels."""
+    weight = torch.ones_like(gate) if valid is None else valid.to(gate.dtype)
+    bce = nn.functional.binary_cross_entropy(
+        gate.float().clamp(1e-6, 1 - 1e-6), errors.float(), reduction="none"
+    )
+    return (bce * weight).sum() / weight.sum().clamp_min(1)
 
 
 def _batch_size(batch: dict[str, Any]) -> int:
