@@ -80,3 +80,22 @@ def test_weights_of_the_other_radiometry_are_refused_naming_the_setting():
 def test_branch_needs_the_unet_decoder():
     with pytest.raises(ValueError, match="decoder='unet'"):
         TerraMindResidualGrounding(variant="tiny", pretrained=False, decoder="fcn", sar_resolution="branch")
+
+
+def test_gate_applies_the_correction_only_where_it_opens():
+    """With ``gate=True`` the output is the input wherever the gate is shut, and the gate of the last
+    forward pass is kept for the task to supervise."""
+    torch.manual_seed(0)
+    grounding = TerraMindResidualGrounding(variant="tiny", pretrained=False, decoder_channels=8, gate=True)
+    perturb(grounding, seed=1)
+    grounding.eval()
+    image = make_image(32)
+    with torch.no_grad():
+        open_output = grounding(image)
+        assert grounding.last_gate.shape == (2, 1, 32, 32)
+        assert 0 < float(grounding.last_gate.min()) <= float(grounding.last_gate.max()) < 1
+        grounding.gate_head[-1].bias.fill_(-1e4)  # shut everywhere
+        shut_output = grounding(image)
+    assert (open_output - image[OPTICAL_KEY]).abs().amax() > 1e-4
+    torch.testing.assert_close(shut_output, image[OPTICAL_KEY])
+    assert TerraMindResidualGrounding(variant="tiny", pretrained=False, decoder_channels=8).gate_head is None

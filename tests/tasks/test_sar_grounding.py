@@ -166,3 +166,25 @@ def test_error_weight_raises_the_loss_where_the_stage2_errors_are(model, batch):
         float(expected), rel=1e-5
     )
     assert offline_task(model).loss_mask(with_errors) is batch["valid_mask"]
+
+
+def test_gate_weight_teaches_the_model_gate_with_the_error_mask(batch):
+    """A gated model's gate is scored against the batch's error mask (binary cross-entropy over valid
+    pixels) and added to the loss by ``gate_weight``; without the weight, or a batch without an error
+    mask, nothing is added."""
+    gated = TerraMindResidualGrounding(
+        variant="tiny", pretrained=False, bands=BANDS, decoder_channels=8, gate=True
+    )
+    task = offline_task(gated, gate_weight=0.5)
+    errors = torch.zeros_like(batch["valid_mask"], dtype=torch.float32)
+    errors[..., :8, :] = 1.0
+    with_errors = {**batch, "error_mask": errors}
+    terms = task.compute_loss(task(batch["image"]), with_errors)
+    gate = gated.last_gate.detach().clamp(1e-6, 1 - 1e-6)
+    expected = -(errors * gate.log() + (1 - errors) * (1 - gate).log()).mean()
+    assert float(terms["gate"]) == pytest.approx(float(expected), rel=1e-4)
+    plain = offline_task(gated).compute_loss(task(batch["image"]), with_errors)
+    assert "gate" not in plain
+    assert float(terms["loss"]) == pytest.approx(float(plain["loss"]) + 0.5 * float(expected), rel=1e-4)
+    without_mask = {key: value for key, value in batch.items() if key != "error_mask"}
+    assert "gate" not in task.compute_loss(task(batch["image"]), without_mask)
