@@ -46,8 +46,9 @@ DISPLACEMENT_SCALE_PX = 12.0
 REGION_SCALE_PX = 10.0
 #: Width of the soft edge of a region, in standard deviations of its noise field.
 REGION_EDGE = 0.6
-#: A pixel displaced by this much or more counts fully in the misregistration mask, pixels.
-FULL_DISPLACEMENT_PX = 1.0
+#: A pixel whose reflectance a displacement changed by this much or more (in its most changed band)
+#: counts fully in the misregistration mask: a displaced flat area is not changed, a moved edge is.
+FULL_CHANGE = 0.02
 #: Spectral exponent of the cloud layer's fractal noise (larger: smoother, larger clouds).
 CLOUD_BETA = (3.2, 3.8)
 #: Noise standard deviations from a cloud's edge to its opaque core (larger: thinner clouds).
@@ -143,8 +144,9 @@ class Stage2Errors:
 
         Returns:
             ``(image, mask)``: float32 (C, H, W) reflectance with the errors, and float32 (H, W) in
-            [0, 1], how much each pixel was changed (the largest over the kinds: the displacement in
-            pixels up to 1, the cloud's opacity or the shadow's density, the replaced fraction).
+            [0, 1], how much each pixel was changed (the largest over the kinds: the change a
+            displacement made, full from ``FULL_CHANGE`` reflectance on, the cloud's opacity or the
+            shadow's density, the replaced fraction).
             Where the mask is 0 the image equals the input.
 
         Raises:
@@ -171,7 +173,7 @@ class Stage2Errors:
         return image.astype(np.float32), mask.astype(np.float32)
 
     def _misregistration(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Warp ``image`` by a smooth field over soft regions; mask: displacement / 1 px, clipped."""
+        """Warp ``image`` by a smooth field over soft regions; mask: the change it made / ``FULL_CHANGE``, clipped."""
         shape = image.shape[1:]
         peak = rng.uniform(0.5, 1.0) * self.misregistration_px
         region = soft_regions(
@@ -182,7 +184,7 @@ class Stage2Errors:
         field *= peak / largest if largest > 0 else 0.0
         grid = np.mgrid[: shape[0], : shape[1]].astype(np.float64) + field
         warped = np.stack([ndimage.map_coordinates(band, grid, order=1, mode="nearest") for band in image])
-        return warped, np.clip(np.hypot(*field) / FULL_DISPLACEMENT_PX, 0, 1)
+        return warped, np.clip(np.abs(warped - image).max(axis=0) / FULL_CHANGE, 0, 1)
 
     def _occlusion(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Darken by the shadow, then blend the cloud layer on top; mask: max(opacity, shadow)."""
