@@ -22,7 +22,9 @@ selected the checkpoint, so it is not evidence.
 
 Usage::
 
-    python benchmarks/real_pairs.py --seeds 0 1 2 --draws 0 1 2 3 4 --json benchmarks/real_pairs.json
+    python benchmarks/real_pairs.py --seeds 0 1 2 --json benchmarks/real_pairs.json
+    python benchmarks/real_pairs.py --recipe configs/stage3.real.structural.yaml --seeds 0 1 2 \
+        --json benchmarks/real_pairs_structural.json
 """
 
 from __future__ import annotations
@@ -64,12 +66,14 @@ TARGET_KINDS = ("misregistration", "occlusion", "all")
 MASK_THRESHOLD = 0.5
 
 
-def run_config(work: Path, variant: str, seed: int, max_steps: int | None, overrides: list[str]) -> Path:
+def run_config(
+    work: Path, variant: str, seed: int, max_steps: int | None, overrides: list[str], recipe: Path = RECIPE
+) -> Path:
     """The recipe with every output under ``work``, seeded, with the SAR ablation for ``no-sar``.
 
     ``overrides`` are ``dotted.key=YAML value`` strings.
     """
-    config = yaml.safe_load(RECIPE.read_text())
+    config = yaml.safe_load(recipe.read_text())
     for override in overrides:
         key, _, value = override.partition("=")
         *parents, leaf = key.split(".")
@@ -293,6 +297,9 @@ def print_tables(summary: dict[str, Any], met: dict[str, bool]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--recipe", type=Path, default=RECIPE, help="the run config trained (default: the real recipe)"
+    )
     parser.add_argument("--work-dir", type=Path, default=REPO / "outputs" / "benchmark_real_pairs")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
     parser.add_argument("--draws", nargs="+", type=int, default=[0, 1, 2, 3, 4], help="error draws per pair")
@@ -309,7 +316,7 @@ def main() -> None:
         best = {}
         for variant in TRAINED:
             work = args.work_dir / f"{variant}-seed{seed}"
-            config = run_config(work, variant, seed, args.max_steps, args.set)
+            config = run_config(work, variant, seed, args.max_steps, args.set, args.recipe)
             reuse = args.reuse and (work / "checkpoints" / "last.ckpt").is_file()
             seconds = None if reuse else train(config)
             best[variant] = next(iter(sorted((work / "checkpoints").glob("best-*.ckpt"))))
@@ -323,7 +330,15 @@ def main() -> None:
         took = "reused" if facts["train_seconds"] is None else f"trained in {facts['train_seconds']:.0f} s"
         print(f"{name}: {took}, selected {facts['best_checkpoint']}")
     if args.json:
-        result = {"overrides": args.set, "runs": runs, "summary": summary, "targets": met, "rows": rows}
+        result = {
+            "recipe": str(args.recipe.resolve().relative_to(REPO)),
+            "max_steps": args.max_steps,
+            "overrides": args.set,
+            "runs": runs,
+            "summary": summary,
+            "targets": met,
+            "rows": rows,
+        }
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(result, indent=2) + "\n")
 
