@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import rasterio
+from figures import save_figure
 
 from axion_terratorch.datasets.sen12mscr import SEN12MS_S2_BANDS
 
@@ -102,8 +103,7 @@ def main() -> None:
     verdict = sidecars["none"].get("quality_flag")
     figure.suptitle(f"SEN12MS-CR {SCENE}: real clouds, no truth; check: {verdict}", fontsize=10)
     figure.tight_layout()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.output, dpi=72)
+    save_figure(figure, args.output)
     facts = {name: {k: sidecar.get(k) for k in FIELDS if k in sidecar} for name, sidecar in sidecars.items()}
     args.output.with_suffix(".json").write_text(json.dumps(facts, indent=2) + "\n")
     print(json.dumps(facts, indent=2))  # noqa: T201 - the script's report

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import yaml
+from figures import save_figure
 
 from axion_terratorch.inference.evaluation import build_datamodule, iterate_batches
 from axion_terratorch.metrics.functional import psnr_from_mse, squared_error_sum
@@ -91,8 +92,7 @@ def main() -> None:
         f"held-out test pairs, {args.kind} errors, draw {args.draw}, seed {args.seed}", fontsize=9
     )
     figure.tight_layout()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.output, dpi=64)
+    save_figure(figure, args.output)
 
 
 if __name__ == "__main__":

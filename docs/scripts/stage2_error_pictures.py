@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from PIL import Image
+from figures import save_figure
 
 from axion_terratorch.datasets import SSL4EOS12Pairs, TileOptions
 from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
@@ -71,10 +71,7 @@ def main() -> None:
         ax.set_axis_off()
     fig.suptitle(f"Structural Stage 2 errors, SSL4EO-S12 {raw.name}, {CROP} px centre crop, seed {SEED}")
     fig.tight_layout()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    fig.canvas.draw()
-    pixels = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
-    pixels.quantize(colors=128).save(args.output, optimize=True)
+    save_figure(fig, args.output)
     print(f"wrote {args.output} ({args.output.stat().st_size // 1024} KB)")  # noqa: T201
 
 
