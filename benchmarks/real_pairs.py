@@ -309,10 +309,21 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
     )
     parser.add_argument("--reuse", action="store_true", help="score earlier runs instead of training")
+    parser.add_argument(
+        "--rows-from",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="summarize the rows of earlier JSONs (e.g. one per seed, run side by side) instead of running",
+    )
     parser.add_argument("--json", type=Path, help="write the rows, summary and run facts here")
     args = parser.parse_args()
     rows, runs = [], {}
-    for seed in args.seeds:
+    for earlier in args.rows_from:
+        result = json.loads(earlier.read_text())
+        rows += result["rows"]
+        runs |= result["runs"]
+    for seed in [] if args.rows_from else args.seeds:
         best = {}
         for variant in TRAINED:
             work = args.work_dir / f"{variant}-seed{seed}"
