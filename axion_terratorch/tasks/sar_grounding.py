@@ -25,7 +25,7 @@ from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.lora import count_parameters
-from axion_terratorch.weights import config_differences, shape_mismatches, summary
+from axion_terratorch.state_dict_mismatch import config_differences, shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
 
