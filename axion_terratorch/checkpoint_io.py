@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 from fsspec.implementations.local import LocalFileSystem
-from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from typing_extensions import override
 
 from axion_terratorch.atomic import atomic_path, remove_stale_temporaries
+from axion_terratorch.compat.lightning import filesystem
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -37,7 +37,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: str | os.PathLike[str], storage_options: Any | None = None
     ) -> None:
         """Write ``checkpoint`` to ``path`` atomically (local paths)."""
-        if not isinstance(get_filesystem(path), LocalFileSystem) or storage_options is not None:
+        if not isinstance(filesystem(path), LocalFileSystem) or storage_options is not None:
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         remove_stale_temporaries(path)  # left by a process killed mid-write

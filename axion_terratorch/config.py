@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 from jsonargparse import ArgumentError, ArgumentParser
-from jsonargparse.typing import import_object as _jsonargparse_import
+
+from axion_terratorch.compat.jsonargparse import import_object as _jsonargparse_import
 
 
 def read_yaml(path: str | os.PathLike[str], option: str) -> dict[str, Any]:

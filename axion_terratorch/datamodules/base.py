@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
 from axion_terratorch.checks import check_at_least
+from axion_terratorch.compat.lightning import batches_ready
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport
 from axion_terratorch.datamodules.sampling import resumable_train_loader
@@ -219,7 +220,7 @@ class PairedTileDataModule(SplitDataModule):
         if skipped is not None:
             self.bad_tile_counts[split] = self.bad_tile_counts.get(split, 0) + int(skipped.sum())
         if self.trainer is not None and self.trainer.training and self.train_aug is not None:
-            step = self.trainer.fit_loop.epoch_loop.batch_progress.total.ready
+            step = batches_ready(self.trainer)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(np.random.SeedSequence([self.tiles.seed, step]).generate_state(1)[0]))
                 batch = self.train_aug(batch)

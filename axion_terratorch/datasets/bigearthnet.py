@@ -13,7 +13,7 @@ from torchgeo.datasets import BigEarthNet, BigEarthNetV2
 
 from axion_terratorch.constants import S1GRD_BANDS, S2L2A_BANDS
 from axion_terratorch.datasets.options import TileOptions
-from axion_terratorch.datasets.wrapped import TorchGeoPairDataset
+from axion_terratorch.datasets.torchgeo_pairs import TorchGeoPairDataset
 
 #: A BigEarthNet split.
 BigEarthNetSplit = Literal["train", "val", "test"]

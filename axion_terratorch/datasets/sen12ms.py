@@ -13,7 +13,7 @@ from torchgeo.datasets import SEN12MS
 
 from axion_terratorch.constants import S1GRD_BANDS
 from axion_terratorch.datasets.options import TileOptions
-from axion_terratorch.datasets.wrapped import TorchGeoPairDataset
+from axion_terratorch.datasets.torchgeo_pairs import TorchGeoPairDataset
 
 logger = logging.getLogger(__name__)
 

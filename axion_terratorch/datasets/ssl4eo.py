@@ -14,7 +14,7 @@ from torchgeo.datasets import SSL4EOS12
 from axion_terratorch.datasets.bands import normalize_band
 from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
-from axion_terratorch.datasets.wrapped import TorchGeoPairDataset
+from axion_terratorch.datasets.torchgeo_pairs import TorchGeoPairDataset
 
 #: Seasonal snapshots per location in SSL4EO-S12 (its example data may hold fewer).
 SEASONS = 4

@@ -28,7 +28,7 @@ from torch import nn
 
 from axion_terratorch.config import instantiate
 from axion_terratorch.constants import PathLike
-from axion_terratorch.weights import shape_mismatches, summary
+from axion_terratorch.state_dict_mismatch import shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,21 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from axion_terratorch.compat.terratorch import (
+    DECODER_CROSS_ATTENTION,
+    TOKENIZER_PREFIX,
+    codebook,
+    decode_logits,
+    diffusion_decoder,
+    embed_input,
+    encode_context,
+    mask_encoder_generation,
+    mask_queries,
+    modality_name,
+    modality_tokenizer,
+    noise_scheduler,
+    token_layout,
+)
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S2L2A_BANDS, SAR_KEY, band_slots
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.ddim import DDIMSchedule, ddim_decode, seeded_noise
@@ -22,14 +37,14 @@ from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, apply_lora, coerce_lora, count_parameters
 from axion_terratorch.models.relaxed_tokens import Relaxation, check_relaxation, relax_tokens
 from axion_terratorch.models.standardize import TerraMindStandardizer
-from axion_terratorch.models.terramind_generation import TARGET_MODALITY, TOKENIZER_PREFIX, build_generation
+from axion_terratorch.models.terramind_generation import TARGET_MODALITY, build_generation
 from axion_terratorch.models.terramind_lora import PATCH_SIZE, Variant
 
 logger = logging.getLogger(__name__)
 
 #: Default LoRA targets: the cross-attention linears of the transformer's decoder blocks. Names are
 #: those of terratorch's ``TerraMindGeneration`` (the S2L2A tokenizer lives under ``tokenizer.``).
-DECODER_CROSS_ATTENTION_TARGETS = r"sampler\.model\.decoder\.\d+\.cross_attn\.(q|kv|proj)"
+DECODER_CROSS_ATTENTION_TARGETS = DECODER_CROSS_ATTENTION
 #: Storage dtypes for the frozen weights (``frozen_dtype``).
 FrozenDtype = Literal["float32", "float16", "bfloat16"]
 FROZEN_DTYPES: dict[str, torch.dtype] = {
@@ -163,7 +178,7 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         self.checkpoint_steps = checkpoint_steps
         self.standardizer = TerraMindStandardizer(bands)
         generation = build_generation(variant, pretrained, ckpt_path, timesteps)
-        self._schedule = DDIMSchedule(generation.tokenizer[TARGET_MODALITY].noise_scheduler)
+        self._schedule = DDIMSchedule(noise_scheduler(modality_tokenizer(generation, TARGET_MODALITY)))
         self.timesteps = timesteps
         self.gradient_steps = gradient_steps
         if lora is None:
@@ -174,9 +189,9 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         self.tokenizer.requires_grad_(False)
         self.stand_in_decoder = stand_in_decoder
         if stand_in_decoder:
-            fill_stand_in_weights(self.tokenizer.decoder)
+            fill_stand_in_weights(diffusion_decoder(self.tokenizer))
         else:
-            warn_if_untrainable(self.tokenizer.decoder)
+            warn_if_untrainable(diffusion_decoder(self.tokenizer))
         self.frozen_dtype: FrozenDtype = frozen_dtype
         for param in self.parameters():
             if not param.requires_grad and param.ndim > 1:
@@ -219,7 +234,7 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
     @property
     def tokenizer(self) -> nn.Module:
         """The frozen S2L2A tokenizer (terratorch's ``DiVAE``)."""
-        return self.core.tokenizer[TARGET_MODALITY]
+        return modality_tokenizer(self.core, TARGET_MODALITY)
 
     def forward(self, image: dict[str, Tensor], timesteps: int | None = None) -> Tensor:
         """Return the grounded optical image.
@@ -263,26 +278,20 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
             ``(B, (S/16)**2, V)`` logits, tokens in row-major order, ``V`` = 15360.
         """
         core = self.core
-        terramind = core.sampler.model
         batch, num_tokens = sar.shape[0], (sar.shape[-2] // PATCH_SIZE) * (sar.shape[-1] // PATCH_SIZE)
         inputs = {}
         for key, value in ((SAR_KEY, sar), (OPTICAL_KEY, optical)):
-            name = core.mod_name_mapping[key]
+            name = modality_name(core, key)
             mask = torch.zeros(batch, num_tokens, dtype=torch.bool, device=value.device)
-            inputs[name] = terramind.encoder_embeddings[name]({"tensor": value, "input_mask": mask})
-        tokens, emb, mask, _ = core.sampler.forward_mask_encoder_generation(inputs)
-        context = terramind.forward_encoder(tokens + emb, mask)
-        context = terramind.decoder_proj_context(context) + emb
-        target = terramind.decoder_embeddings[TARGET_MODALITY].forward_embed(
-            {"tensor": torch.zeros(batch, num_tokens, dtype=torch.long, device=sar.device)}
-        )
-        queries = torch.zeros_like(target["x"]) + terramind.mask_token + target["emb"]
-        decoded = terramind.forward_decoder(queries, context, mask, None)
-        return terramind.decoder_embeddings[TARGET_MODALITY].forward_logits(decoded)
+            inputs[name] = embed_input(core, name, value, mask)
+        tokens, emb, mask = mask_encoder_generation(core, inputs)
+        context = encode_context(core, tokens, emb, mask)
+        queries = mask_queries(core, TARGET_MODALITY, batch, num_tokens, sar.device)
+        return decode_logits(core, TARGET_MODALITY, queries, context, mask)
 
     def relaxed_codes(self, logits: Tensor) -> Tensor:
         """``(B, N, V)`` logits -> ``(B, D, n, n)`` FSQ codes (``N = n * n``, ``D`` = 5) for the decoder."""
-        codes = relax_tokens(logits, self.tokenizer.quantize.codebook, self.relaxation, self.temperature)
+        codes = relax_tokens(logits, codebook(self.tokenizer), self.relaxation, self.temperature)
         side = math.isqrt(codes.shape[1])
         return rearrange(codes, "b (h w) d -> b d h w", h=side, w=side)
 
@@ -292,14 +301,15 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
         Returns:
             ``(B, 12, 16 n, 16 n)`` standardised S2L2A, TerraMind's slot order.
         """
-        tokenizer = self.tokenizer
-        side = codes.shape[-1] * tokenizer.patch_size
+        patch_size, channels = token_layout(self.tokenizer)
+        side = codes.shape[-1] * patch_size
         noise = seeded_noise(
-            codes.shape[0], (tokenizer.n_channels, side, side), self.noise_seed, codes.device, codes.dtype
+            codes.shape[0], (channels, side, side), self.noise_seed, codes.device, codes.dtype
         )
         steps = self.timesteps if timesteps is None else timesteps
+        decoder = diffusion_decoder(self.tokenizer)
         return ddim_decode(
-            tokenizer.decoder, codes, noise, self._schedule, steps, self.checkpoint_steps, self.gradient_steps
+            decoder, codes, noise, self._schedule, steps, self.checkpoint_steps, self.gradient_steps
         )
 
     def extra_repr(self) -> str:

@@ -14,13 +14,9 @@ from collections.abc import Iterator
 
 import torch
 from huggingface_hub.errors import HfHubHTTPError
-from terratorch.models.backbones.terramind.model.terramind_register import (
-    pretrained_weights as BACKBONE_WEIGHTS,
-)
-from terratorch.models.backbones.terramind.tokenizer.tokenizer_backbones_register import (
-    pretrained_weights as TOKENIZER_WEIGHTS,
-)
 from torch import nn
+
+from axion_terratorch.compat.terratorch import decoder_output_layer, hub_file
 
 #: Tokenizer of the generative model's S2L2A output in terratorch's table.
 S2L2A_TOKENIZER = "terramind_v1_tokenizer_s2l2a"
@@ -32,10 +28,11 @@ class PretrainedWeightsError(OSError):
 
 def hub_source(name: str) -> str:
     """``https://huggingface.co/<repo>`` (file ``<file>``) of a terratorch TerraMind weight name."""
-    entry = BACKBONE_WEIGHTS.get(name) or TOKENIZER_WEIGHTS.get(name)
+    entry = hub_file(name)
     if entry is None:
         return f"the Hugging Face hub ({name})"
-    return f"https://huggingface.co/{entry['hf_hub_id']} (file {entry['hf_hub_filename']})"
+    repo, filename = entry
+    return f"https://huggingface.co/{repo} (file {filename})"
 
 
 @contextlib.contextmanager
@@ -74,9 +71,7 @@ def zero_decoder_layers(decoder: nn.Module) -> list[nn.Module]:
 
 def warn_if_untrainable(decoder: nn.Module) -> None:
     """Warn when the decoder's output layer is zero: training such a model changes nothing."""
-    out = getattr(decoder, "out", None)
-    layer = out[-1] if isinstance(out, nn.Sequential) else None
-    if layer is not None and not layer.weight.any():
+    if not decoder_output_layer(decoder).weight.any():
         warnings.warn(
             "TerraMind's S2L2A tokenizer decoder has zero output weights (pretrained: false without a "
             "tokenizer in ckpt_path): its output is identically 0 and no gradient reaches the LoRA "

@@ -19,9 +19,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, get_args
 
-from terratorch.registry import TERRATORCH_BACKBONE_REGISTRY, TERRATORCH_FULL_MODEL_REGISTRY, Registry
 from torch import nn
 
+from axion_terratorch.compat.terratorch import register_backbone, register_full_model
 from axion_terratorch.models.generative_grounding import TerraMindGenerativeGrounding
 from axion_terratorch.models.residual_grounding import TerraMindResidualGrounding
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone, Variant
@@ -40,12 +40,6 @@ def _builder(name: str, cls: type[nn.Module], variant: str) -> Callable[..., nn.
     return build
 
 
-def _register(registry: Registry, name: str, cls: type[nn.Module], variant: str) -> None:
-    # terratorch's Registry.register silently overwrites a name: keep the first registration.
-    if name not in registry:
-        registry.register(_builder(name, cls, variant))
-
-
 def register_models() -> list[str]:
     """Register every model name (idempotent) and return the names."""
     names = []
@@ -53,9 +47,10 @@ def register_models() -> list[str]:
         backbone = f"axion_terramind_v1_{variant}_lora"
         full = f"axion_terramind_v1_{variant}_residual_grounding"
         generative = f"axion_terramind_v1_{variant}_generative_grounding"
-        _register(TERRATORCH_BACKBONE_REGISTRY, backbone, TerraMindLoRABackbone, variant)
-        _register(TERRATORCH_FULL_MODEL_REGISTRY, full, TerraMindResidualGrounding, variant)
-        _register(TERRATORCH_FULL_MODEL_REGISTRY, generative, TerraMindGenerativeGrounding, variant)
+        # Each keeps the first registration of a name (terratorch's own overwrites silently).
+        register_backbone(_builder(backbone, TerraMindLoRABackbone, variant))
+        register_full_model(_builder(full, TerraMindResidualGrounding, variant))
+        register_full_model(_builder(generative, TerraMindGenerativeGrounding, variant))
         names += [backbone, full, generative]
     logger.debug("registered %s", names)
     return names

@@ -7,10 +7,15 @@ import os
 from pathlib import Path
 
 import torch
-from terratorch.models.backbones.terramind.model.terramind_register import tokenizer_dict
-from terratorch.registry import FULL_MODEL_REGISTRY
 from torch import nn
 
+from axion_terratorch.compat.terratorch import (
+    TOKENIZER_PREFIX,
+    TRANSFORMER_PREFIX,
+    build_full_model,
+    build_tokenizer,
+    modality_tokenizer,
+)
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.models.hub import S2L2A_TOKENIZER, pretrained_download
 
@@ -18,10 +23,6 @@ logger = logging.getLogger(__name__)
 
 #: TerraMind's name of the tokenized S2L2A output modality.
 TARGET_MODALITY = "tok_sen2l2a@224"
-#: Prefix of the transformer's weights in a ``TerraMindGeneration`` state dict.
-TRANSFORMER_PREFIX = "sampler.model."
-#: Prefix of the tokenizers' weights in a ``TerraMindGeneration`` state dict.
-TOKENIZER_PREFIX = "tokenizer."
 
 
 def build_generation(
@@ -45,7 +46,7 @@ def build_generation(
         terratorch's ``TerraMindGeneration``.
     """
     with pretrained_download([f"terramind_v1_{variant}", S2L2A_TOKENIZER]):
-        generation = FULL_MODEL_REGISTRY.build(
+        generation = build_full_model(
             f"terramind_v1_{variant}_generate",
             modalities=[SAR_KEY, OPTICAL_KEY],
             output_modalities=[OPTICAL_KEY],
@@ -55,8 +56,8 @@ def build_generation(
         )
     if ckpt_path is not None and not load_checkpoint(generation, ckpt_path) and pretrained:
         with pretrained_download([S2L2A_TOKENIZER]):
-            hub = tokenizer_dict["v1"][TARGET_MODALITY](pretrained=True)
-        generation.tokenizer[TARGET_MODALITY].load_state_dict(hub.state_dict())
+            hub = build_tokenizer(TARGET_MODALITY, pretrained=True)
+        modality_tokenizer(generation, TARGET_MODALITY).load_state_dict(hub.state_dict())
     return generation
 
 

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
-from terratorch.registry import BACKBONE_REGISTRY
 from torch import Tensor, nn
 
+from axion_terratorch.compat.terratorch import build_backbone
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY, TERRAMIND_S2L2A_NAMES, band_slots
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.hub import pretrained_download
@@ -60,7 +60,7 @@ class TerraMindLoRABackbone(RecordsInitArgs, nn.Module):
         self.modalities = tuple(modalities)
         names = [TERRAMIND_S2L2A_NAMES[slot] for slot in band_slots(bands)]
         with pretrained_download([f"terramind_v1_{variant}"]):
-            encoder = BACKBONE_REGISTRY.build(
+            encoder = build_backbone(
                 f"terramind_v1_{variant}",
                 modalities=list(modalities),
                 pretrained=pretrained,

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 from typing_extensions import Self
+
+from axion_terratorch.compat.torch import TorchDispatchMode, tree_leaves
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
 from axion_terratorch.checks import check_at_least, check_positive
+from axion_terratorch.compat.lightning import batches_processed_in_epoch
 from axion_terratorch.config import import_object
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
@@ -24,7 +25,7 @@ from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.lora import count_parameters
-from axion_terratorch.weights import config_differences, shape_mismatches, summary
+from axion_terratorch.state_dict_mismatch import config_differences, shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
 
@@ -331,7 +332,7 @@ class SARGroundingTask(TerraTorchTask):
         only on the seed and the epoch, so the resumed run sees the batches the interrupted one would
         have seen next.
         """
-        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = batches_processed_in_epoch(self.trainer)
         loader = self.trainer.train_dataloader
         sampler = getattr(loader, "sampler", None)
         if 0 < done < self.trainer.num_training_batches and hasattr(sampler, "skip"):

@@ -2,7 +2,7 @@
 
 import torch
 
-from axion_terratorch.weights import config_differences, shape_mismatches, summary
+from axion_terratorch.state_dict_mismatch import config_differences, shape_mismatches, summary
 
 
 def test_shape_mismatches_name_shared_keys_of_another_shape():
