@@ -216,6 +216,14 @@ def build_for_checkpoint(
     saved = saved_reference(checkpoint)
     if saved is None:
         return build_model(without_base_download(config))
+    ckpt_path = (config.get("init_args") or {}).get("ckpt_path")
+    if ckpt_path and not Path(ckpt_path).is_file():
+        msg = (
+            f"{path} holds only the trained weights and needs its frozen base from "
+            f"ckpt_path {ckpt_path} (model.init_args.ckpt_path), which does not exist; put the TerraMind "
+            "file there or pass the run's YAML with its location (--config)"
+        )
+        raise CheckpointError(msg)
     try:
         return rebuild(config, saved.rng_state)
     except OSError as error:  # PretrainedWeightsError (offline), FileNotFoundError (ckpt_path)

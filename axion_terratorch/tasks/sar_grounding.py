@@ -317,9 +317,9 @@ class SARGroundingTask(TerraTorchTask):
         saved = saved_reference(checkpoint)
         if saved is not None:
             where = str(getattr(self._trainer, "ckpt_path", None) or "the checkpoint")
-            config = (checkpoint.get("hyper_parameters") or {}).get("model") or self.hparams.get("model")
             state = checkpoint["state_dict"]
-            complete_state_dict(state, self.model, saved, config, MODEL_PREFIX, where)
+            # a random base is rebuilt from this run's own model config, never from the file's
+            complete_state_dict(state, self.model, saved, self.hparams.get("model"), MODEL_PREFIX, where)
             complete_other_frozen(state, self, checkpoint[CHECKPOINT_KEY], MODEL_PREFIX, where)
         mismatched = shape_mismatches(self.state_dict(), checkpoint.get("state_dict") or {})
         if not mismatched:

@@ -127,6 +127,18 @@ def test_checkpoint_of_another_base_is_refused_naming_both(other_base):
         SARGroundingTask.load_from_checkpoint(path, map_location="cpu")
 
 
+def test_missing_base_source_is_named_in_one_line(trained, tmp_path):
+    _, path, _ = trained
+    saved = torch.load(path, weights_only=True)
+    missing = tmp_path / "TerraMind_v1_tiny.pt"
+    saved["hyper_parameters"]["model"]["init_args"]["ckpt_path"] = str(missing)
+    saved[CHECKPOINT_KEY].update(source=f"ckpt_path {missing}", rng_state=None)
+    torch.save(saved, tmp_path / "needs_file.ckpt")
+    with pytest.raises(CheckpointError, match=rf"needs its frozen base from ckpt_path {missing}") as caught:
+        load_model(tmp_path / "needs_file.ckpt")
+    assert "\n" not in str(caught.value)
+
+
 def test_checkpoint_weights_setting_is_checked(trained):
     task, _, _ = trained
     with pytest.raises(ValueError, match="checkpoint_weights must be one of"):
