@@ -16,8 +16,12 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import torch
+
 #: Attribute holding the recorded config (set before the constructor runs).
 _ATTRIBUTE = "_axion_init_config"
+#: Attribute holding torch's CPU random state when the constructor started.
+_RNG_ATTRIBUTE = "_axion_init_rng_state"
 
 
 class NotRecordable(Exception):
@@ -26,6 +30,8 @@ class NotRecordable(Exception):
 
 class RecordsInitArgs:
     """Mixin: record the most derived constructor's arguments; read them with :func:`init_config`.
+
+    torch's CPU random state at the start of that constructor is recorded too (:func:`init_rng_state`).
 
     Arguments are stored as plain data: dataclasses as dicts, tuples as lists, paths as strings,
     modules that record their own config as that config. When one cannot be (another module, a
@@ -48,6 +54,15 @@ def init_config(module: object) -> dict[str, Any] | None:
     )
 
 
+def init_rng_state(module: object) -> torch.Tensor | None:
+    """torch's CPU random state when a :class:`RecordsInitArgs` module's constructor started, else ``None``.
+
+    Building the module's config again from this state draws the same random initial weights
+    (:mod:`axion_terratorch.models.base_reference` rebuilds a random frozen base so).
+    """
+    return getattr(module, _RNG_ATTRIBUTE, None)
+
+
 def _recording(init: Callable[..., None]) -> Callable[..., None]:
     signature = inspect.signature(init)
 
@@ -55,6 +70,7 @@ def _recording(init: Callable[..., None]) -> Callable[..., None]:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
         if _ATTRIBUTE not in self.__dict__:  # the most derived constructor records; super() calls do not
             object.__setattr__(self, _ATTRIBUTE, _config(type(self), signature, self, args, kwargs))
+            object.__setattr__(self, _RNG_ATTRIBUTE, torch.random.get_rng_state())
         init(self, *args, **kwargs)
 
     return wrapper

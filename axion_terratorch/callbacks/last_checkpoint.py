@@ -26,6 +26,10 @@ class LastCheckpoint(Checkpoint):
     counters) are those of the finished validation; ``--ckpt_path last`` finds the file when a
     ``ModelCheckpoint`` writes into the same folder.
 
+    Like every checkpoint of :class:`~axion_terratorch.SARGroundingTask`, ``last.ckpt`` holds what
+    training changed and a reference to the frozen base (``checkpoint_weights: trained``, the
+    default) or every weight (``full``): docs/training.md.
+
     Args:
         dirpath: Folder of ``last.ckpt`` (default: ``<trainer.default_root_dir>/checkpoints``).
         filename: File name without ``.ckpt``.
@@ -77,5 +81,6 @@ class LastCheckpoint(Checkpoint):
     def _save(self, trainer: pl.Trainer) -> None:
         if trainer.fast_dev_run or trainer.state.fn != TrainerFn.FITTING:
             return
-        trainer.save_checkpoint(self.path(trainer), weights_only=False)  # full state: resumable
+        # optimizer and loop state: resumable; the task decides the weights (checkpoint_weights)
+        trainer.save_checkpoint(self.path(trainer), weights_only=False)
         self.saved_step = trainer.global_step

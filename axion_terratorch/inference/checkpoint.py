@@ -1,9 +1,13 @@
 """Rebuild a trained grounding model from a Lightning checkpoint of ``SARGroundingTask``.
 
 ``terratorch fit`` (LightningCLI) stores the task's ``model`` argument as its ``class_path`` config in
-the checkpoint's ``hyper_parameters``, and every weight (frozen base included) in ``state_dict``
-under ``model.``. The model is rebuilt from that config without downloading or reading the base
-weights again (``pretrained=False``, ``ckpt_path=None``) and then given the checkpoint's weights.
+the checkpoint's ``hyper_parameters``, and its weights in ``state_dict`` under ``model.``. A full
+checkpoint (``checkpoint_weights: full``) holds every weight: the model is rebuilt from the config
+without downloading or reading the base weights again (``pretrained=False``, ``ckpt_path=None``) and
+then given them. A trained-only checkpoint (the default for LoRA runs) holds what training changed
+and a reference to its frozen base: the model is rebuilt from the base's real source (pretrained
+weights, ``ckpt_path``, or the recorded random state), checked against the reference's hash and then
+given the trained weights (:func:`build_for_checkpoint`, :func:`complete_base`).
 Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain containers only.
 
 A checkpoint's model config is untrusted too: jsonargparse imports every ``class_path`` (and every
@@ -28,6 +32,12 @@ from torch import nn
 
 from axion_terratorch.config import instantiate
 from axion_terratorch.constants import PathLike
+from axion_terratorch.models.base_reference import (
+    BaseMismatchError,
+    complete_state_dict,
+    rebuild,
+    saved_reference,
+)
 from axion_terratorch.state_dict_mismatch import shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
@@ -190,6 +200,65 @@ def model_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     }
 
 
+def build_for_checkpoint(
+    config: Mapping[str, Any], checkpoint: Mapping[str, Any], path: PathLike
+) -> nn.Module:
+    """Build the model of ``config`` to receive ``checkpoint``'s weights.
+
+    A full checkpoint's model is built without its base weights (:func:`without_base_download`); a
+    trained-only checkpoint's with them: pretrained weights, the ``ckpt_path`` file, or the random
+    state the run built its random base from.
+
+    Raises:
+        CheckpointError: If the base weights cannot be had (offline, missing ``ckpt_path``); one line
+            naming the checkpoint and the missing source.
+    """
+    saved = saved_reference(checkpoint)
+    if saved is None:
+        return build_model(without_base_download(config))
+    ckpt_path = (config.get("init_args") or {}).get("ckpt_path")
+    if ckpt_path and not Path(ckpt_path).is_file():
+        msg = (
+            f"{path} holds only the trained weights and needs its frozen base from "
+            f"ckpt_path {ckpt_path} (model.init_args.ckpt_path), which does not exist; put the TerraMind "
+            "file there or pass the run's YAML with its location (--config)"
+        )
+        raise CheckpointError(msg)
+    try:
+        return rebuild(config, saved.rng_state)
+    except OSError as error:  # PretrainedWeightsError (offline), FileNotFoundError (ckpt_path)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        msg = (
+            f"{path} holds only the trained weights and needs its frozen base ({saved.describe()}), "
+            f"which cannot be loaded: {reason}"
+        )
+        raise CheckpointError(msg) from error
+
+
+def complete_base(
+    state: dict[str, torch.Tensor],
+    model: nn.Module,
+    checkpoint: Mapping[str, Any],
+    config: Mapping[str, Any],
+    path: PathLike,
+) -> None:
+    """Add the frozen base of a trained-only checkpoint to its model ``state``, checked by its hash.
+
+    Nothing is added for a full checkpoint.
+
+    Raises:
+        CheckpointError: If the model's base is not the one the checkpoint was trained on; one line
+            naming both.
+    """
+    saved = saved_reference(checkpoint)
+    if saved is None:
+        return
+    try:
+        complete_state_dict(state, model, saved, config, where=str(path))
+    except BaseMismatchError as error:
+        raise CheckpointError(str(error)) from error
+
+
 def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
     """Rebuild the grounding model of a ``SARGroundingTask`` checkpoint, in eval mode, on the CPU.
 
@@ -198,12 +267,15 @@ def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
         config: The run's YAML config, for checkpoints without a model config in their hyperparameters.
 
     Raises:
-        CheckpointError: If the checkpoint cannot be read, has no model config, or its weights do not
-            fit the rebuilt model (the message lists some missing and unexpected keys).
+        CheckpointError: If the checkpoint cannot be read, has no model config, its weights do not
+            fit the rebuilt model (the message lists some missing and unexpected keys), or, for a
+            trained-only checkpoint, its frozen base cannot be loaded or is not the one it names.
     """
     checkpoint = read_checkpoint(path)
-    model = build_model(without_base_download(model_config(checkpoint, path, config)))
+    settings = model_config(checkpoint, path, config)
+    model = build_for_checkpoint(settings, checkpoint, path)
     state = model_state_dict(checkpoint)
+    complete_base(state, model, checkpoint, settings, path)
     source = f"--config {config}" if config is not None else "its own hyper_parameters"
     fix = "it was trained with another model configuration (decoder width, LoRA rank or bands); " + (
         "pass the run's own YAML with --config or leave --config out"

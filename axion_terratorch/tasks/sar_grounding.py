@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback
 from lightning.pytorch.cli import SaveConfigCallback
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
@@ -24,6 +24,15 @@ from axion_terratorch.init_config import init_config
 from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
+from axion_terratorch.models.base_reference import (
+    CHECKPOINT_KEY,
+    CheckpointWeights,
+    check_checkpoint_weights,
+    complete_other_frozen,
+    complete_state_dict,
+    save_trained_only,
+    saved_reference,
+)
 from axion_terratorch.models.lora import count_parameters
 from axion_terratorch.state_dict_mismatch import config_differences, shape_mismatches, summary
 
@@ -31,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 #: Constructor arguments that are modules: never saved as live modules; their configs are recorded instead.
 MODULE_ARGS = ("model", "loss", "metrics")
+#: Prefix of the model's weights in the task's state dict.
+MODEL_PREFIX = "model."
 #: Metrics shown in the progress bar: fidelity, and the SAR agreement beside it.
 PROGRESS_BAR_METRICS = ("psnr", "sar_agreement")
 
@@ -87,6 +98,13 @@ class SARGroundingTask(TerraTorchTask):
         scheduler: Name of a ``torch.optim.lr_scheduler`` class, import path of a scheduler class
             (e.g. ``axion_terratorch.schedulers.WarmupCosineLR``), or ``None``.
         scheduler_hparams: Its arguments (terratorch's convention, ``interval`` included).
+        checkpoint_weights: ``trained`` (default): checkpoints leave out the model's frozen base
+            (and other frozen weights, e.g. LPIPS) and record which base they need (variant, weights
+            source, hash); loading rebuilds it with the model's constructor and refuses another base
+            (:mod:`~axion_terratorch.models.base_reference`). Models without frozen parameters, or
+            whose base cannot be rebuilt, are saved whole. ``full``: every weight, as before.
+
+            .. versionadded:: 0.1
     """
 
     monitor = "val/loss"
@@ -109,8 +127,10 @@ class SARGroundingTask(TerraTorchTask):
         optimizer_hparams: dict[str, Any] | None = None,
         scheduler: str | None = None,
         scheduler_hparams: dict[str, Any] | None = None,
+        checkpoint_weights: CheckpointWeights = "trained",
     ) -> None:
         check_positive({"lr": lr})
+        check_checkpoint_weights(checkpoint_weights)
         check_at_least(0, {"error_weight": error_weight, "gate_weight": gate_weight}, finite=True)
         if not hasattr(torch.optim, optimizer):
             msg = f"optimizer {optimizer!r} is not a torch.optim optimizer"
@@ -125,6 +145,8 @@ class SARGroundingTask(TerraTorchTask):
         self.optimizer_hparams = {"weight_decay": 1e-5} if optimizer_hparams is None else optimizer_hparams
         self.scheduler_name = scheduler
         self.scheduler_hparams = scheduler_hparams
+        self.checkpoint_weights = checkpoint_weights
+        self._full_checkpoint_reason: str | None = None
         super().__init__(task="sar_grounding")
         # torch refuses module attributes before Module.__init__, so the modules are attached here,
         # after torchgeo's constructor has saved the hyperparameters.
@@ -268,13 +290,38 @@ class SARGroundingTask(TerraTorchTask):
         hook = getattr(self.trainer.datamodule, "configure_callbacks", None)
         return list(hook()) if callable(hook) else []
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """With ``checkpoint_weights: trained``, leave the frozen base out and record its reference.
+
+        A model whose base cannot be rebuilt (no recorded config, or a random base built without a
+        recorded random state) is saved whole, with one warning saying why.
+        """
+        if self.checkpoint_weights == "full":
+            return
+        reason = save_trained_only(
+            checkpoint, self.model, self.hparams.get("model"), MODEL_PREFIX, owner=self
+        )
+        if reason is not None and reason != self._full_checkpoint_reason:
+            self._full_checkpoint_reason = reason
+            rank_zero_warn(f"checkpoint_weights: trained saves full checkpoints here: {reason}")
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another model configuration (``fit --ckpt_path``) naming the keys.
+        """Rebuild the frozen base of a trained-only checkpoint, and refuse a checkpoint of another
+        model configuration (``fit --ckpt_path``) naming the keys.
 
         Raises:
+            BaseMismatchError: If the checkpoint was trained on another frozen base (variant or
+                weights); one line naming both.
             ValueError: If a weight has another shape than in this task's model; the message names
                 the config keys that differ from the checkpoint's ``hyper_parameters`` and the tensors.
         """
+        saved = saved_reference(checkpoint)
+        if saved is not None:
+            where = str(getattr(self._trainer, "ckpt_path", None) or "the checkpoint")
+            state = checkpoint["state_dict"]
+            # a random base is rebuilt from this run's own model config, never from the file's
+            complete_state_dict(state, self.model, saved, self.hparams.get("model"), MODEL_PREFIX, where)
+            complete_other_frozen(state, self, checkpoint[CHECKPOINT_KEY], MODEL_PREFIX, where)
         mismatched = shape_mismatches(self.state_dict(), checkpoint.get("state_dict") or {})
         if not mismatched:
             return

@@ -22,6 +22,8 @@ def test_smoke_run_of_each_shipped_config_trains_and_checkpoints(config, tmp_pat
     assert "smoke run passed: 2 optimizer steps" in capsys.readouterr().out
     ckpts = sorted(out.rglob("*.ckpt"))
     assert ckpts  # in the output folder, nowhere else
+    sizes = {c.name: c.stat().st_size for c in ckpts}
+    assert max(sizes.values()) < 5 * 2**20, sizes  # the trained weights, not the frozen TerraMind
     state = checkpoint(ckpts[-1])
     assert state["global_step"] == 2
     # the adapters trained: with B initialised to zero, a non-zero B proves gradients arrived

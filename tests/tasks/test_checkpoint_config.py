@@ -1,4 +1,5 @@
-"""A checkpoint of a task trained in plain Python reloads from the file alone."""
+"""A checkpoint of a task trained in plain Python reloads from the file alone; a LoRA run's
+checkpoints hold only what it trained, and rebuild the frozen base they name."""
 
 import lightning.pytorch as pl
 import pytest
@@ -6,10 +7,11 @@ import torch
 
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
-from axion_terratorch.inference import load_model
+from axion_terratorch.inference import CheckpointError, load_model
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindResidualGrounding
+from axion_terratorch.models.base_reference import CHECKPOINT_KEY, BaseMismatchError
 
 BANDS = ("B02", "B03", "B04", "B08")
 
@@ -41,6 +43,9 @@ def trained(tmp_path_factory):
     trainer.fit(task, data)
     path = root / "plain.ckpt"
     trainer.save_checkpoint(path)
+    task.checkpoint_weights = "full"
+    trainer.save_checkpoint(root / "full.ckpt")
+    task.checkpoint_weights = "trained"
     data.setup("fit")
     return task.eval(), path, next(iter(data.val_dataloader()))["image"]
 
@@ -59,3 +64,82 @@ def test_load_model_reads_the_recorded_config(trained):
     model = load_model(path)
     with torch.no_grad():
         assert torch.equal(model(image), task(image))
+
+
+def test_lora_checkpoint_holds_what_trained_and_names_its_base(trained):
+    task, path, _ = trained
+    saved = torch.load(path, weights_only=True)
+    params = dict(task.model.named_parameters())
+    trained_keys = {f"model.{k}" for k, p in params.items() if p.requires_grad}
+    buffers = {f"model.{k}" for k, _ in task.model.named_buffers()}
+    model_keys = {k for k in saved["state_dict"] if k.startswith("model.")}
+    assert model_keys == trained_keys | buffers  # adapters, decoder, head, radiometry marker, standardizer
+    assert "model.preserves_radiometry" in model_keys
+    assert saved["optimizer_states"]
+    assert saved["loops"]
+    base = saved[CHECKPOINT_KEY]
+    assert base["variant"] == "tiny"
+    assert base["source"].startswith("random init")
+    assert len(base["sha256"]) == 64
+    full = path.with_name("full.ckpt")
+    assert path.stat().st_size < 5 * 2**20 < full.stat().st_size
+
+
+def test_full_checkpoint_weights_keep_every_weight(trained):
+    task, path, _ = trained
+    saved = torch.load(path.with_name("full.ckpt"), weights_only=True)
+    assert CHECKPOINT_KEY not in saved
+    assert saved["state_dict"].keys() == task.state_dict().keys()
+
+
+def test_trained_only_and_full_checkpoints_reload_to_the_same_output(trained):
+    task, path, image = trained
+    full = path.with_name("full.ckpt")
+    with torch.no_grad():
+        expected = task(image)
+        for ckpt in (path, full):
+            assert torch.equal(
+                SARGroundingTask.load_from_checkpoint(ckpt, map_location="cpu").eval()(image), expected
+            )
+            assert torch.equal(load_model(ckpt)(image), expected)  # what predict, evaluate and export use
+
+
+@pytest.fixture
+def other_base(trained, tmp_path):
+    """The trained-only checkpoint, as if its random base had been drawn from another seed."""
+    _, path, _ = trained
+    saved = torch.load(path, weights_only=True)
+    generator = torch.Generator().manual_seed(1)
+    saved[CHECKPOINT_KEY]["rng_state"] = generator.get_state()
+    other = tmp_path / "other_base.ckpt"
+    torch.save(saved, other)
+    return other, saved[CHECKPOINT_KEY]["sha256"][:12]
+
+
+def test_checkpoint_of_another_base_is_refused_naming_both(other_base):
+    path, checkpoint_hash = other_base
+    with pytest.raises(
+        CheckpointError, match=rf"another frozen base: .*{checkpoint_hash}.*this model's is TerraMind tiny"
+    ) as caught:
+        load_model(path)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(BaseMismatchError, match=checkpoint_hash):
+        SARGroundingTask.load_from_checkpoint(path, map_location="cpu")
+
+
+def test_missing_base_source_is_named_in_one_line(trained, tmp_path):
+    _, path, _ = trained
+    saved = torch.load(path, weights_only=True)
+    missing = tmp_path / "TerraMind_v1_tiny.pt"
+    saved["hyper_parameters"]["model"]["init_args"]["ckpt_path"] = str(missing)
+    saved[CHECKPOINT_KEY].update(source=f"ckpt_path {missing}", rng_state=None)
+    torch.save(saved, tmp_path / "needs_file.ckpt")
+    with pytest.raises(CheckpointError, match=rf"needs its frozen base from ckpt_path {missing}") as caught:
+        load_model(tmp_path / "needs_file.ckpt")
+    assert "\n" not in str(caught.value)
+
+
+def test_checkpoint_weights_setting_is_checked(trained):
+    task, _, _ = trained
+    with pytest.raises(ValueError, match="checkpoint_weights must be one of"):
+        SARGroundingTask(task.model, checkpoint_weights="adapters")

@@ -1,0 +1,318 @@
+"""Checkpoints that hold only what training changed, and a reference to the frozen base they need.
+
+A LoRA run trains a few adapters, a decoder and a head on top of a frozen TerraMind whose weights
+never change: saving that base in every checkpoint fills a disk with copies of one file (603 MB per
+checkpoint for a two-step smoke run of ``configs/stage3.lowvr.yaml``). A *trained-only* checkpoint
+keeps every state-dict entry except the frozen parameters (trainable parameters, all buffers, and
+Lightning's optimizer and loop state as usual) and records under :data:`CHECKPOINT_KEY` what base it
+needs (:class:`BaseReference`): the TerraMind variant, the weights source (pretrained hub weights, a
+``ckpt_path`` file, or a random initialisation together with the random state it was drawn from)
+and a SHA-256 of the frozen weights. On load the base is rebuilt by the model's own constructor,
+checked against the hash, and put back into the state dict (:func:`complete_state_dict`); a base of
+another variant or other weights is refused with one line naming both.
+
+A random base (``pretrained: false`` without ``ckpt_path``: tests, smoke runs) can be rebuilt only
+because :class:`~axion_terratorch.init_config.RecordsInitArgs` records torch's random state when the
+model's constructor starts: building the same config from that state draws the same weights, and the
+hash confirms it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import torch
+from torch import Tensor, nn
+
+from axion_terratorch.init_config import init_config, init_rng_state
+
+#: Checkpoint entry holding the base reference of a trained-only checkpoint.
+CHECKPOINT_KEY = "frozen_base"
+#: What a checkpoint holds: ``trained`` (the default: without the frozen base when it can be
+#: rebuilt) or ``full`` (every weight).
+CheckpointWeights = Literal["trained", "full"]
+#: Weights source of a random base.
+RANDOM_SOURCE = "random init (recorded random state)"
+
+#: Cached hash of a module's frozen weights, keyed by the tensors' identity and version counters.
+_HASHES: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]] = weakref.WeakKeyDictionary()
+
+
+class BaseMismatchError(ValueError):
+    """A trained-only checkpoint meets a model whose frozen base is not the one it was trained on."""
+
+
+def check_checkpoint_weights(value: str) -> None:
+    """Raise ``ValueError`` naming ``checkpoint_weights`` unless ``value`` is ``trained`` or ``full``."""
+    if value not in get_args(CheckpointWeights):
+        msg = f"checkpoint_weights must be one of {list(get_args(CheckpointWeights))}, got {value!r}"
+        raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class BaseReference:
+    """The frozen base a trained-only checkpoint needs.
+
+    Attributes:
+        variant: TerraMind variant of the model config (``None`` if it names none).
+        source: Where the base weights come from, e.g. ``pretrained weights (Hugging Face hub)``.
+        sha256: Hash of the frozen parameters (:func:`weights_hash`).
+        tensors: Number of frozen state-dict entries.
+        rng_state: torch's CPU random state the model was built from, for a random base.
+    """
+
+    variant: str | None
+    source: str
+    sha256: str
+    tensors: int
+    rng_state: Tensor | None = None
+
+    def describe(self) -> str:
+        """``TerraMind base, pretrained weights (Hugging Face hub), sha256 0123456789ab``."""
+        return f"TerraMind {self.variant}, {self.source}, sha256 {self.sha256[:12]}"
+
+    def matches(self, other: BaseReference) -> bool:
+        """Same variant and the same frozen weights (the source may differ: a hub file saved locally)."""
+        return self.variant == other.variant and self.sha256 == other.sha256
+
+    def to_checkpoint(self) -> dict[str, Any]:
+        """Plain data for the checkpoint (loads with ``torch.load(weights_only=True)``)."""
+        return {
+            "variant": self.variant,
+            "source": self.source,
+            "sha256": self.sha256,
+            "tensors": self.tensors,
+            "rng_state": self.rng_state,
+        }
+
+    @classmethod
+    def from_checkpoint(cls, entry: Mapping[str, Any]) -> BaseReference:
+        """Read :meth:`to_checkpoint`'s data back."""
+        return cls(
+            variant=entry.get("variant"),
+            source=str(entry.get("source")),
+            sha256=str(entry.get("sha256")),
+            tensors=int(entry.get("tensors", 0)),
+            rng_state=entry.get("rng_state"),
+        )
+
+
+def frozen_keys(module: nn.Module, prefix: str = "") -> list[str]:
+    """State-dict keys (with ``prefix``) of ``module``'s parameters that do not train, tied names included."""
+    return sorted(
+        prefix + name for name, p in module.named_parameters(remove_duplicate=False) if not p.requires_grad
+    )
+
+
+def frozen_state(module: nn.Module) -> dict[str, Tensor]:
+    """``module``'s frozen parameters by state-dict key."""
+    state = module.state_dict(keep_vars=True)
+    return {key: state[key].detach() for key in frozen_keys(module) if key in state}
+
+
+def weights_hash(tensors: Mapping[str, Tensor]) -> str:
+    """SHA-256 over the keys, dtypes, shapes and bytes of ``tensors`` in key order."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        tensor = tensors[key].detach()
+        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
+        data = tensor.contiguous().view(-1).view(torch.uint8).cpu().numpy()
+        digest.update(memoryview(data))
+    return digest.hexdigest()
+
+
+def frozen_hash(module: nn.Module) -> str:
+    """:func:`weights_hash` of ``module``'s frozen parameters, cached until one of them changes."""
+    tensors = frozen_state(module)
+    version = tuple((key, t.data_ptr(), t._version, t.dtype) for key, t in sorted(tensors.items()))
+    cached = _HASHES.get(module)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    value = weights_hash(tensors)
+    _HASHES[module] = (version, value)
+    return value
+
+
+def weights_source(config: Mapping[str, Any] | None) -> str:
+    """Where the base weights of a model config come from: its ``ckpt_path``, the hub, or random."""
+    init_args = (config or {}).get("init_args") or {}
+    if init_args.get("ckpt_path"):
+        return f"ckpt_path {init_args['ckpt_path']}"
+    if init_args.get("pretrained", True):
+        return "pretrained weights (Hugging Face hub)"
+    return RANDOM_SOURCE
+
+
+def model_config_of(model: nn.Module, config: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """``config`` when it is a ``class_path`` config, else the one the model recorded (or ``None``)."""
+    if isinstance(config, Mapping) and "class_path" in config:
+        return dict(config)
+    return init_config(model)
+
+
+def reference_of(model: nn.Module, config: Mapping[str, Any] | None = None) -> BaseReference | str:
+    """The :class:`BaseReference` of ``model``'s frozen base, or why a new build could not reproduce it.
+
+    Args:
+        model: The model (its frozen parameters are the base).
+        config: Its ``{"class_path", "init_args"}`` config (default: the one it recorded).
+
+    Returns:
+        The reference, or a reason (``str``) when the model has no frozen parameter, no config to be
+        rebuilt from, or a random base without a recorded random state.
+    """
+    config = model_config_of(model, config)
+    if config is None:
+        return f"{type(model).__name__} records no config to rebuild it from"
+    keys = frozen_keys(model)
+    if not keys:
+        return f"{type(model).__name__} has no frozen parameter"
+    source = weights_source(config)
+    rng_state = None
+    if source == RANDOM_SOURCE:
+        rng_state = init_rng_state(model)
+        if rng_state is None:
+            return (
+                "its random base (pretrained: false, no ckpt_path) was built without a recorded random state"
+            )
+    return BaseReference(
+        variant=(config.get("init_args") or {}).get("variant"),
+        source=source,
+        sha256=frozen_hash(model),
+        tensors=len(keys),
+        rng_state=rng_state,
+    )
+
+
+def rebuild(config: Mapping[str, Any], rng_state: Tensor | None) -> nn.Module:
+    """Build ``config`` as LightningCLI does, from torch's random state ``rng_state`` when given.
+
+    The global random state is restored afterwards.
+    """
+    from axion_terratorch.inference.checkpoint import build_model
+
+    if rng_state is None:
+        return build_model(config)
+    with torch.random.fork_rng(devices=[]):
+        torch.random.set_rng_state(rng_state)
+        return build_model(config)
+
+
+def complete_state_dict(
+    state: dict[str, Tensor],
+    model: nn.Module,
+    saved: BaseReference,
+    config: Mapping[str, Any] | None = None,
+    prefix: str = "",
+    where: str = "checkpoint",
+) -> None:
+    """Put the frozen base back into the trained-only ``state``, after checking it is the saved one.
+
+    The base is taken from ``model`` when it matches ``saved`` (same variant, same hash), else,
+    for a random base, from a new build of ``config`` from the recorded random state.
+
+    Args:
+        state: The checkpoint's state dict, completed in place.
+        model: The model the state dict will be loaded into.
+        saved: The checkpoint's reference.
+        config: The model's config, to rebuild a random base (default: the one ``model`` recorded).
+        prefix: Prefix of the model's keys in ``state`` (``"model."`` in a task's state dict).
+        where: The checkpoint, named in errors.
+
+    Raises:
+        BaseMismatchError: If neither ``model`` nor a rebuild has the saved base; one line naming
+            both bases.
+    """
+    current = reference_of(model, config)
+    source = model
+    if (not isinstance(current, BaseReference) or not current.matches(saved)) and saved.rng_state is not None:
+        config = model_config_of(model, config)
+        if config is not None:
+            source = rebuild(config, saved.rng_state)
+            current = reference_of(source, config)
+    if not isinstance(current, BaseReference) or not current.matches(saved):
+        now = current.describe() if isinstance(current, BaseReference) else f"none ({current})"
+        msg = (
+            f"{where} was trained on another frozen base: the checkpoint's is {saved.describe()}, "
+            f"this model's is {now}; build the model with the checkpoint's variant and weights "
+            "(pretrained / ckpt_path) or use a checkpoint saved with checkpoint_weights: full"
+        )
+        raise BaseMismatchError(msg)
+    state.update({prefix + key: tensor for key, tensor in frozen_state(source).items()})
+
+
+def save_trained_only(
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    config: Mapping[str, Any] | None,
+    prefix: str,
+    owner: nn.Module | None = None,
+) -> str | None:
+    """Drop ``model``'s frozen base from a Lightning ``checkpoint`` and record its reference.
+
+    Args:
+        checkpoint: Lightning's checkpoint dict (``state_dict`` holds the task's weights).
+        model: The task's model; its keys carry ``prefix`` in the state dict.
+        config: Its config (default: the one it recorded).
+        prefix: ``"model."`` for a task.
+        owner: The task: its other frozen parameters (e.g. the LPIPS network of the loss, which its
+            constructor loads again) are dropped too, and their hash recorded.
+
+    Returns:
+        ``None``, or why the checkpoint was left full (the base cannot be rebuilt).
+    """
+    if not frozen_keys(model):
+        return None  # nothing frozen: the checkpoint is whole anyway
+    reference = reference_of(model, config)
+    if not isinstance(reference, BaseReference):
+        return reference
+    state = checkpoint["state_dict"]
+    for key in frozen_keys(model, prefix):
+        state.pop(key, None)
+    entry = reference.to_checkpoint()
+    others = _other_frozen(owner, prefix)
+    if others:
+        for key in others:
+            state.pop(key, None)
+        entry["others"] = {"sha256": weights_hash(others), "keys": sorted(others)}
+    checkpoint[CHECKPOINT_KEY] = entry
+    return None
+
+
+def complete_other_frozen(
+    state: dict[str, Tensor], owner: nn.Module, entry: Mapping[str, Any], prefix: str, where: str
+) -> None:
+    """Put the owner's frozen weights outside the model back into ``state``, checked by their hash.
+
+    Raises:
+        BaseMismatchError: If they differ from those the checkpoint was saved with (one line naming them).
+    """
+    saved = entry.get("others")
+    if not saved:
+        return
+    others = _other_frozen(owner, prefix)
+    if sorted(others) != list(saved["keys"]) or weights_hash(others) != saved["sha256"]:
+        msg = (
+            f"{where} was saved with other frozen weights outside the model ({len(saved['keys'])} tensors, e.g. "
+            f"{saved['keys'][0]}, sha256 {saved['sha256'][:12]}) than this task's ({len(others)} tensors, "
+            f"sha256 {weights_hash(others)[:12]}); build the loss and metrics as the run did"
+        )
+        raise BaseMismatchError(msg)
+    state.update(others)
+
+
+def _other_frozen(owner: nn.Module | None, prefix: str) -> dict[str, Tensor]:
+    """``owner``'s frozen parameters outside ``prefix`` by state-dict key."""
+    if owner is None:
+        return {}
+    return {key: t for key, t in frozen_state(owner).items() if not key.startswith(prefix)}
+
+
+def saved_reference(checkpoint: Mapping[str, Any]) -> BaseReference | None:
+    """The checkpoint's :class:`BaseReference`, or ``None`` for a full checkpoint."""
+    entry = checkpoint.get(CHECKPOINT_KEY)
+    return None if entry is None else BaseReference.from_checkpoint(entry)
