@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
-    from axion_terratorch.cli.errors import report
+    """Print the verdict; exit 0 for ``production``, 3 for another flag, 2 on bad input."""
+    from axion_terratorch.cli.errors import report, verdict_status
     from axion_terratorch.inference.check import check_scene
     from axion_terratorch.inference.files import check_outputs, write_json
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as err:  # SceneInputError included
         return report("check", err)
     print(f"{args.grounded}: {result['quality_flag']}{verdict_details(result)}")
-    return 0 if result["quality_flag"] == "production" else 1
+    return verdict_status(result["quality_flag"])
 
 
 def verdict_details(report: dict[str, object]) -> str:

@@ -19,11 +19,12 @@ import sys
 from typing import Any
 
 from axion_terratorch.atomic import atomic_path
+from axion_terratorch.cli.errors import FAILED, INPUT_ERROR
 
 #: Exit code for a config or argument error (the message names the key).
-CONFIG_ERROR = 2
+CONFIG_ERROR = INPUT_ERROR
 #: Exit code when the peak exceeds ``--max-gib``.
-OVER_BUDGET = 1
+OVER_BUDGET = FAILED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

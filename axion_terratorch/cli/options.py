@@ -67,7 +67,9 @@ def add_quality_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("quality check (docs/quality.md)")
     for field in dataclasses.fields(QualityCheck):
         flag = "--" + field.name.replace("_", "-")
-        group.add_argument(flag, type=float, default=field.default, help=f"{_HELP[field.name]} (%(default)s)")
+        group.add_argument(
+            flag, type=float, default=field.default, help=f"{_HELP[field.name]} (default: %(default)s)"
+        )
 
 
 def quality_check(args: argparse.Namespace) -> QualityCheck:

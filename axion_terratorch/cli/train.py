@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from axion_terratorch.cli.errors import FAILED
 from axion_terratorch.cli.smoke import SMOKE_STEPS, smoke_config
 
 logger = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def report_smoke(trainer: Any, output_dir: Path) -> int:
             f"smoke run failed: {trainer.global_step} of {SMOKE_STEPS} optimizer steps, "
             f"{len(checkpoints)} checkpoint(s) under {output_dir}"
         )
-        return 1
+        return FAILED
     print(f"smoke run passed: {trainer.global_step} optimizer steps, checkpoint {checkpoints[-1]}")  # noqa: T201
     return 0
 
