@@ -116,7 +116,7 @@ def pretrained_download(
     missing = [name for name in names if not is_cached(name)] if pretrained else []
     reason = hub_unreachable() if missing else None
     if reason is not None:
-        raise weights_error(missing, f"not in the Hugging Face cache and {reason}", key)
+        raise weights_error(missing, f"not in the Hugging Face cache and {reason}", key) from None
     try:
         yield
     except (OSError, HfHubHTTPError) as error:
