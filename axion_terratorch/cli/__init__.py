@@ -21,7 +21,7 @@ from axion_terratorch.cli.interrupts import Interrupted, signals_raise
 
 #: Subcommand name -> (module under ``axion_terratorch.cli``, one-line help).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("train", "Train with the seed's flags (a LightningCLI `fit` run)."),
+    "train": ("train", "Train a config with the original training script's flags (a LightningCLI fit run)."),
     "predict": ("predict", "Ground a Sentinel-1/optical GeoTIFF pair of any size."),
     "check": ("check", "Judge any grounded GeoTIFF against its SAR and input (no model)."),
     "evaluate": ("evaluate", "Score a checkpoint (or the Stage 2 input) over a dataset."),

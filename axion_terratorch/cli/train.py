@@ -43,7 +43,7 @@ DATA_DIR_ARGS = ("root", "data_dir", "data_root", "root_dir")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The seed's flags."""
-    parser.add_argument("--config", "-c", type=Path, required=True, help="run config (terratorch YAML)")
+    parser.add_argument("-c", "--config", type=Path, required=True, help="run config (terratorch YAML)")
     parser.add_argument("--data-dir", type=Path, help="folder of the training data")
     parser.add_argument("--output-dir", type=Path, help="folder for logs and checkpoints")
     parser.add_argument("--lr", type=float, help="peak learning rate")

@@ -40,3 +40,18 @@ def test_help_states_the_convention_shows_defaults_and_no_markup(command, capsys
     if command == "predict":
         for default in ("in px (default: 256)", "(default: 32)", "forward pass (default: 4)"):
             assert default in text
+
+
+def test_check_compare_bands_and_its_old_name(tmp_path, capsys):
+    s1, opt = write_pair(tmp_path, 32, 32)
+    scene = ["--s1", str(s1), "--optical", str(opt), "--grounded", str(opt), "--no-lpips"]
+    assert main(["check", *scene, "--compare-bands", "B02", "B03", "B04"]) == SUCCESS
+    assert main(["check", *scene, "--bands", "B02", "B03", "B04"]) == SUCCESS
+    assert "--bands is deprecated, use --compare-bands" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "export", "train", "memory-report"])
+def test_every_command_taking_a_config_takes_dash_c(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "-c CONFIG, --config CONFIG" in capsys.readouterr().out
