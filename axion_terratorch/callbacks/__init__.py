@@ -4,6 +4,7 @@ import axion_terratorch.models  # noqa: F401 - registers the plugin's models (do
 from axion_terratorch.callbacks.example_images import ExampleImages
 from axion_terratorch.callbacks.last_checkpoint import LastCheckpoint
 from axion_terratorch.callbacks.nonfinite import NonFiniteGuard, NonFiniteTrainingError
+from axion_terratorch.callbacks.progress import StepProgressBar, step_progress_bar
 from axion_terratorch.callbacks.sar_ablation import SARAblation, ablate_sar
 
 __all__ = [
@@ -12,5 +13,7 @@ __all__ = [
     "NonFiniteGuard",
     "NonFiniteTrainingError",
     "SARAblation",
+    "StepProgressBar",
     "ablate_sar",
+    "step_progress_bar",
 ]

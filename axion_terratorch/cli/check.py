@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from axion_terratorch.cli.options import (
+    DeprecatedAlias,
     add_lpips_switch,
     add_quality_arguments,
     add_scene_arguments,
@@ -21,9 +22,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grounded", required=True, help="the grounded optical GeoTIFF to judge")
     parser.add_argument("--json", help="write the report (predict's sidecar fields) to this file")
     parser.add_argument(
-        "--bands", nargs="+", default=list(DEFAULT_BANDS), help="bands compared (B02, B03, B04 needed)"
+        "--compare-bands",
+        nargs="+",
+        default=list(DEFAULT_BANDS),
+        help="bands compared (B02, B03, B04 needed)",
     )
-    parser.add_argument("--optical-bands", nargs="+", help="names of the input's bands in file order")
+    parser.add_argument(
+        "--bands", nargs="+", dest="compare_bands", action=DeprecatedAlias, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--optical-bands",
+        nargs="+",
+        help="names of the input's bands in file order, as predict's --bands (default: its descriptions)",
+    )
     add_units_argument(parser, "optical")
     add_units_argument(parser, "grounded")
     add_lpips_switch(parser)
@@ -31,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the verdict; exit 0 for ``production``, 1 for another flag, 2 on bad input."""
-    from axion_terratorch.cli.errors import report
+    """Print the verdict; exit 0 for ``production``, 3 for another flag, 2 on bad input."""
+    from axion_terratorch.cli.errors import report, verdict_status
     from axion_terratorch.inference.check import check_scene
     from axion_terratorch.inference.files import check_outputs, write_json
 
@@ -44,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             args.s1,
             args.optical,
             args.grounded,
-            bands=args.bands,
+            bands=args.compare_bands,
             optical_bands=args.optical_bands,
             optical_units=args.optical_units,
             grounded_units=args.grounded_units,
@@ -56,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as err:  # SceneInputError included
         return report("check", err)
     print(f"{args.grounded}: {result['quality_flag']}{verdict_details(result)}")
-    return 0 if result["quality_flag"] == "production" else 1
+    return verdict_status(result["quality_flag"])
 
 
 def verdict_details(report: dict[str, object]) -> str:

@@ -25,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", help="YAML with a data module class_path (a run config's `data:` or the section)"
     )
-    parser.add_argument("--split", choices=["val", "test", "predict"], default="test")
+    parser.add_argument(
+        "--split",
+        choices=["val", "test", "predict"],
+        default="test",
+        help="which of the data module's dataloaders is scored (its val_/test_/predict_dataloader)",
+    )
     parser.add_argument(
         "--output-dir", help="report folder (tiles.csv, summary.json, panels, comparison.json)"
     )

@@ -9,6 +9,12 @@ Defaults come from the config: ``trainer.precision``, ``data.init_args.batch_siz
 ``tiles.tile_size`` (or ``tile_size``), the model's ``timesteps`` / ``gradient_steps`` /
 ``checkpoint_steps`` / ``frozen_dtype``. Pretrained downloads are turned off (sizes do not depend on
 weight values), so it runs offline.
+
+The phases are printed to stderr as they start, with the seconds since the start, and after a
+forward pass on a 32 px tile an estimate of how long the measured step takes on this device (a
+base-size generative model at 224 px takes minutes on a CPU). ``--quick`` measures one denoising
+step of a generative model (``timesteps 1, gradient_steps 1``): weights, adapters, gradients and
+optimizer state are exact, activations are those of one step.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from axion_terratorch.atomic import atomic_path
+from axion_terratorch.cli.errors import FAILED, INPUT_ERROR
 
 #: Exit code for a config or argument error (the message names the key).
-CONFIG_ERROR = 2
+CONFIG_ERROR = INPUT_ERROR
 #: Exit code when the peak exceeds ``--max-gib``.
-OVER_BUDGET = 1
+OVER_BUDGET = FAILED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-gib", type=float, default=None, help="exit with status 1 if the peak exceeds this many GiB"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="measure one denoising step (timesteps 1, gradient_steps 1) of a generative model: "
+        "activations of one step, everything else exact; no change for other models",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,17 +89,26 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from axion_terratorch.profiling.budget import GIB
-    from axion_terratorch.profiling.memory import measure_training_memory
+    from axion_terratorch.profiling.memory import PROBE_TILE, estimate_step_seconds, measure_training_memory
     from axion_terratorch.profiling.task_config import build_task
 
+    phase = Phases()
     try:
+        phase(f"reading {args.config}")
         config, settings = resolve_settings(args)
         precision, batch_size, tile_size, overrides = (
             settings[key] for key in ("precision", "batch_size", "tile_size", "overrides")
         )
         if "seed_everything" in config and isinstance(config["seed_everything"], int):
             torch.manual_seed(config["seed_everything"])
+        phase(f"building the task ({_model_class(config)})")
         task = build_task(config["model"], overrides)
+        phase(f"timing a forward pass on a {min(PROBE_TILE, tile_size)} px tile")
+        _, estimate = estimate_step_seconds(task, batch_size, tile_size, args.device)
+        phase.note(
+            f"the measured step (batch {batch_size}, {tile_size} px, {precision}) takes about "
+            f"{_duration(estimate)} on {args.device}"
+        )
         budget = measure_training_memory(
             task,
             batch_size=batch_size,
@@ -93,11 +116,18 @@ def run(args: argparse.Namespace) -> int:
             precision=precision,
             device=args.device,
             cpu_half=getattr(torch, args.cpu_half),
+            phase=phase,
         )
     except (ValueError, TypeError, FileNotFoundError) as error:
         print(f"axion-stage3 memory-report: {error}", file=sys.stderr)
         return CONFIG_ERROR
+    phase("done")
     print(budget.table())
+    if settings["quick"]:
+        print(
+            "--quick: activations of one denoising step; run without --quick for the config's "
+            "timesteps and gradient_steps"
+        )
     if args.json is not None:
         report = {"config": str(args.config), **budget.to_dict()}
         with atomic_path(args.json) as tmp:
@@ -137,8 +167,55 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
             )
             if value is not None
         },
+        "quick": False,
     }
+    if settings["batch_size"] < 1 or settings["tile_size"] < 1:
+        msg = (
+            f"batch_size and tile_size must be >= 1, got {settings['batch_size']} and {settings['tile_size']}"
+        )
+        raise ValueError(msg)
+    if args.quick and _model_takes(config, "timesteps"):
+        settings["overrides"] = {"timesteps": 1, "gradient_steps": 1, **settings["overrides"]}
+        settings["quick"] = True
     return config, settings
+
+
+class Phases:
+    """Print each phase of the report to stderr as it starts, with the seconds since the first."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        """Announce phase ``name``."""
+        self.note(f"{name} ({time.perf_counter() - self.start:.1f} s)")
+
+    def note(self, text: str) -> None:
+        """Print one line of progress."""
+        print(f"memory-report: {text}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _model_class(config: dict[str, Any]) -> str:
+    model = ((config["model"].get("init_args") or {}).get("model")) or {}
+    name = str(model.get("class_path", "the task's default model")).rsplit(".", 1)[-1]
+    variant = (model.get("init_args") or {}).get("variant")
+    return f"{name}, variant {variant}" if variant else name
+
+
+def _model_takes(config: dict[str, Any], key: str) -> bool:
+    """Whether the config's model class takes argument ``key`` (imports only that class)."""
+    import inspect
+
+    from axion_terratorch.config import import_object
+
+    model = ((config["model"].get("init_args") or {}).get("model")) or {}
+    if not isinstance(model, dict) or "class_path" not in model:
+        return False
+    return key in inspect.signature(import_object(model["class_path"]).__init__).parameters
 
 
 def _tile_size(data_args: dict[str, Any]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from typing import get_args
 
 from axion_terratorch.constants import OpticalUnits
@@ -17,6 +18,21 @@ _HELP = {
     "max_agreement_loss": "largest fall of the SAR agreement accepted",
     "max_band_drift": "largest relative change of a band's level across the tile accepted",
 }
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of an option: stores like the new one and says on stderr which to use."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        new = "--" + self.dest.replace("_", "-")
+        print(f"{parser.prog}: {option_string} is deprecated, use {new}", file=sys.stderr)  # noqa: T201
+        setattr(namespace, self.dest, values)
 
 
 def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str) -> None:
@@ -38,7 +54,7 @@ def add_units_argument(parser: argparse.ArgumentParser, image: str = "optical") 
 def add_model_arguments(parser: argparse.ArgumentParser, *, run: bool = True) -> None:
     """``--config`` (the run's YAML, for checkpoints without a model config) and, with ``run``,
     ``--device``, ``--no-lpips`` and ``--quiet`` of a command that runs the model."""
-    parser.add_argument("--config", help="the run's YAML, for checkpoints without a model config")
+    parser.add_argument("-c", "--config", help="the run's YAML, for checkpoints without a model config")
     if run:
         parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
         add_lpips_switch(parser)
@@ -67,7 +83,9 @@ def add_quality_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("quality check (docs/quality.md)")
     for field in dataclasses.fields(QualityCheck):
         flag = "--" + field.name.replace("_", "-")
-        group.add_argument(flag, type=float, default=field.default, help=f"{_HELP[field.name]} (%(default)s)")
+        group.add_argument(
+            flag, type=float, default=field.default, help=f"{_HELP[field.name]} (default: %(default)s)"
+        )
 
 
 def quality_check(args: argparse.Namespace) -> QualityCheck:

@@ -42,7 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=int, default=256, help="model window in px")
     parser.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring windows in px")
     parser.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
-    parser.add_argument("--precision", choices=["32", "16", "bf16"], default="32")
+    parser.add_argument(
+        "--precision",
+        choices=["32", "16", "bf16"],
+        default="32",
+        help="32: float32; 16, bf16: the model under torch.autocast in that half type (output stays float32)",
+    )
     parser.add_argument("--timesteps", type=int, help="diffusion steps of a generative model")
     parser.add_argument(
         "--fallback",
@@ -55,8 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ground the scene and print a one-line summary. Exit 2 on bad input, one line (nothing is written then)."""
-    from axion_terratorch.cli.errors import report
+    """Ground the scene and print its verdict on one line.
+
+    Exit 0 for ``production``; 3 for ``over-grounded``, ``preview-only`` or ``fallback`` (every
+    window fell back to the input); 2 on bad input, one line (nothing is written then).
+    """
+    from axion_terratorch.cli.errors import report, verdict_status
     from axion_terratorch.inference.pipeline import predict_scene
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
@@ -88,13 +97,16 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
         return report("predict", err)
-    fallback = (
-        ""
-        if sidecar["fallback_windows"] is None
-        else f", {sidecar['fallback_windows']} window(s) fell back to the input"
-    )
-    print(
-        f"{sidecar['output']}: {sidecar['quality_flag']}{verdict_details(sidecar)}{fallback}"
-        f" (sidecar {sidecar_path(args.output)})"
-    )
-    return 0
+    print(f"{sidecar['output']}: {verdict_line(sidecar)} (sidecar {sidecar_path(args.output)})")
+    return verdict_status(str(sidecar["quality_flag"]))
+
+
+def verdict_line(sidecar: dict[str, object]) -> str:
+    """``<flag>[: N of M windows], <scores>[, N of M window(s) fell back to the input]`` of a sidecar."""
+    fell_back, windows = sidecar["fallback_windows"], sidecar.get("windows")
+    if fell_back is None:
+        return f"{sidecar['quality_flag']}{verdict_details(sidecar)}"
+    share = f"{fell_back} of {windows} window(s)"
+    if sidecar["quality_flag"] == "fallback":
+        return f"fallback: {share} fell back to the input, nothing grounded{verdict_details(sidecar)}"
+    return f"{sidecar['quality_flag']}{verdict_details(sidecar)}, {share} fell back to the input"

@@ -22,12 +22,14 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from axion_terratorch.cli.errors import FAILED
 from axion_terratorch.cli.smoke import SMOKE_STEPS, smoke_config
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ DATA_DIR_ARGS = ("root", "data_dir", "data_root", "root_dir")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The seed's flags."""
-    parser.add_argument("--config", "-c", type=Path, required=True, help="run config (terratorch YAML)")
+    parser.add_argument("-c", "--config", type=Path, required=True, help="run config (terratorch YAML)")
     parser.add_argument("--data-dir", type=Path, help="folder of the training data")
     parser.add_argument("--output-dir", type=Path, help="folder for logs and checkpoints")
     parser.add_argument("--lr", type=float, help="peak learning rate")
@@ -61,20 +63,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Edit the config by the flags and run LightningCLI ``fit`` (or print / validate it).
 
-    A config or data error (a ``ValueError``, ``TypeError`` or ``OSError`` naming the key or file) is
-    printed as one line and gives exit status 2; its traceback is logged at DEBUG level.
+    Paths are checked first (:func:`check_paths`), before terratorch is imported. A config or data
+    error (a ``ValueError``, ``TypeError`` or ``OSError`` naming the key or file, missing pretrained
+    weights offline included) is printed as one line and gives exit status 2; its traceback is logged
+    at DEBUG level.
     """
     from axion_terratorch.cli.errors import report
 
+    quiet = logging.NullHandler()  # the hub's weights message: report() prints it, as the one line
+    hub_logger = logging.getLogger("axion_terratorch.models.hub")
+    hub_logger.addHandler(quiet)
     try:
         return _run(args)
     except (ValueError, TypeError, OSError) as error:
         return report("train", error)
+    finally:
+        hub_logger.removeHandler(quiet)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from terratorch.cli_tools import build_lightning_cli
-
     from axion_terratorch.config import read_yaml
 
     config = read_yaml(args.config, "--config")
@@ -83,11 +90,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.output_dir is None:
             args.output_dir = Path("outputs") / "smoke" / args.config.stem
         print("smoke run:\n  " + "\n  ".join(edits))  # noqa: T201
+    check_paths(config, args)
     config = apply_flags(config, args)
     extra = list(args.passthrough)
-    if args.resume is not None and not args.resume.is_file():
-        msg = f"--resume: checkpoint {args.resume} does not exist"
-        raise FileNotFoundError(msg)
+    from terratorch.cli_tools import build_lightning_cli  # after the checks: the slow import
+
     with tempfile.TemporaryDirectory(prefix="axion-stage3-") as folder:
         path = Path(folder) / args.config.name
         path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -110,6 +117,52 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_paths(config: dict[str, Any], args: argparse.Namespace) -> None:
+    """Refuse missing inputs and unwritable outputs before anything heavy is imported or built.
+
+    Checked: ``--data-dir`` (or, without it, the data module's ``root``/``data_dir``/... in the
+    config, unless it sets ``download``), ``--resume``, and the output folder (``--output-dir`` or
+    ``trainer.default_root_dir``). ``--print-config`` needs none of them.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError, PermissionError: Naming the flag or key and the path.
+    """
+    if args.print_config:
+        return
+    if args.data_dir is not None:
+        _require_folder(args.data_dir, "--data-dir")
+    else:
+        data_args = (config.get("data") or {}).get("init_args") or {}
+        for key in DATA_DIR_ARGS:
+            if isinstance(data_args.get(key), str) and not data_args.get("download"):
+                _require_folder(Path(data_args[key]), f"data.init_args.{key} (or --data-dir)")
+    if args.resume is not None and not args.resume.is_file():
+        msg = f"--resume: checkpoint {args.resume} does not exist"
+        raise FileNotFoundError(msg)
+    root = args.output_dir or (config.get("trainer") or {}).get("default_root_dir")
+    if root is not None:
+        _require_writable(Path(root), "--output-dir" if args.output_dir else "trainer.default_root_dir")
+
+
+def _require_folder(path: Path, option: str) -> None:
+    if not path.is_dir():
+        what = "is a file, not a folder" if path.exists() else "no such folder"
+        msg = f"{option} {path}: {what} (from {Path.cwd()})"
+        raise (NotADirectoryError if path.exists() else FileNotFoundError)(msg)
+
+
+def _require_writable(path: Path, option: str) -> None:
+    if path.exists() and not path.is_dir():
+        msg = f"{option} {path}: is a file, not a folder for logs and checkpoints"
+        raise NotADirectoryError(msg)
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        msg = f"{option} {path}: cannot write in {existing} (permission denied)"
+        raise PermissionError(msg)
+
+
 def report_smoke(trainer: Any, output_dir: Path) -> int:
     """Print the smoke run's outcome; 1 if it stopped early or left no checkpoint in ``output_dir``."""
     checkpoints = sorted(output_dir.rglob("*.ckpt"))
@@ -118,7 +171,7 @@ def report_smoke(trainer: Any, output_dir: Path) -> int:
             f"smoke run failed: {trainer.global_step} of {SMOKE_STEPS} optimizer steps, "
             f"{len(checkpoints)} checkpoint(s) under {output_dir}"
         )
-        return 1
+        return FAILED
     print(f"smoke run passed: {trainer.global_step} optimizer steps, checkpoint {checkpoints[-1]}")  # noqa: T201
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning.pytorch as pl
+from lightning.pytorch.callbacks import RichProgressBar
 
 from axion_terratorch.compat import attribute, module
 
@@ -43,3 +44,34 @@ def filesystem(path: str, **storage_options: Any) -> Any:
     """
     name = "lightning.fabric.utilities.cloud_io"
     return attribute(LIBRARY, module(LIBRARY, name), "get_filesystem", name)(path, **storage_options)
+
+
+def rich_bar_arguments(bar: RichProgressBar) -> tuple[Any, ...]:
+    """``(refresh_rate, leave, theme, console_kwargs)``: the arguments ``bar`` was built with.
+
+    Reads ``_leave`` and ``_console_kwargs`` of ``pytorch/callbacks/progress/rich_progress.py``
+    (lightning 2.6.6), which keeps them private.
+    """
+    owner = "RichProgressBar"
+    return (
+        bar.refresh_rate,
+        attribute(LIBRARY, bar, "_leave", owner),
+        bar.theme,
+        attribute(LIBRARY, bar, "_console_kwargs", owner),
+    )
+
+
+class DescribedRichProgressBar(RichProgressBar):
+    """Lightning's rich bar whose training description a subclass gives (:meth:`train_description`).
+
+    Overrides ``_get_train_description`` of ``pytorch/callbacks/progress/progress_bar.py``
+    (lightning 2.6.6); the test of this module fails if Lightning renames it.
+    """
+
+    def train_description(self, current_epoch: int) -> str | None:
+        """The text before the bar, or ``None`` for Lightning's own."""
+        return None
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        text = self.train_description(current_epoch)
+        return super()._get_train_description(current_epoch) if text is None else text

@@ -40,3 +40,11 @@ def tree_leaves(tree: Any) -> list[Any]:
 
 #: ``TorchDispatchMode`` (:func:`dispatch_mode_class`), as a base class.
 TorchDispatchMode = dispatch_mode_class()
+
+
+def tensor_version(tensor: Any) -> int:
+    """The in-place modification counter of ``tensor``: it rises with every in-place write.
+
+    Reads ``Tensor._version`` (torch 2.14.1), which autograd uses to detect modified saved tensors.
+    """
+    return int(attribute(LIBRARY, tensor, "_version", "Tensor"))

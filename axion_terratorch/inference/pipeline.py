@@ -93,7 +93,7 @@ def predict_scene(
         write_grounded(model, scene, output_tmp, output, options, statistics)
         fallbacks = statistics.fallback_windows if options.fallback == "input" else None
         sidecar = build_sidecar(
-            output, scene, statistics, options, options.check, checkpoint, note, fallbacks
+            output, scene, statistics, options, options.check, checkpoint, note, fallbacks, statistics.windows
         )
         dump_json(sidecar_tmp, sidecar)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])

@@ -142,7 +142,7 @@ def write_grounded(
         scene.open() as reader,
         rasterio.open(acc_path, "w+", **_profile(scene, "float32", None, None)) as acc,
     ):
-        statistics.fallback_windows = _predict_windows(model, scene, reader, acc, options)
+        statistics.fallback_windows, statistics.windows = _predict_windows(model, scene, reader, acc, options)
         with rasterio.open(path, "w", **out_profile) as dst:
             _finalise(scene, reader, acc, dst, nodata, options, statistics)
     return statistics
@@ -177,12 +177,12 @@ def _predict_windows(
     reader: SceneReader,
     acc: rasterio.DatasetWriter,
     opts: GroundingOptions,
-) -> int:
-    """Predict every window into ``acc``; return how many windows fell back to the input."""
+) -> tuple[int, int]:
+    """Predict every window into ``acc``; return how many fell back to the input, and how many ran."""
     layout = TileLayout(scene.height, scene.width, opts.window, opts.overlap)
     windows = list(layout)
     fill_sar = np.asarray(S1GRD_MEAN, dtype=np.float32)[:, None, None]
-    fallbacks = 0
+    fallbacks = ran = 0
     bar = tqdm(total=len(windows), desc="grounding windows", unit="win", disable=not opts.progress)
     with bar, torch.inference_mode():
         for start in range(0, len(windows), opts.batch_size):
@@ -193,6 +193,7 @@ def _predict_windows(
                     sar = np.where(sar_valid, sar, fill_sar)
                     batch.append((window, sar, _fill_optical(optical, opt_valid), sar_valid & opt_valid))
             if batch:
+                ran += len(batch)
                 predictions = _run(model, [b[1] for b in batch], [b[2] for b in batch], opts)
                 if opts.fallback == "input":
                     fallbacks += _fall_back(predictions, batch, scene.bands, opts.check)
@@ -201,7 +202,7 @@ def _predict_windows(
                     total = acc.read(window=rio_window) + prediction * layout.weight(window)
                     acc.write(total, window=rio_window)
             bar.update(min(opts.batch_size, len(windows) - start))
-    return fallbacks
+    return fallbacks, ran
 
 
 def _fall_back(

@@ -30,6 +30,7 @@ def build_sidecar(
     checkpoint: str | os.PathLike[str] | None = None,
     lpips_note: str | None = None,
     fallback_windows: int | None = None,
+    windows: int | None = None,
 ) -> dict[str, object]:
     """The sidecar of ``output`` as a JSON-ready dict; ``axion-stage3 check`` writes the same fields.
 
@@ -42,10 +43,15 @@ def build_sidecar(
         checkpoint: The model's checkpoint, recorded for provenance.
         lpips_note: Why ``lpips_change`` is missing, when it is.
         fallback_windows: Windows where ``predict --fallback input`` wrote the input.
+        windows: Windows run through the model (those holding valid optical data). When every one
+            fell back, the flag is ``fallback``: the output is the input, nothing was grounded.
     """
     check = QualityCheck() if check is None else check
     summary = statistics.summary()
     verdict = check.verdict(*(summary[key] for key in VERDICT_SCORES))
+    flag, reasons = verdict.flag, list(verdict.reasons)
+    if windows and fallback_windows == windows:
+        flag, reasons = "fallback", [f"all {windows} windows failed the quality check"]
     return {
         "output": str(output),
         "inputs": {"s1": str(scene.s1_path), "optical": str(scene.optical_path)},
@@ -59,10 +65,11 @@ def build_sidecar(
         "band_drift_metric": "per band, the relative low-pass change (output - input) shared by 90% of valid pixels",
         "lpips_change": summary["lpips_change"],
         "lpips_note": lpips_note,
-        "quality_flag": verdict.flag,
-        "quality_reasons": list(verdict.reasons),
+        "quality_flag": flag,
+        "quality_reasons": reasons,
         "quality_check": check.as_dict(),
         "fallback_windows": fallback_windows,
+        "windows": windows,
         "valid_fraction": summary["valid_fraction"],
         "change_units": "reflectance (output - input, valid pixels)",
         "change": summary["change"],

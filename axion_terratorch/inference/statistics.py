@@ -68,6 +68,8 @@ class SceneStatistics:
         self._drift = DriftHistogram(channels)
         #: Windows where ``predict --fallback input`` wrote the input (set by the scene writer).
         self.fallback_windows = 0
+        #: Windows run through the model: those holding a valid optical pixel (set by the scene writer).
+        self.windows = 0
 
     def update(
         self, output: np.ndarray, optical: np.ndarray, sar: np.ndarray, valid: np.ndarray, score: bool = True

@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import Tensor, nn
 
+from axion_terratorch.compat.torch import tensor_version
 from axion_terratorch.init_config import init_config, init_rng_state
 
 #: Checkpoint entry holding the base reference of a trained-only checkpoint.
@@ -128,7 +129,7 @@ def weights_hash(tensors: Mapping[str, Tensor]) -> str:
 def frozen_hash(module: nn.Module) -> str:
     """:func:`weights_hash` of ``module``'s frozen parameters, cached until one of them changes."""
     tensors = frozen_state(module)
-    version = tuple((key, t.data_ptr(), t._version, t.dtype) for key, t in sorted(tensors.items()))
+    version = tuple((key, t.data_ptr(), tensor_version(t), t.dtype) for key, t in sorted(tensors.items()))
     cached = _HASHES.get(module)
     if cached is not None and cached[0] == version:
         return cached[1]

@@ -45,7 +45,9 @@ def build_generation(
     Returns:
         terratorch's ``TerraMindGeneration``.
     """
-    with pretrained_download([f"terramind_v1_{variant}", S2L2A_TOKENIZER]):
+    with pretrained_download(
+        [f"terramind_v1_{variant}", S2L2A_TOKENIZER], pretrained=pretrained and ckpt_path is None
+    ):
         generation = build_full_model(
             f"terramind_v1_{variant}_generate",
             modalities=[SAR_KEY, OPTICAL_KEY],

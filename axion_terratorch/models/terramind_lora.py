@@ -59,7 +59,7 @@ class TerraMindLoRABackbone(RecordsInitArgs, nn.Module):
         self.bands = tuple(bands)
         self.modalities = tuple(modalities)
         names = [TERRAMIND_S2L2A_NAMES[slot] for slot in band_slots(bands)]
-        with pretrained_download([f"terramind_v1_{variant}"]):
+        with pretrained_download([f"terramind_v1_{variant}"], pretrained=pretrained and ckpt_path is None):
             encoder = build_backbone(
                 f"terramind_v1_{variant}",
                 modalities=list(modalities),

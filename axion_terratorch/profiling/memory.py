@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import lightning.pytorch as pl
@@ -24,6 +25,11 @@ from axion_terratorch.profiling.budget import MemoryBudget, Precision, format_by
 from axion_terratorch.profiling.tensors import PeakTensorMeter, SavedTensorMeter, storage_bytes
 
 logger = logging.getLogger(__name__)
+
+#: Tile side of the timed forward pass :func:`estimate_step_seconds` scales from (a multiple of 16).
+PROBE_TILE = 32
+#: A training step's cost in forward passes: the forward, and a backward of about twice its cost.
+STEP_PER_FORWARD = 3.0
 
 
 def compute_dtype(precision: Precision, device: str, cpu_half: torch.dtype = torch.bfloat16) -> torch.dtype:
@@ -109,6 +115,7 @@ def measure_training_memory(
     precision: str | int = "32-true",
     device: str | torch.device = "cpu",
     cpu_half: torch.dtype = torch.bfloat16,
+    phase: Callable[[str], None] | None = None,
 ) -> MemoryBudget:
     """Run one training step of ``task`` and measure its memory by component.
 
@@ -130,6 +137,8 @@ def measure_training_memory(
             float16 parameters (``frozen_dtype: float16``) are stored in it too for the step: the
             same bytes, and no per-use cast that float16 autocast on a GPU would not make either.
             The task is modified in place.
+        phase: Called with the name of each phase as it starts (``optimizer state``, ``forward
+            pass and loss``, ``backward pass``, ``optimizer step``), e.g. to print progress.
 
     Returns:
         The :class:`MemoryBudget`.
@@ -141,6 +150,7 @@ def measure_training_memory(
     if batch_size < 1 or tile_size < 1:
         msg = f"batch_size and tile_size must be >= 1, got {batch_size} and {tile_size}"
         raise ValueError(msg)
+    phase = phase or (lambda _name: None)
     device = torch.device(device)
     dtype = compute_dtype(precision, str(device), cpu_half)
     task = task.to(device).train()
@@ -148,6 +158,7 @@ def measure_training_memory(
         _stand_in_half(task, dtype)
     trainable = [p for p in task.parameters() if p.requires_grad]
     frozen = [p for p in task.parameters() if not p.requires_grad] + list(task.buffers())
+    phase("optimizer state")
     optimizer = task_optimizer(task)
     for param in trainable:
         param.grad = torch.zeros_like(param)
@@ -159,9 +170,12 @@ def measure_training_memory(
     saved = SavedTensorMeter(exclude=[*trainable, *frozen])
     with PeakTensorMeter() as peak:
         batch = make_batch(_bands(task), batch_size, tile_size, device)
+        phase("forward pass and loss")
         with _autocast(device, dtype), saved:
             loss = task.compute_loss(task(batch["image"]), batch)["loss"]
+        phase("backward pass")
         loss.backward()
+        phase("optimizer step")
         optimizer.step()
         del loss, batch
     cuda_peak = torch.cuda.max_memory_allocated(device) if is_cuda else None
@@ -194,6 +208,29 @@ def measure_training_memory(
         "memory budget: total %s, peak %s", format_bytes(budget.total_bytes), format_bytes(budget.peak_bytes)
     )
     return budget
+
+
+def estimate_step_seconds(
+    task: nn.Module, batch_size: int, tile_size: int, device: str | torch.device = "cpu"
+) -> tuple[float, float]:
+    """Time one forward pass of ``task`` on a small tile and scale it to the measured step.
+
+    The forward pass runs twice without gradients on one :data:`PROBE_TILE` px sample (or the tile,
+    if smaller) and the second is timed; the estimate scales it by the pixels of the measured batch and by
+    :data:`STEP_PER_FORWARD`. Small tiles carry more fixed overhead per pixel, so it errs long.
+
+    Returns:
+        ``(probe seconds, estimated seconds of the measured step)``.
+    """
+    probe = min(PROBE_TILE, tile_size)
+    batch = make_batch(_bands(task), 1, probe, device)
+    task = task.to(device)
+    with torch.no_grad():
+        task(batch["image"])  # the first call carries one-time costs (lazy init, kernel selection)
+        start = time.perf_counter()
+        task(batch["image"])
+        seconds = time.perf_counter() - start
+    return seconds, seconds * STEP_PER_FORWARD * batch_size * (tile_size / probe) ** 2
 
 
 def _stand_in_half(task: nn.Module, dtype: torch.dtype) -> None:

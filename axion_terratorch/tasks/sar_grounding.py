@@ -16,6 +16,7 @@ from terratorch.tasks.base_task import TerraTorchTask
 from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
+from axion_terratorch.callbacks.progress import step_progress_bar
 from axion_terratorch.checks import check_at_least, check_positive
 from axion_terratorch.compat.lightning import batches_processed_in_epoch
 from axion_terratorch.config import import_object
@@ -43,7 +44,9 @@ MODULE_ARGS = ("model", "loss", "metrics")
 #: Prefix of the model's weights in the task's state dict.
 MODEL_PREFIX = "model."
 #: Metrics shown in the progress bar: fidelity, and the SAR agreement beside it.
-PROGRESS_BAR_METRICS = ("psnr", "sar_agreement")
+#: Validation metrics on the progress bar: fidelity, its gain over the input, and the SAR agreement
+#: with its excess over the true image's (the over-grounding signal the docs say to watch).
+PROGRESS_BAR_METRICS = ("psnr", "psnr_gain", "sar_agreement", "sar_agreement_excess")
 
 
 class SARGroundingTask(TerraTorchTask):
@@ -60,7 +63,8 @@ class SARGroundingTask(TerraTorchTask):
     called as ``loss(output, optical, sar, target=..., mask=...)`` and returns a dict with the total
     under ``"loss"`` and named terms; ``metrics`` is a :class:`GroundingMetrics` (or subclass).
 
-    Logged: ``train/loss`` and ``train/loss/<term>`` per training step; ``val/loss``, ``val/loss/<term>``
+    Logged: ``train/loss`` and ``train/loss/<term>`` per training step (``train/monitor/<term>`` for a
+    term the loss weighs 0: computed, not in the total); ``val/loss``, ``val/loss/<term>``
     and ``val/<metric>`` (``sar_agreement``, ``sar_agreement_input``, ``sar_agreement_gain``,
     ``lpips_change``, and when targets exist ``psnr``/``ssim``/``sam`` and the over-grounding metrics
     ``sar_agreement_target``, ``sar_agreement_excess``, ``copy_of_sar_ratio``, ``psnr_gain``,
@@ -279,7 +283,9 @@ class SARGroundingTask(TerraTorchTask):
             check_trainer_settings(self.trainer)
 
     def configure_callbacks(self) -> list[Callback]:
-        """The data module's callbacks (its ``configure_callbacks()``, e.g. ``BadTileReport``), if any.
+        """The data module's callbacks (its ``configure_callbacks()``, e.g. ``BadTileReport``), if any,
+        and, for a run bounded by steps only, a progress bar that does not read ``Epoch 3/-2``
+        (:func:`~axion_terratorch.callbacks.progress.step_progress_bar`).
 
         First places the run's logs and checkpoints under one root: loggers and ``ModelCheckpoint`` s
         that name no folder go under ``trainer.default_root_dir``
@@ -288,7 +294,7 @@ class SARGroundingTask(TerraTorchTask):
         """
         apply_run_root(self.trainer)
         hook = getattr(self.trainer.datamodule, "configure_callbacks", None)
-        return list(hook()) if callable(hook) else []
+        return step_progress_bar(self.trainer) + (list(hook()) if callable(hook) else [])
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """With ``checkpoint_weights: trained``, leave the frozen base out and record its reference.
@@ -390,7 +396,7 @@ class SARGroundingTask(TerraTorchTask):
         terms = self.compute_loss(self(batch["image"]), batch)
         size = _batch_size(batch)
         self.log("train/loss", terms["loss"], batch_size=size, prog_bar=True)
-        self.log_dict({f"train/loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size)
+        self.log_dict(self._term_names("train", terms), batch_size=size)
         return terms["loss"]
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
@@ -410,9 +416,7 @@ class SARGroundingTask(TerraTorchTask):
         terms = self.compute_loss(output, batch)
         size = _batch_size(batch)
         self.log(f"{stage}/loss", terms["loss"], batch_size=size, sync_dist=True)
-        self.log_dict(
-            {f"{stage}/loss/{k}": v for k, v in terms.items() if k != "loss"}, batch_size=size, sync_dist=True
-        )
+        self.log_dict(self._term_names(stage, terms), batch_size=size, sync_dist=True)
         image = batch["image"]
         metrics.update(
             output,
@@ -433,6 +437,16 @@ class SARGroundingTask(TerraTorchTask):
     def on_test_epoch_end(self) -> None:
         """Log and reset the test metrics."""
         self._log_metrics("test", self.test_metrics)
+
+    def _term_names(self, stage: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``<stage>/loss/<term>`` for the terms in the total, ``<stage>/monitor/<term>`` for those
+        the loss weighs 0 (computed, not trained on; read from the loss's ``weights`` mapping)."""
+        weights = getattr(self.loss, "weights", None) or {}
+        return {
+            f"{stage}/{'monitor' if weights.get(name, 1) == 0 else 'loss'}/{name}": value
+            for name, value in terms.items()
+            if name != "loss"
+        }
 
     def _log_metrics(self, stage: str, metrics: GroundingMetrics) -> None:
         # torchmetrics synchronises its states across processes in compute().

@@ -65,3 +65,35 @@ def test_errors_exit_2_and_name_the_problem(tiny_lowvr, args, message, capsys):
     argv = ["memory-report", *args] if args[0] == "-c" else ["memory-report", "-c", str(tiny_lowvr), *args]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_phases_are_printed_as_they_run_with_an_estimate(capsys):
+    demo = REPO / "configs" / "stage3.demo.yaml"
+    assert main(["memory-report", "-c", str(demo), "--tile-size", "32", "--batch-size", "1", "--quick"]) == 0
+    printed = capsys.readouterr()
+    phases = [line.split(": ", 1)[1].split(" (")[0] for line in printed.err.splitlines()]
+    assert phases == [
+        f"reading {demo}",
+        "building the task",
+        "timing a forward pass on a 32 px tile",
+        "the measured step",
+        "optimizer state",
+        "forward pass and loss",
+        "backward pass",
+        "optimizer step",
+        "done",
+    ]
+    assert "the measured step (batch 1, 32 px, 32-true) takes about" in printed.err
+    assert "--quick" not in printed.out  # a residual model has no denoising steps to cut
+
+
+def test_quick_cuts_a_generative_model_to_one_denoising_step(tiny_lowvr):
+    from axion_terratorch.cli import subcommand_parser
+    from axion_terratorch.cli.memory_report import add_arguments, resolve_settings
+
+    parser = subcommand_parser("memory-report")
+    add_arguments(parser)
+    _, settings = resolve_settings(parser.parse_args(["-c", str(tiny_lowvr), "--quick"]))
+    assert (settings["quick"], settings["overrides"]) == (True, {"timesteps": 1, "gradient_steps": 1})
+    _, settings = resolve_settings(parser.parse_args(["-c", str(tiny_lowvr), "--quick", "--timesteps", "3"]))
+    assert settings["overrides"] == {"timesteps": 3, "gradient_steps": 1}  # a flag given wins

@@ -4,6 +4,8 @@ import json
 import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,7 +84,7 @@ def one_line_error(capsys, code):
         (["--trainer.min_steps=10", "--max-steps", "5"], r"trainer\.min_steps \(10\).*max_steps \(5\)"),
         (["--lora-rank", "0"], r"lora\.rank"),
         (["--data.init_args.batch_size=-2"], r"batch_size must be >= 1, got -2"),
-        (["--data-dir", "tiles/"], "SyntheticGroundingDataModule takes no data directory"),
+        (["--data-dir", "."], "SyntheticGroundingDataModule takes no data directory"),
         (["--resume", "missing.ckpt"], "missing.ckpt"),
     ],
 )
@@ -191,3 +193,33 @@ def test_wrong_keys_and_values_stop_before_training_naming_the_key(demo_config, 
     assert named in message
     assert "Traceback" not in message
     assert not (demo_config.parent / "checkpoints").exists()
+
+
+def test_missing_data_dir_or_unwritable_output_is_refused_before_the_build(demo_config, tmp_path, capsys):
+    start = time.perf_counter()
+    code = main(["train", "--config", str(demo_config), "--data-dir", str(tmp_path / "tiles")])
+    assert one_line_error(capsys, code).endswith(
+        f"--data-dir {tmp_path / 'tiles'}: no such folder (from {Path.cwd()})"
+    )
+    (tmp_path / "file").write_text("")
+    code = main(["train", "--config", str(demo_config), "--output-dir", str(tmp_path / "file")])
+    assert "--output-dir" in one_line_error(capsys, code)
+    assert time.perf_counter() - start < 2  # nothing was built
+
+
+def test_missing_pretrained_weights_offline_is_one_line_without_retries(
+    demo_config, tmp_path, capsys, monkeypatch
+):
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    config = yaml.safe_load(demo_config.read_text())
+    config["model"]["init_args"]["model"]["init_args"]["pretrained"] = True
+    demo_config.write_text(yaml.safe_dump(config))
+    start = time.perf_counter()
+    code = main(["train", "--config", str(demo_config), "--validate-config"])
+    line = one_line_error(capsys, code)
+    assert "terramind_v1_tiny" in line
+    assert "not in the Hugging Face cache and HF_HUB_OFFLINE is set" in line
+    assert time.perf_counter() - start < 20  # no download retries (they take about 25 s)

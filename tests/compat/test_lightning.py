@@ -9,7 +9,13 @@ from fsspec.implementations.memory import MemoryFileSystem
 from lightning.pytorch.demos.boring_classes import BoringModel
 
 from axion_terratorch.compat import CompatError
-from axion_terratorch.compat.lightning import batches_processed_in_epoch, batches_ready, filesystem
+from axion_terratorch.compat.lightning import (
+    DescribedRichProgressBar,
+    batches_processed_in_epoch,
+    batches_ready,
+    filesystem,
+    rich_bar_arguments,
+)
 
 
 class Counting(BoringModel):
@@ -59,3 +65,15 @@ def test_a_moved_counter_is_named(read, expected):
 def test_filesystem_of_local_and_remote_paths(tmp_path):
     assert isinstance(filesystem(str(tmp_path / "last.ckpt")), LocalFileSystem)
     assert isinstance(filesystem("memory://run/last.ckpt"), MemoryFileSystem)
+
+
+def test_described_rich_bar_gives_its_own_description_or_lightnings():
+    class Described(DescribedRichProgressBar):
+        def train_description(self, current_epoch):
+            return None if current_epoch == 0 else f"round {current_epoch}"
+
+    bar = Described(refresh_rate=3, leave=True)
+    bar._trainer = SimpleNamespace(max_epochs=5)
+    assert bar._get_train_description(2) == "round 2"
+    assert bar._get_train_description(0).startswith("Epoch 0/4")
+    assert rich_bar_arguments(bar) == (3, True, bar.theme, {})

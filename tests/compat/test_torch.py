@@ -2,7 +2,7 @@
 
 import torch
 
-from axion_terratorch.compat.torch import TorchDispatchMode, dispatch_mode_class, tree_leaves
+from axion_terratorch.compat.torch import TorchDispatchMode, dispatch_mode_class, tensor_version, tree_leaves
 
 
 def test_a_dispatch_mode_sees_every_operation():
@@ -25,3 +25,11 @@ def test_a_dispatch_mode_sees_every_operation():
 def test_tree_leaves_flattens_nested_arguments():
     tensor = torch.zeros(1)
     assert tree_leaves(((1, [tensor]), {"a": 3})) == [1, tensor, 3]
+
+
+def test_tensor_version_counts_in_place_writes():
+    tensor = torch.zeros(2)
+    before = tensor_version(tensor)
+    tensor.add_(1)
+    assert tensor_version(tensor) == before + 1
+    assert tensor_version(tensor.clone()) == 0

@@ -10,6 +10,8 @@ from inference.scene_data import BANDS, PointwiseGrounding, scene_arrays, write_
 from torch import nn
 
 from axion_terratorch.cli import main
+from axion_terratorch.cli.errors import FLAGGED, verdict_status
+from axion_terratorch.cli.predict import verdict_line
 from axion_terratorch.functional import smooth
 from axion_terratorch.inference.pipeline import predict_scene
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
@@ -125,7 +127,7 @@ def test_check_cli_passes_the_input_and_flags_a_sar_imprint(tmp_path, capsys):
     )
     grounded = write_raster(tmp_path / "grounded.tif", imprinted[0].numpy(), list(BANDS))
     code, report = _check(tmp_path, grounded)
-    assert (code, report["quality_flag"]) == (1, "over-grounded")
+    assert (code, report["quality_flag"]) == (3, "over-grounded")  # FLAGGED, as predict
     assert "over-grounded" in capsys.readouterr().out
     assert report["inputs"]["optical"].endswith("optical.tif")
     assert report["output"].endswith("grounded.tif")
@@ -157,8 +159,14 @@ def test_predict_flags_an_imprinting_model_and_fallback_writes_the_input(tmp_pat
     assert sidecar["fallback_windows"] is None
     safe = GroundingOptions(window=32, overlap=8, progress=False, fallback="input")
     sidecar = predict_scene(ImprintingGrounding(), s1, opt, tmp_path / "safe.tif", safe, lpips=False)
-    assert sidecar["fallback_windows"] == 9  # 3 x 3 windows, each an imprint
-    assert sidecar["quality_flag"] == "production"
+    assert (sidecar["fallback_windows"], sidecar["windows"]) == (9, 9)  # 3 x 3 windows, each an imprint
+    assert sidecar["quality_flag"] == "fallback"  # nothing was grounded: not labelled production
+    assert verdict_line(sidecar).startswith(
+        "fallback: 9 of 9 window(s) fell back to the input, nothing grounded"
+    )
+    assert verdict_status(sidecar["quality_flag"]) == FLAGGED
+    some = {**sidecar, "fallback_windows": 3, "quality_flag": "production", "quality_reasons": []}
+    assert verdict_line(some).endswith(", 3 of 9 window(s) fell back to the input")
     assert sidecar["sar_imprint"] < 0.05  # float rounding of the cross-fade only
     with rasterio.open(tmp_path / "safe.tif") as out, rasterio.open(opt) as src:
         np.testing.assert_allclose(out.read(), src.read(), atol=1e-6)

@@ -25,6 +25,7 @@ def test_offline_pretrained_backbone_gives_one_actionable_message():
     assert "TerraMind_v1_tiny.pt" in message
     assert "ckpt_path" in message
     assert "pretrained: false" in message
+    assert "not in the Hugging Face cache and HF_HUB_OFFLINE is set" in message  # refused before the download
     assert caught.value.__cause__ is None  # no chained 150-line traceback
     assert caught.value.__suppress_context__
 

@@ -188,3 +188,40 @@ def test_gate_weight_teaches_the_model_gate_with_the_error_mask(batch):
     assert float(terms["loss"]) == pytest.approx(float(plain["loss"]) + 0.5 * float(expected), rel=1e-4)
     without_mask = {key: value for key, value in batch.items() if key != "error_mask"}
     assert "gate" not in task.compute_loss(task(batch["image"]), without_mask)
+
+
+@pytest.mark.slow
+def test_terms_weighted_zero_are_logged_as_monitored_and_the_bar_shows_the_gains(model, tmp_path):
+    from lightning.pytorch import Trainer
+
+    from axion_terratorch.callbacks import StepProgressBar
+
+    loss = Stage3Loss(bands=BANDS, use_lpips=False, sar_consistency_weight=0.0)
+    task = offline_task(model, loss=loss)
+    data = SyntheticGroundingDataModule(
+        num_train=2, num_val=2, num_test=2, tile_size=32, bands=BANDS, batch_size=2
+    )
+    trainer = Trainer(
+        max_epochs=-1,  # bounded by steps only, as the real recipe
+        max_steps=1,
+        limit_val_batches=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(task, data)
+    logged = set(trainer.callback_metrics)
+    assert {
+        "train/monitor/sar_consistency",
+        "val/monitor/sar_consistency",
+    } <= logged  # weight 0: not trained on
+    assert not {"train/loss/sar_consistency", "val/loss/sar_consistency"} & logged
+    assert {"train/loss/spectral", "train/loss/cycle_identity"} <= logged
+    assert {"val/psnr", "val/psnr_gain", "val/sar_agreement", "val/sar_agreement_excess"} <= set(
+        trainer.progress_bar_metrics
+    )
+    bar = trainer.progress_bar_callback
+    assert isinstance(bar, StepProgressBar)
+    assert bar._get_train_description(3).strip() == "Epoch 3 (max_steps 1)"  # not "Epoch 3/-2"
