@@ -1,21 +1,57 @@
 """Fixtures shared by all tests."""
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from run_configs import REPO, tiny_run_config
 
+#: Overrides of the demo config for a two-step run with one validation batch.
+FAST_FIT = [
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=2",
+    "--trainer.limit_val_batches=1",
+    "--trainer.log_every_n_steps=1",
+]
 
-@pytest.fixture
-def demo_config(tmp_path: Path) -> Path:
-    """The demo config at test size: 4 training and 2 validation tiles of 32 px."""
+
+def small_demo_config(out_dir: Path) -> Path:
+    """The demo config at test size, writing under ``out_dir``: 4 training and 2 validation tiles of 32 px."""
     return tiny_run_config(
         REPO / "configs" / "stage3.demo.yaml",
-        tmp_path / "run",
+        out_dir,
         num_train=4,
         num_val=2,
         num_test=2,
         tile_size=32,
         batch_size=2,
     )
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path) -> Path:
+    """The demo config at test size in this test's own folder."""
+    return small_demo_config(tmp_path / "run")
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One finished ``terratorch fit`` of the demo config at test size (shared: do not write into it)."""
+
+    config: Path
+    run_dir: Path
+    checkpoint: Path
+    cli: Any
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The demo config fit once per session with ``FAST_FIT``: its config, run folder, ``last.ckpt``, CLI."""
+    from terratorch.cli_tools import build_lightning_cli
+
+    run_dir = tmp_path_factory.mktemp("demo_run") / "run"
+    config = small_demo_config(run_dir)
+    cli = build_lightning_cli(["fit", "-c", str(config), *FAST_FIT])
+    return DemoRun(config, run_dir, run_dir / "checkpoints" / "last.ckpt", cli)

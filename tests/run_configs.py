@@ -46,13 +46,22 @@ def tiny_run_config(source: Path, out_dir: Path, **data_args: object) -> Path:
     return path
 
 
-def resume_run_config(out_dir: Path, extra_callbacks: list[dict] | None = None) -> Path:
+#: ``model`` of a run config: the 1x1-convolution stand-in of ``stand_in.py`` (tests of loop plumbing).
+STAND_IN = {"class_path": "stand_in.PixelGrounding", "init_args": {"bands": ["B02", "B03", "B04", "B08"]}}
+
+
+def resume_run_config(
+    out_dir: Path, extra_callbacks: list[dict] | None = None, model: dict | None = None
+) -> Path:
     """The demo config for resume tests: 8 tiles of 32 px in batches of 2 (4 optimizer steps per
-    epoch), ``last.ckpt`` written after every optimizer step, optional extra callbacks."""
+    epoch), ``last.ckpt`` written after every optimizer step, optional extra callbacks, and the
+    demo's tiny TerraMind or another ``model`` (e.g. :data:`STAND_IN`)."""
     config = tiny_run_config(
         REPO / "configs" / "stage3.demo.yaml", out_dir, num_train=8, num_val=2, tile_size=32, batch_size=2
     )
     settings = yaml.safe_load(config.read_text())
+    if model is not None:
+        settings["model"]["init_args"]["model"] = model
     # this every-step ModelCheckpoint writes last.ckpt itself: one writer per file
     callbacks = [
         c for c in settings["trainer"]["callbacks"] if not c["class_path"].endswith("LastCheckpoint")

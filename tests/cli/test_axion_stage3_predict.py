@@ -13,7 +13,7 @@ from axion_terratorch.cli import main
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.sidecar import VERDICT_SCORES
 
-FAST = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=1", "--trainer.limit_val_batches=1"]
+from run_configs import tiny_run_config
 
 
 def test_predict_writes_a_geotiff_and_its_sidecar(tmp_path, capsys):
@@ -81,15 +81,16 @@ def test_predict_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, 
 
 
 @pytest.mark.slow
-def test_terratorch_predict_and_axion_predict_with_a_fit_checkpoint(demo_config, tmp_path):
-    build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
-    ckpt = demo_config.parent / "checkpoints" / "last.ckpt"
+def test_terratorch_predict_and_axion_predict_with_a_fit_checkpoint(demo_run, tmp_path):
+    ckpt = demo_run.checkpoint
     predictions = tmp_path / "predictions"
     build_lightning_cli(
         [
             "predict",
             "-c",
-            str(demo_config),
+            str(
+                tiny_run_config(demo_run.config, tmp_path / "predict_run")
+            ),  # its logs away from the shared run
             "--ckpt_path",
             str(ckpt),
             "--predict_output_dir",

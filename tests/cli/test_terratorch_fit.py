@@ -14,12 +14,7 @@ from terratorch.cli_tools import build_lightning_cli
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
 
-FAST = [
-    "--trainer.max_epochs=1",
-    "--trainer.limit_train_batches=2",
-    "--trainer.limit_val_batches=1",
-    "--trainer.log_every_n_steps=1",
-]
+from conftest import FAST_FIT as FAST
 
 
 def logged_metrics(run_dir: Path) -> set[str]:
@@ -29,9 +24,8 @@ def logged_metrics(run_dir: Path) -> set[str]:
     return {key for row in rows for key, value in row.items() if value}
 
 
-def test_fit_trains_validates_logs_and_checkpoints(demo_config):
-    run_dir = demo_config.parent
-    cli = build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
+def test_fit_trains_validates_logs_and_checkpoints(demo_run):
+    run_dir, cli = demo_run.run_dir, demo_run.cli
     task = cli.model
     assert isinstance(task, SARGroundingTask)
     assert isinstance(task.loss, Stage3Loss)  # a class_path loss arrives as a module
@@ -64,10 +58,9 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_config):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_checkpoint_holds_the_configs_the_yaml_gave(demo_config):
-    build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
-    given = yaml.safe_load(demo_config.read_text())["model"]["init_args"]
-    checkpoint = torch.load(demo_config.parent / "checkpoints" / "last.ckpt", weights_only=False)
+def test_checkpoint_holds_the_configs_the_yaml_gave(demo_run):
+    given = yaml.safe_load(demo_run.config.read_text())["model"]["init_args"]
+    checkpoint = torch.load(demo_run.checkpoint, weights_only=False)
     saved = checkpoint["hyper_parameters"]
     for name in ("model", "loss"):
         assert saved[name]["class_path"] == given[name]["class_path"]
@@ -78,11 +71,11 @@ def test_checkpoint_holds_the_configs_the_yaml_gave(demo_config):
             assert stored == value, (name, key)
 
 
-@pytest.mark.slow
-def test_checkpoint_reloads_and_reproduces_outputs(demo_config):
-    cli = build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
-    ckpt = demo_config.parent / "checkpoints" / "last.ckpt"
-    reloaded = SARGroundingTask.load_from_checkpoint(ckpt, map_location="cpu", weights_only=False)
+def test_checkpoint_reloads_and_reproduces_outputs(demo_run):
+    cli = demo_run.cli
+    reloaded = SARGroundingTask.load_from_checkpoint(
+        demo_run.checkpoint, map_location="cpu", weights_only=False
+    )
     batch = next(iter(cli.datamodule.val_dataloader()))
     cli.model.eval()
     reloaded.eval()
@@ -105,14 +98,13 @@ def test_terratorch_command_runs_the_demo_config(demo_config):
     assert (demo_config.parent / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_resume_with_another_model_configuration_names_the_tensors(demo_config):
+def test_resume_with_another_model_configuration_names_the_tensors(demo_run, demo_config):
     """``fit --ckpt_path`` with weights of another LoRA rank or decoder width than the config's model.
 
     LightningCLI rebuilds the model from a checkpoint's ``hyper_parameters`` when it has them, so the
     case arises with a checkpoint without them (saved by hand or by another tool).
     """
-    build_lightning_cli(["fit", "-c", str(demo_config), *FAST, "--trainer.limit_train_batches=1"])
-    checkpoint = torch.load(demo_config.parent / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint = torch.load(demo_run.checkpoint, weights_only=True)
     del checkpoint["hyper_parameters"]
     bare = demo_config.parent / "bare.ckpt"
     torch.save(checkpoint, bare)

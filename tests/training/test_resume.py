@@ -1,4 +1,7 @@
-"""A run interrupted and resumed logs the same losses as one never interrupted (same seed)."""
+"""A run interrupted and resumed logs the same losses as one never interrupted (same seed).
+
+The 1x1 stand-in model runs here: the loop is tested (TerraMind is killed and resumed in
+``tests/reliability/test_crash_resume.py``)."""
 
 import warnings
 
@@ -8,7 +11,7 @@ from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch.datamodules.sampling import ResumableRandomSampler, resumable_train_loader
 
-from run_configs import CRASH, logged_train_losses, resume_run_config
+from run_configs import CRASH, STAND_IN, logged_train_losses, resume_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -19,13 +22,19 @@ def run(tmp_path, name, *args, crash_at=None):
     crash = (
         [] if crash_at is None else [{"class_path": "run_configs.CrashAt", "init_args": {"step": crash_at}}]
     )
-    build_lightning_cli(["fit", "-c", str(resume_run_config(tmp_path / name, crash)), *RUN, *args])
+    config = resume_run_config(tmp_path / name, crash, model=STAND_IN)
+    build_lightning_cli(["fit", "-c", str(config), *RUN, *args])
     return tmp_path / name
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Losses of the uninterrupted run."""
+    return logged_train_losses(run(tmp_path_factory.mktemp("resume"), "reference", "--trainer.max_steps=6"))
+
+
 @pytest.mark.parametrize("interrupt_at", [2, 4], ids=["mid-epoch", "epoch-end"])
-def test_resumed_run_logs_the_same_losses(tmp_path, interrupt_at):
-    reference = logged_train_losses(run(tmp_path, "reference", "--trainer.max_steps=6"))
+def test_resumed_run_logs_the_same_losses(tmp_path, reference, interrupt_at):
     with pytest.raises(RuntimeError, match=CRASH):
         run(tmp_path, "interrupted", "--trainer.max_steps=6", crash_at=interrupt_at)
     first = tmp_path / "interrupted"
