@@ -69,14 +69,14 @@ def zero_decoder_layers(decoder: nn.Module) -> list[nn.Module]:
     tokenizer in ``ckpt_path`` they stay zero: the decoded image is identically 0 and no gradient
     reaches anything before it, LoRA adapters included.
     """
-    return [m for m in decoder.modules() if isinstance(m, nn.Conv1d | nn.Conv2d) and not m.weight.any()]
+    return [m for m in decoder.modules() if isinstance(m, nn.Conv1d | nn.Conv2d) and not m.weight.is_meta and not m.weight.any()]
 
 
 def warn_if_untrainable(decoder: nn.Module) -> None:
     """Warn when the decoder's output layer is zero: training such a model changes nothing."""
     out = getattr(decoder, "out", None)
     layer = out[-1] if isinstance(out, nn.Sequential) else None
-    if layer is not None and not layer.weight.any():
+    if layer is not None and not layer.weight.is_meta and not layer.weight.any():
         warnings.warn(
             "TerraMind's S2L2A tokenizer decoder has zero output weights (pretrained: false without a "
             "tokenizer in ckpt_path): its output is identically 0 and no gradient reaches the LoRA "
