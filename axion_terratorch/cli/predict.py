@@ -58,11 +58,21 @@ def run(args: argparse.Namespace) -> int:
     """Ground the scene and print a one-line summary. Exit 2 on bad input, one line (nothing is written then)."""
     from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.pipeline import predict_scene
+    from axion_terratorch.inference.preflight import check_bounds, check_overlap
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 
     try:
         check_config_argument(args)
+        check_bounds(
+            {
+                "--window": args.window,
+                "--overlap": args.overlap,
+                "--batch-size": args.batch_size,
+                "--timesteps": args.timesteps,
+            }
+        )
+        check_overlap(args.window, args.overlap)
         options = GroundingOptions(
             window=args.window,
             overlap=args.overlap,

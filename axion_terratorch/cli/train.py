@@ -76,8 +76,13 @@ def _run(args: argparse.Namespace) -> int:
     from terratorch.cli_tools import build_lightning_cli
 
     from axion_terratorch.config import read_yaml
+    from axion_terratorch.inference.files import check_outputs
 
     config = read_yaml(args.config, "--config")
+    check_outputs(
+        {"--output-dir": args.output_dir},
+        {"--config": args.config, "--resume": args.resume, "--data-dir": args.data_dir},
+    )
     if args.smoke:
         config, edits = smoke_config(config, keep_data=args.data_dir is not None)
         if args.output_dir is None:

@@ -71,7 +71,15 @@ def predict_scene(
             "so the sidecar would overwrite the GeoTIFF; give the output a .tif name"
         )
         raise ValueError(msg)
-    check_outputs({"output": output, "sidecar": sidecar_file}, {"s1": s1, "optical": optical})
+    check_outputs(
+        {"output": output, "sidecar": sidecar_file},
+        {
+            "s1": s1,
+            "optical": optical,
+            "checkpoint": None if isinstance(model, nn.Module) else model,
+            "config": config,
+        },
+    )
     check_device(options.device)
     folder = check_writable(Path(output).parent, "output")
     checkpoint = None
