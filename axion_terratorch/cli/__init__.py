@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from axion_terratorch.cli.interrupts import Interrupted, signals_raise
+from axion_terratorch.custom_modules import block_custom_modules
 
 #: Subcommand name -> (module under ``axion_terratorch.cli``, one-line help).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``axion-stage3`` and ``python -m axion_terratorch.cli``."""
     known, rest = build_parser().parse_known_args(argv)
+    block_custom_modules()  # AXION_NO_CUSTOM_MODULES=1: terratorch does not import ./custom_modules
     module_name, help_text = SUBCOMMANDS[known.command]
     module = importlib.import_module(f"axion_terratorch.cli.{module_name}")
     parser = argparse.ArgumentParser(prog=f"axion-stage3 {known.command}", description=help_text)

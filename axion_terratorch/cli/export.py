@@ -40,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
     """Export; exit 2 on a usage or input error."""
     from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.export import export_checkpoint
-    from axion_terratorch.inference.files import check_outputs
     from axion_terratorch.inference.selection import rank_checkpoints
 
     try:
@@ -60,9 +59,6 @@ def run(args: argparse.Namespace) -> int:
                 f"best of {len(ranked)} checkpoints by {args.select}: {checkpoint} (score {ranked[0].score:.4f})"
             )
         kind = "merged" if args.merged else "adapter"
-        check_outputs(
-            {}, {"--checkpoint": checkpoint, "--config": args.config}, {"--output": (args.output, None)}
-        )
         folder = export_checkpoint(checkpoint, args.output, kind, args.config, args.overwrite, provenance)
     except (ValueError, TypeError, OSError) as err:  # CheckpointError, FileExistsError included
         return report("export", err)

@@ -95,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
             timesteps=args.timesteps,
             lpips=not args.no_lpips,
             config=args.config,
+            s1_units=args.s1_units,
+            optical_nodata=args.optical_nodata,
         )
     except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
         return report("predict", err)

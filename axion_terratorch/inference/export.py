@@ -120,7 +120,7 @@ def export_checkpoint(
         FileExistsError: If ``folder`` exists and ``overwrite`` is off or may not replace it.
     """
     if overwrite and (Path(folder).exists() or Path(folder).is_symlink()):
-        check_overwrite(folder, checkpoint)  # before any work
+        check_overwrite(folder, checkpoint, config)  # before any work
     raw_config = model_config(read_checkpoint(checkpoint), checkpoint, config)
     lora = raw_config.get("init_args", {}).get("lora", {})
     if kind == "adapter" and (lora is None or not lora.get("freeze_base_model", True)):
@@ -279,27 +279,47 @@ def _check_keys(path: Path, missing: list[str], unexpected: list[str]) -> None:
         raise CheckpointError(msg)
 
 
-def check_overwrite(folder: PathLike, checkpoint: PathLike) -> None:
-    """Refuse to replace ``folder`` unless an earlier export wrote it (:data:`MARKER_FILE`).
+def check_overwrite(folder: PathLike, checkpoint: PathLike, config: PathLike | None = None) -> None:
+    """Refuse to replace ``folder`` unless an earlier export wrote it (:data:`MARKER_FILE`) and it holds
+    nothing else (:func:`foreign_files`).
 
-    The working directory, a folder above it and a folder holding ``checkpoint`` are never replaced.
+    The working directory, a folder above it and a folder holding ``checkpoint`` or ``config`` are
+    never replaced.
 
     Raises:
         FileExistsError: Naming ``folder`` and why it is kept.
     """
     target = Path(folder).resolve()
     reason = None
+    inputs = [
+        (kind, path) for kind, path in (("checkpoint", checkpoint), ("config", config)) if path is not None
+    ]
+    holds = [f"it holds the {kind} {path}" for kind, path in inputs if target in Path(path).resolve().parents]
     if target == Path.cwd() or target in Path.cwd().parents:
         reason = "it is the working directory or a folder above it"
-    elif target in Path(checkpoint).resolve().parents:
-        reason = f"it holds the checkpoint {checkpoint}"
+    elif holds:
+        reason = holds[0]
     elif Path(folder).is_symlink() or not target.is_dir():
         reason = "it is not a folder (or is a symbolic link)"
     elif not (target / MARKER_FILE).is_file():
         reason = f"no earlier export wrote it (it has no {MARKER_FILE}); remove it yourself or choose another"
+    elif foreign := foreign_files(target):
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        reason = f"it holds files an export does not write ({shown}); move them out first"
     if reason is not None:
         msg = f"--overwrite refuses to replace {folder}: {reason}"
         raise FileExistsError(msg)
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Entries of an export ``folder`` that no export writes (relative paths, sorted)."""
+    own = {CONFIG_FILE, EXTRA_FILE, MERGED_FILE, BASE_FILE, MARKER_FILE, "adapter"}
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if relative.parts[0] not in own or (relative.parts[0] != "adapter" and len(relative.parts) > 1):
+            found.append(str(relative))
+    return found
 
 
 @contextlib.contextmanager
@@ -324,6 +344,7 @@ def _atomic_folder(folder: PathLike, overwrite: bool, checkpoint: PathLike) -> I
         if target.exists():
             check_overwrite(target, checkpoint)
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            replaced = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
             os.replace(target, old)
             try:
                 os.replace(tmp, target)
@@ -331,6 +352,12 @@ def _atomic_folder(folder: PathLike, overwrite: bool, checkpoint: PathLike) -> I
                 os.replace(old, target)
                 raise
             shutil.rmtree(old)
+            logger.warning(
+                "replaced the earlier export in %s (deleted %d files: %s)",
+                target,
+                len(replaced),
+                ", ".join(replaced),
+            )
         else:
             os.replace(tmp, target)
     finally:

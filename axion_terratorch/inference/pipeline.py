@@ -10,6 +10,7 @@ from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.constants import PathLike
+from axion_terratorch.datasets.units import S1Units
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import check_outputs, dump_json
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
@@ -37,6 +38,8 @@ def predict_scene(
     timesteps: int | None = None,
     lpips: bool = True,
     config: PathLike | None = None,
+    s1_units: S1Units = "auto",
+    optical_nodata: float | None = None,
 ) -> dict[str, object]:
     """Ground a Sentinel-1 / optical GeoTIFF pair; write ``output`` and ``output`` with ``.json``.
 
@@ -59,6 +62,8 @@ def predict_scene(
         timesteps: Diffusion steps of a generative model.
         lpips: Compute the LPIPS change when its weights are available.
         config: Run YAML to rebuild the model when the checkpoint has no model config.
+        s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).
+        optical_nodata: Optical nodata value of a file that declares none.
 
     Returns:
         The sidecar.
@@ -92,7 +97,7 @@ def predict_scene(
         msg = f"{type(model).__name__} does not say its optical bands (a `bands` attribute)"
         raise ValueError(msg)
     check_scratch_space(optical, len(bands), folder)
-    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
+    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units, s1_units, optical_nodata)
     lpips_model, note = optional_lpips(bands, lpips)
     remove_scene_temporaries(output)
     remove_stale_temporaries(sidecar_file)

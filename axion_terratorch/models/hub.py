@@ -69,7 +69,11 @@ def zero_decoder_layers(decoder: nn.Module) -> list[nn.Module]:
     tokenizer in ``ckpt_path`` they stay zero: the decoded image is identically 0 and no gradient
     reaches anything before it, LoRA adapters included.
     """
-    return [m for m in decoder.modules() if isinstance(m, nn.Conv1d | nn.Conv2d) and not m.weight.is_meta and not m.weight.any()]
+    return [
+        m
+        for m in decoder.modules()
+        if isinstance(m, nn.Conv1d | nn.Conv2d) and not m.weight.is_meta and not m.weight.any()
+    ]
 
 
 def warn_if_untrainable(decoder: nn.Module) -> None:
