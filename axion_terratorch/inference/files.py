@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -108,3 +109,43 @@ def _finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+#: Free bytes below which a failed write is put down to a full disk.
+FULL_DISK_BYTES = 64 * 2**20
+
+
+def write_failure(path: PathLike, error: BaseException) -> str:
+    """One line saying that writing ``path`` failed, GDAL's or the system's reason, and the free space."""
+    folder = Path(path).absolute().parent
+    cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if free is not None and free < FULL_DISK_BYTES:
+        disk = f"the disk of {folder} is full ({free / 2**20:.0f} MB free): free some space or choose another folder"
+    else:
+        where = "" if free is None else f" ({free / 1e9:.1f} GB free in {folder})"
+        disk = f"a full disk, quota or file size limit{where}? earlier outputs are unchanged"
+    return f"cannot write {path}: {cause}; {disk}"
+
+
+def check_written_raster(path: PathLike, final: PathLike) -> None:
+    """Re-open the GeoTIFF just written to ``path`` (a temporary for ``final``) and check its blocks lie
+    within the file: GDAL reports some failed writes (a full disk) only as a log line on closing.
+
+    Raises:
+        OSError: One line naming ``final`` and the cause (:func:`write_failure`).
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    from axion_terratorch.datasets.errors import BadTileError
+    from axion_terratorch.datasets.raster import check_blocks
+
+    try:
+        with rasterio.open(path) as src:
+            check_blocks(src, Path(path), src.indexes)
+    except (RasterioError, BadTileError) as error:
+        raise OSError(write_failure(final, error)) from error

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from rasterio.errors import RasterioIOError
 from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.constants import PathLike
 from axion_terratorch.datasets.units import S1Units
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
-from axion_terratorch.inference.files import check_outputs, dump_json
+from axion_terratorch.inference.files import check_outputs, check_written_raster, dump_json, write_failure
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
 from axion_terratorch.inference.preflight import check_device, check_writable
 from axion_terratorch.inference.scene import (
@@ -103,11 +105,24 @@ def predict_scene(
     remove_stale_temporaries(sidecar_file)
     with atomic_paths(output, sidecar_file) as (output_tmp, sidecar_tmp):
         statistics = SceneStatistics(bands, lpips_model, options.device)
-        write_grounded(model, scene, output_tmp, output, options, statistics)
+        try:
+            write_grounded(model, scene, output_tmp, output, options, statistics)
+        except (RasterioIOError, OSError) as error:  # GDAL's "Write failed. See previous exception ..."
+            if not _write_error(error):
+                raise
+            raise OSError(write_failure(output, error)) from error
         fallbacks = statistics.fallback_windows if options.fallback == "input" else None
         sidecar = build_sidecar(
             output, scene, statistics, options, options.check, checkpoint, note, fallbacks
         )
         dump_json(sidecar_tmp, sidecar)
+        check_written_raster(output_tmp, output)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])
     return sidecar
+
+
+def _write_error(error: BaseException) -> bool:
+    """Whether ``error`` is a failed write (GDAL's message, or a full disk / file size limit)."""
+    return getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or (
+        isinstance(error, RasterioIOError) and "write" in str(error).lower()
+    )
