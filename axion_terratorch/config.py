@@ -128,3 +128,26 @@ def import_object(path: str) -> Any:
     except (ImportError, AttributeError, ValueError) as error:
         msg = f"cannot import {path!r}: {error}"
         raise ValueError(msg) from error
+
+
+def check_class_paths(config: Mapping[str, Any], source: str) -> None:
+    """Import every ``class_path`` of the user's own ``config`` first, so one that cannot be imported
+    is one line naming the key (LightningCLI prints its whole usage instead). Only for trusted YAMLs.
+
+    Raises:
+        ValueError: ``<source>: <key>.class_path: cannot import ...``.
+    """
+    stack: list[tuple[Any, str]] = [(config, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, Mapping):
+            class_path = node.get("class_path")
+            if isinstance(class_path, str) and "." in class_path:  # bare names: jsonargparse's lookup
+                try:
+                    import_object(class_path)
+                except ValueError as error:
+                    msg = f"{source}: {where}class_path: {error}"
+                    raise ValueError(msg) from error
+            stack += [(value, f"{where}{key}.") for key, value in node.items()]
+        elif isinstance(node, list):
+            stack += [(value, f"{where}{index}.") for index, value in enumerate(node)]

@@ -75,10 +75,11 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from terratorch.cli_tools import build_lightning_cli
 
-    from axion_terratorch.config import read_yaml
+    from axion_terratorch.config import check_class_paths, read_yaml
     from axion_terratorch.inference.files import check_outputs
 
     config = read_yaml(args.config, "--config")
+    check_class_paths(config, f"--config {args.config}")
     check_outputs(
         {"--output-dir": args.output_dir},
         {"--config": args.config, "--resume": args.resume, "--data-dir": args.data_dir},

@@ -184,3 +184,13 @@ def test_a_huge_decoder_in_a_checkpoint_is_refused_before_allocating(tmp_path, s
     err = one_line(capsys, main(predict(scene, tmp_path / "out.tif")))
     assert "decoder_channels: expected an integer in [1, 4096], got 300000" in err
     assert Path(scene["ckpt"]).name in err
+
+
+def test_train_names_a_class_path_that_cannot_be_imported(tmp_path, capsys):
+    """The reported case: ``train --smoke --config`` naming a missing module printed a 68-line usage."""
+    config = yaml.safe_load((REPO / "configs" / "stage3.demo.yaml").read_text())
+    config["model"]["init_args"]["model"]["class_path"] = "nosuchmodule_axion.Foo"
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    err = one_line(capsys, main(["train", "-c", str(path), "--smoke"]))
+    assert "model.init_args.model.class_path: cannot import 'nosuchmodule_axion.Foo'" in err
