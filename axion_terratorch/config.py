@@ -17,21 +17,35 @@ from jsonargparse import ArgumentError, ArgumentParser
 
 from axion_terratorch.compat.jsonargparse import import_object as _jsonargparse_import
 
+#: Bytes of a YAML file :func:`read_yaml` reads.
+MAX_YAML_BYTES = 16 * 2**20
+#: Nodes of a YAML document once its aliases are expanded (an alias bomb expands to billions).
+MAX_YAML_NODES = 1_000_000
+
 
 def read_yaml(path: str | os.PathLike[str], option: str) -> dict[str, Any]:
     """Read a YAML mapping, naming ``option`` and the file (and the line of a syntax error) on failure.
 
+    The file may hold at most :data:`MAX_YAML_BYTES`, and its document at most :data:`MAX_YAML_NODES`
+    nodes with every alias expanded (counted without expanding them), so an alias bomb is refused at
+    once instead of hanging whatever walks the result (jsonargparse, a deep copy).
+
     Raises:
         FileNotFoundError: If ``path`` is not a file.
-        ValueError: If it is not valid YAML.
+        ValueError: If it is not valid YAML, or larger than the limits.
         TypeError: If it holds no mapping.
     """
     path = Path(path)
     if not path.is_file():
         msg = f"{option} {path}: file not found"
         raise FileNotFoundError(msg)
+    if path.stat().st_size > MAX_YAML_BYTES:
+        msg = (
+            f"{option} {path}: {path.stat().st_size:,} bytes, more than {MAX_YAML_BYTES:,} for a YAML config"
+        )
+        raise ValueError(msg)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = _bounded_yaml(path.read_text(), f"{option} {path}")
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -42,6 +56,49 @@ def read_yaml(path: str | os.PathLike[str], option: str) -> dict[str, Any]:
         msg = f"{option} {path}: expected a YAML mapping (keys such as model:, data:), got {type(data).__name__}"
         raise TypeError(msg)
     return data
+
+
+def _bounded_yaml(text: str, source: str) -> Any:
+    """``yaml.safe_load(text)``, refused when the expanded document exceeds :data:`MAX_YAML_NODES`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded = _expanded_size(node, {})
+        if expanded > MAX_YAML_NODES:
+            msg = (
+                f"{source}: the YAML expands to {expanded:,} nodes through its aliases (more than "
+                f"{MAX_YAML_NODES:,}); refused (an alias bomb?)"
+            )
+            raise ValueError(msg)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes under ``node`` with aliases expanded, each distinct node measured once (iteratively)."""
+    stack = [(node, False)]
+    while stack:
+        item, children_done = stack.pop()
+        if id(item) in sizes:
+            continue
+        children = _children(item)
+        if children_done or not children:
+            sizes[id(item)] = 1 + sum(sizes[id(child)] for child in children)
+            continue
+        stack.append((item, True))
+        stack += [(child, False) for child in children if id(child) not in sizes]
+    return sizes[id(node)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def instantiate(section: Mapping[str, Any], base: type, key: str) -> Any:
@@ -72,3 +129,26 @@ def import_object(path: str) -> Any:
     except (ImportError, AttributeError, ValueError) as error:
         msg = f"cannot import {path!r}: {error}"
         raise ValueError(msg) from error
+
+
+def check_class_paths(config: Mapping[str, Any], source: str) -> None:
+    """Import every ``class_path`` of the user's own ``config`` first, so one that cannot be imported
+    is one line naming the key (LightningCLI prints its whole usage instead). Only for trusted YAMLs.
+
+    Raises:
+        ValueError: ``<source>: <key>.class_path: cannot import ...``.
+    """
+    stack: list[tuple[Any, str]] = [(config, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, Mapping):
+            class_path = node.get("class_path")
+            if isinstance(class_path, str) and "." in class_path:  # bare names: jsonargparse's lookup
+                try:
+                    import_object(class_path)
+                except ValueError as error:
+                    msg = f"{source}: {where}class_path: {error}"
+                    raise ValueError(msg) from error
+            stack += [(value, f"{where}{key}.") for key, value in node.items()]
+        elif isinstance(node, list):
+            stack += [(value, f"{where}{index}.") for index, value in enumerate(node)]

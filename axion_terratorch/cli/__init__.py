@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from axion_terratorch.cli.errors import EXIT_STATUSES
 from axion_terratorch.cli.interrupts import Interrupted, signals_raise
+from axion_terratorch.custom_modules import block_custom_modules
 
 #: Subcommand name -> (module under ``axion_terratorch.cli``, one-line help).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``axion-stage3`` and ``python -m axion_terratorch.cli``."""
     known, rest = build_parser().parse_known_args(argv)
+    block_custom_modules()  # AXION_NO_CUSTOM_MODULES=1: terratorch does not import ./custom_modules
     module_name = SUBCOMMANDS[known.command][0]
     module = importlib.import_module(f"axion_terratorch.cli.{module_name}")
     parser = subcommand_parser(known.command)

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
             grounded_units=args.grounded_units,
             check=quality_check(args),
             lpips=not args.no_lpips,
+            s1_units=args.s1_units,
+            optical_nodata=args.optical_nodata,
         )
         if args.json:
             write_json(args.json, result)

@@ -12,6 +12,16 @@ from axion_terratorch.cli.options import add_model_arguments, check_config_argum
 from axion_terratorch.constants import DEFAULT_BANDS
 
 logger = logging.getLogger(__name__)
+#: Files ``evaluate`` writes into ``--output-dir`` (with ``--compare``: the first alone).
+COMPARISON = ("comparison.json",)
+REPORT_FILES = (
+    *COMPARISON,
+    "tiles.csv",
+    "summary.json",
+    "panel_best.png",
+    "panel_median.png",
+    "panel_worst.png",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from axion_terratorch.inference.checkpoint import load_model, read_checkpoint
     from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
-    from axion_terratorch.inference.files import write_json
+    from axion_terratorch.inference.files import check_outputs, write_json
     from axion_terratorch.inference.preflight import check_device, check_writable
     from axion_terratorch.inference.report import write_report
     from axion_terratorch.inference.statistics import optional_lpips
@@ -56,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.compare:
             baseline, current = args.compare
+            check_outputs(
+                {}, {"baseline": baseline, "run": current}, {"--output-dir": (args.output_dir, COMPARISON)}
+            )
             result = paired_comparison(
                 read_tiles_csv(baseline), read_tiles_csv(current), args.metric, ("baseline", "run")
             )
@@ -66,6 +79,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.data or not args.output_dir:
             print("axion-stage3 evaluate: error: --data and --output-dir are needed", file=sys.stderr)
             return 2
+        inputs = {
+            "--checkpoint": args.checkpoint,
+            "--config": args.config,
+            "--data": args.data,
+            "--baseline": args.baseline,
+        }
+        check_outputs({}, inputs, {"--output-dir": (args.output_dir, REPORT_FILES)})
         device = check_device(args.device)
         check_writable(args.output_dir, "--output-dir")
         check_config_argument(args)

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     """Build the task, measure one training step, print the table and write the JSON."""
     import torch
 
+    from axion_terratorch.inference.files import check_outputs
+    from axion_terratorch.inference.preflight import check_bounds
     from axion_terratorch.profiling.budget import GIB
     from axion_terratorch.profiling.memory import PROBE_TILE, estimate_step_seconds, measure_training_memory
     from axion_terratorch.profiling.task_config import build_task
@@ -96,6 +98,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         phase(f"reading {args.config}")
         config, settings = resolve_settings(args)
+        check_outputs({"--json": args.json}, {"--config": args.config})
+        check_bounds(
+            {
+                "--tile-size": settings["tile_size"],
+                "--batch-size": settings["batch_size"],
+                "--timesteps": args.timesteps,
+            }
+        )
         precision, batch_size, tile_size, overrides = (
             settings[key] for key in ("precision", "batch_size", "tile_size", "overrides")
         )

@@ -39,6 +39,17 @@ def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str) -> N
     """``--s1`` and ``--optical``: the GeoTIFF pair of a scene (``predict``, ``check``)."""
     parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
     parser.add_argument("--optical", required=True, help=optical_help)
+    parser.add_argument(
+        "--s1-units",
+        choices=["auto", "db", "power", "amplitude"],
+        default="auto",
+        help="auto: dB, or linear power when non-negative with a median below 1 (linear amplitude is refused)",
+    )
+    parser.add_argument(
+        "--optical-nodata",
+        type=float,
+        help="optical nodata value for a file that declares none (default 0; -9999, -32768 or 65535 must be named)",
+    )
 
 
 def add_units_argument(parser: argparse.ArgumentParser, image: str = "optical") -> None:

@@ -67,11 +67,21 @@ def run(args: argparse.Namespace) -> int:
     """
     from axion_terratorch.cli.errors import report, verdict_status
     from axion_terratorch.inference.pipeline import predict_scene
+    from axion_terratorch.inference.preflight import check_bounds, check_overlap
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 
     try:
         check_config_argument(args)
+        check_bounds(
+            {
+                "--window": args.window,
+                "--overlap": args.overlap,
+                "--batch-size": args.batch_size,
+                "--timesteps": args.timesteps,
+            }
+        )
+        check_overlap(args.window, args.overlap)
         options = GroundingOptions(
             window=args.window,
             overlap=args.overlap,
@@ -94,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             timesteps=args.timesteps,
             lpips=not args.no_lpips,
             config=args.config,
+            s1_units=args.s1_units,
+            optical_nodata=args.optical_nodata,
         )
     except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
         return report("predict", err)

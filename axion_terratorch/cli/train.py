@@ -82,15 +82,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from axion_terratorch.config import read_yaml
+    from axion_terratorch.config import check_class_paths, read_yaml
+    from axion_terratorch.inference.files import check_outputs
 
     config = read_yaml(args.config, "--config")
+    check_outputs(
+        {"--output-dir": args.output_dir},
+        {"--config": args.config, "--resume": args.resume, "--data-dir": args.data_dir},
+    )
     if args.smoke:
         config, edits = smoke_config(config, keep_data=args.data_dir is not None)
         if args.output_dir is None:
             args.output_dir = Path("outputs") / "smoke" / args.config.stem
         print("smoke run:\n  " + "\n  ".join(edits))  # noqa: T201
     check_paths(config, args)
+    check_class_paths(config, f"--config {args.config}")  # imports them: after the cheap checks
     config = apply_flags(config, args)
     extra = list(args.passthrough)
     from terratorch.cli_tools import build_lightning_cli  # after the checks: the slow import

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +31,24 @@ MAX_REFLECTANCE_P99 = 2.0
 MIN_REFLECTANCE_MAX = 2e-3
 
 
+#: Values that mark nodata in common products, taken as data when a file does not declare them.
+SENTINEL_NODATA = (-9999.0, -32768.0, 65535.0)
+#: Share of pixels at a sentinel value above which an undeclared sentinel is refused.
+MAX_SENTINEL_SHARE = 1e-3
+#: Reflectance below this is not noise (L2A's offset gives dark water about -0.02 at worst).
+NEGATIVE_REFLECTANCE = -0.1
+#: Share of pixels below :data:`NEGATIVE_REFLECTANCE` above which the values are refused.
+MAX_NEGATIVE_SHARE = 0.01
+#: Sentinel-1 units: ``auto`` (dB, or linear power when non-negative with a median below 1),
+#: ``db``, ``power`` (linear sigma0) or ``amplitude`` (its square root).
+S1Units = Literal["auto", "db", "power", "amplitude"]
+#: Linear Sentinel-1 read as power looks like amplitude when VV and VH medians are above these dB and
+#: closer than :data:`AMPLITUDE_MAX_RATIO_DB` (power scenes: VV about -12, VH -19, ratio 6-9 dB; amplitude
+#: halves all three).
+AMPLITUDE_MIN_MEDIANS_DB = (-8.5, -14.0)
+AMPLITUDE_MAX_RATIO_DB = 5.0
+
+
 #: How a training config fixes a unit problem (``TileOptions``); ``predict`` and ``check`` pass their options.
 SAR_FIX = "give VV/VH backscatter in dB or linear power"
 DN_FIX = "set the scale (10000 for L1C/L2A DN)"
@@ -40,6 +59,69 @@ def is_linear_power(sar: np.ndarray) -> bool:
     """Whether finite backscatter values look like linear power: none negative, median below 1."""
     finite = sar[np.isfinite(sar)]
     return finite.size > 0 and float(finite.min()) >= 0 and float(np.median(finite)) < 1
+
+
+def looks_like_amplitude(sar: np.ndarray) -> bool:
+    """Whether linear ``(2, ...)`` VV/VH values look like amplitude rather than power (see
+    :data:`AMPLITUDE_MIN_MEDIANS_DB`): taken as power, both medians too high and too close."""
+    db = power_to_db(sar.reshape(2, -1))
+    medians = [
+        float(np.median(band[np.isfinite(band)])) if np.isfinite(band).any() else np.nan for band in db
+    ]
+    if not all(np.isfinite(medians)):
+        return False
+    vv, vh = medians
+    low_vv, low_vh = AMPLITUDE_MIN_MEDIANS_DB
+    return vv > low_vv and vh > low_vh and vv - vh < AMPLITUDE_MAX_RATIO_DB
+
+
+def sentinel_share(values: np.ndarray) -> tuple[float, float]:
+    """``(value, share)``: the :data:`SENTINEL_NODATA` value most frequent in ``values`` (C, N) and the
+    share of pixels where a band holds it."""
+    if values.shape[-1] == 0:
+        return SENTINEL_NODATA[0], 0.0
+    shares = [float((values == value).any(axis=0).mean()) for value in SENTINEL_NODATA]
+    best = int(np.argmax(shares))
+    return SENTINEL_NODATA[best], shares[best]
+
+
+def check_sentinel_nodata(values: np.ndarray, source: str, fix: str) -> None:
+    """Refuse raw ``(C, N)`` values of a file that declares no nodata but holds a sentinel
+    (-9999, -32768, 65535) on more than :data:`MAX_SENTINEL_SHARE` of its pixels.
+
+    Raises:
+        BadTileError: Naming ``source``, the value, its share and ``fix`` (formatted with ``value``).
+    """
+    value, share = sentinel_share(values)
+    if share > MAX_SENTINEL_SHARE:
+        msg = (
+            f"{source}: {100 * share:.1f}% of the sampled pixels are {value:g} and the file declares no "
+            f"nodata; they would be read as data. {fix.format(value=f'{value:g}')}"
+        )
+        raise BadTileError(msg)
+
+
+def check_negative_reflectance(
+    reflectance: np.ndarray, source: str, bands: Sequence[str] | None, fix: str
+) -> None:
+    """Refuse ``(C, N)`` reflectance with more than :data:`MAX_NEGATIVE_SHARE` of a band below
+    :data:`NEGATIVE_REFLECTANCE`: negative beyond noise (signed data, an undeclared nodata).
+
+    Raises:
+        BadTileError: Naming ``source``, the band, the share and ``fix``.
+    """
+    if reflectance.shape[-1] == 0:
+        return
+    shares = (reflectance < NEGATIVE_REFLECTANCE).mean(axis=-1)
+    worst = int(np.argmax(shares))
+    if float(shares[worst]) > MAX_NEGATIVE_SHARE:
+        band = f" band {bands[worst]}" if bands is not None and len(bands) == len(shares) else ""
+        msg = (
+            f"{source}{band}: {100 * float(shares[worst]):.0f}% of the sampled pixels are below "
+            f"{NEGATIVE_REFLECTANCE:g} reflectance (median {float(np.median(reflectance[worst])):.4g}); "
+            f"that is not noise: {fix}"
+        )
+        raise BadTileError(msg)
 
 
 def power_to_db(sar: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import rasterio
 
 from axion_terratorch.constants import DEFAULT_BANDS, PathLike
+from axion_terratorch.datasets.units import S1Units
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs, companion_raster, read_window
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.scene import scene_blocks
@@ -27,6 +28,8 @@ def check_scene(
     lpips: bool = True,
     max_scored_blocks: int = 64,
     device: str = "cpu",
+    s1_units: S1Units = "auto",
+    optical_nodata: float | None = None,
 ) -> dict[str, object]:
     """Score ``grounded`` against its SAR and its input and judge it; the report has ``predict``'s sidecar fields.
 
@@ -42,12 +45,14 @@ def check_scene(
         lpips: Report the LPIPS change when its weights are available.
         max_scored_blocks: At most this many 256 px blocks, spread over the scene, are scored.
         device: Torch device of the scores.
+        s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).
+        optical_nodata: Nodata value of an optical input that declares none.
 
     Raises:
         SceneInputError: If a file is unreadable, lacks a band, is off the grid or holds no valid
             pixel; the message names the file.
     """
-    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
+    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units, s1_units, optical_nodata)
     output = companion_raster(scene, grounded, None, grounded_units)
     lpips_model, note = optional_lpips(scene.bands, lpips)
     statistics = SceneStatistics(scene.bands, lpips_model, device)

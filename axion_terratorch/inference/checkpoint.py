@@ -10,10 +10,12 @@ weights, ``ckpt_path``, or the recorded random state), checked against the refer
 given the trained weights (:func:`build_for_checkpoint`, :func:`complete_base`).
 Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain containers only.
 
-A checkpoint's model config is untrusted too: jsonargparse imports every ``class_path`` (and every
-dotted string given for a class-typed argument) it names, so :func:`check_model_config` refuses a
-config naming anything outside :data:`ALLOWED_PACKAGES` before anything is imported. A YAML the user
-passes explicitly (``--config``) is trusted and may name other classes.
+A checkpoint's model config is untrusted data: it is read into this package's own description of a
+model (:func:`~axion_terratorch.models.schema.read_model_config`: one of its model classes and plain,
+bounded constructor arguments) and the model is built by calling that class, first on the meta device
+to check its size and shapes against the weights before anything is allocated. No string of it is
+imported or called. A YAML the user passes explicitly (``--config``) is trusted and built by
+jsonargparse, as ``terratorch fit`` does.
 """
 
 from __future__ import annotations
@@ -21,16 +23,14 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import nn
 
-from axion_terratorch.config import instantiate
+from axion_terratorch.config import instantiate, read_yaml
 from axion_terratorch.constants import PathLike
 from axion_terratorch.models.base_reference import (
     BaseMismatchError,
@@ -38,6 +38,7 @@ from axion_terratorch.models.base_reference import (
     rebuild,
     saved_reference,
 )
+from axion_terratorch.models.schema import ModelConfigError, ModelSpec, build_on_meta, read_model_config
 from axion_terratorch.state_dict_mismatch import shape_mismatches, summary
 
 logger = logging.getLogger(__name__)
@@ -46,57 +47,8 @@ logger = logging.getLogger(__name__)
 MODEL_PREFIX = "model."
 
 
-#: Top-level packages whose classes a checkpoint's or export's model config may name.
-ALLOWED_PACKAGES: tuple[str, ...] = ("axion_terratorch", "terratorch", "torch")
-#: A string jsonargparse would import when given for a class-typed argument: ``pkg.module.Name``.
-_IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
-
-
 class CheckpointError(ValueError):
     """A checkpoint or config cannot be read or does not describe a grounding model."""
-
-
-def check_model_config(config: Mapping[str, Any], source: str) -> None:
-    """Refuse a model config that names a class outside :data:`ALLOWED_PACKAGES`, importing nothing.
-
-    Every ``class_path`` in the nested ``init_args`` (and every other dotted ``pkg.Name`` string, which
-    jsonargparse imports when an argument takes a class) must lie under one of the allowed packages,
-    or be the bare name of a class of :mod:`axion_terratorch.models`.
-
-    jsonargparse's own import-path policy (``set_parsing_settings``) is process-wide and cannot be
-    undone, which would also restrict a training run in the same process; hence this check.
-
-    Raises:
-        CheckpointError: Naming ``source``, the key and the refused class path.
-    """
-    from axion_terratorch import models
-
-    model_names = {name for name, value in vars(models).items() if isinstance(value, type)}
-    for where, value in _class_paths(config, "model"):
-        dotted = _IMPORT_PATH.fullmatch(value) is not None
-        if (dotted and value.partition(".")[0] in ALLOWED_PACKAGES) or value in model_names:
-            continue
-        msg = (
-            f"{source}: {where} names {value!r}, which is not a class of {', '.join(ALLOWED_PACKAGES)}; "
-            "refused without importing it (a checkpoint may not run code). "
-            "If you trust the file, pass the run's YAML with --config"
-        )
-        raise CheckpointError(msg)
-
-
-def _class_paths(node: object, where: str) -> Iterator[tuple[str, str]]:
-    """``(key path, value)`` of every ``class_path`` and dotted import-path string under ``node``."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "class_path":
-                yield f"{where}.class_path", value if isinstance(value, str) else repr(value)
-            else:
-                yield from _class_paths(value, f"{where}.{key}")
-    elif isinstance(node, list | tuple):
-        for index, value in enumerate(node):
-            yield from _class_paths(value, f"{where}[{index}]")
-    elif isinstance(node, str) and _IMPORT_PATH.fullmatch(node.strip()):
-        yield where, node.strip()
 
 
 def read_checkpoint(path: PathLike) -> dict[str, Any]:
@@ -127,20 +79,42 @@ def read_checkpoint(path: PathLike) -> dict[str, Any]:
     return checkpoint
 
 
-#: Model arguments added after checkpoints were written, by class name: the value that reproduces what
-#: such a checkpoint was trained with. ``terratorch fit`` saves every argument, defaults included, so
-#: a checkpoint's config without the argument predates it (the class default may have changed since).
-LEGACY_INIT_ARGS: dict[str, dict[str, Any]] = {"TerraMindResidualGrounding": {"decoder": "fcn"}}
+def model_spec(checkpoint: Mapping[str, Any], path: PathLike) -> ModelSpec:
+    """The checkpoint's ``hyper_parameters.model`` read through the closed schema (nothing imported).
+
+    Raises:
+        CheckpointError: If there is none, or it is not a model of this package with valid arguments;
+            one line naming the file and key.
+    """
+    model = (checkpoint.get("hyper_parameters") or {}).get("model")
+    source = f"{path} (hyper_parameters)"
+    if not isinstance(model, Mapping) or "class_path" not in model:
+        msg = (
+            f"no model class_path config in {source}: the checkpoint was not written by `terratorch fit` "
+            "(LightningCLI). Pass the run's YAML config (--config) to rebuild the model."
+        )
+        raise CheckpointError(msg)
+    try:
+        return read_model_config(model, source)
+    except ModelConfigError as error:
+        raise CheckpointError(str(error)) from error
 
 
-def with_legacy_arguments(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with :data:`LEGACY_INIT_ARGS` filled in where it does not name them."""
-    config = copy.deepcopy(dict(config))
-    legacy = LEGACY_INIT_ARGS.get(str(config.get("class_path", "")).rpartition(".")[2], {})
-    init_args = config.setdefault("init_args", {})
-    for name, value in legacy.items():
-        init_args.setdefault(name, value)
-    return config
+def trusted_model_config(config: PathLike) -> dict[str, Any]:
+    """``model.init_args.model`` of the user's own ``terratorch fit`` YAML (built by jsonargparse).
+
+    Raises:
+        CheckpointError: If the file holds no model ``class_path``.
+    """
+    try:
+        data = read_yaml(config, "--config")
+    except (OSError, ValueError, TypeError) as error:
+        raise CheckpointError(str(error)) from error
+    model = ((data.get("model") or {}).get("init_args") or {}).get("model")
+    if not isinstance(model, Mapping) or "class_path" not in model:
+        msg = f"no model class_path config in {config} (model.init_args.model)"
+        raise CheckpointError(msg)
+    return copy.deepcopy(dict(model))
 
 
 def model_config(
@@ -148,39 +122,63 @@ def model_config(
 ) -> dict[str, Any]:
     """The ``{"class_path", "init_args"}`` config of the task's model.
 
-    Taken from ``config`` (a ``terratorch fit`` YAML: ``model.init_args.model``) when given, else from
-    the checkpoint's hyperparameters (with :func:`with_legacy_arguments`), which must pass
-    :func:`check_model_config`.
+    Taken from ``config`` (the user's ``terratorch fit`` YAML: ``model.init_args.model``) when given,
+    else from the checkpoint's hyperparameters through :func:`model_spec` (plain data of a model of
+    this package only).
 
     Raises:
-        CheckpointError: If neither holds a model ``class_path``, or the checkpoint's names a class
-            outside the allow-list; the message says how to fix it.
+        CheckpointError: If neither holds a model ``class_path``, or the checkpoint's is refused by the
+            schema; the message says how to fix it.
     """
     if config is not None:
-        source = f"{config} (model.init_args.model)"
-        data = yaml.safe_load(Path(config).read_text()) or {}
-        model = ((data.get("model") or {}).get("init_args") or {}).get("model")
-    else:
-        source = f"{path} (hyper_parameters.model)"
-        model = (checkpoint.get("hyper_parameters") or {}).get("model")
-    if not isinstance(model, Mapping) or "class_path" not in model:
-        msg = (
-            f"no model class_path config in {source}: the checkpoint was not written by `terratorch fit` "
-            "(LightningCLI). Pass the run's YAML config (--config) to rebuild the model."
-        )
-        raise CheckpointError(msg)
-    if config is not None:
-        return copy.deepcopy(dict(model))
-    check_model_config(model, f"{path} (hyper_parameters)")
-    return with_legacy_arguments(model)
+        return trusted_model_config(config)
+    return model_spec(checkpoint, path).to_config()
 
 
 def build_model(config: Mapping[str, Any]) -> nn.Module:
-    """Instantiate ``{"class_path": ..., "init_args": {...}}`` as jsonargparse (LightningCLI) does."""
+    """Instantiate a trusted ``{"class_path": ..., "init_args": {...}}`` as jsonargparse (LightningCLI) does.
+
+    Only for configs the user wrote (``--config``); untrusted ones go through :func:`build_from_spec`.
+    """
     try:
         return instantiate(config, nn.Module, "model")
     except ValueError as error:
         raise CheckpointError(str(error)) from error
+
+
+def build_from_spec(
+    spec: ModelSpec,
+    source: str,
+    shapes: Mapping[str, torch.Tensor] | None = None,
+    weights_file: PathLike | None = None,
+    rng_state: torch.Tensor | None = None,
+) -> nn.Module:
+    """Build an untrusted model description: on the meta device first (parameter limit, and the shapes
+    of ``shapes``, the weights of ``weights_file``, where both have a key), then for real, from torch's
+    random state ``rng_state`` when given (the global state is restored afterwards).
+
+    Raises:
+        CheckpointError: If the description cannot be built, is too large, or its shapes do not fit
+            the weights (named before anything is allocated).
+    """
+    try:
+        meta = build_on_meta(spec, source)
+    except ModelConfigError as error:
+        raise CheckpointError(str(error)) from error
+    mismatched = shape_mismatches(meta.state_dict(), shapes or {})
+    if mismatched:
+        msg = (
+            f"{weights_file or source}: the weights do not fit the {spec.kind} built from {source}: "
+            f"{summary(mismatched)}; it was trained with another model configuration (decoder width, LoRA "
+            "rank or bands) or the file is inconsistent; pass the run's YAML with --config"
+        )
+        raise CheckpointError(msg)
+    del meta
+    if rng_state is None:
+        return spec.build()
+    with torch.random.fork_rng(devices=[]):
+        torch.random.set_rng_state(rng_state)
+        return spec.build()
 
 
 def without_base_download(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,23 +198,29 @@ def model_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     }
 
 
-def build_for_checkpoint(
-    config: Mapping[str, Any], checkpoint: Mapping[str, Any], path: PathLike
-) -> nn.Module:
-    """Build the model of ``config`` to receive ``checkpoint``'s weights.
+def rebuild_model(checkpoint: Mapping[str, Any], path: PathLike, config: PathLike | None = None) -> nn.Module:
+    """The checkpoint's model, ready for its weights.
 
-    A full checkpoint's model is built without its base weights (:func:`without_base_download`); a
-    trained-only checkpoint's with them: pretrained weights, the ``ckpt_path`` file, or the random
-    state the run built its random base from.
+    Built from ``config`` (trusted, jsonargparse) when given, else from the checkpoint's model config
+    through the schema (:func:`model_spec`, :func:`build_from_spec`). A full checkpoint's model is built
+    without its base weights (:func:`without_base_download`); a trained-only checkpoint's with them:
+    pretrained weights, the ``ckpt_path`` file, or the random state the run built its random base from.
 
     Raises:
-        CheckpointError: If the base weights cannot be had (offline, missing ``ckpt_path``); one line
-            naming the checkpoint and the missing source.
+        CheckpointError: If the model cannot be built, or its base weights cannot be had (offline,
+            missing ``ckpt_path``); one line naming the checkpoint and the missing source.
     """
     saved = saved_reference(checkpoint)
+    source = f"{path} (hyper_parameters)"
     if saved is None:
-        return build_model(without_base_download(config))
-    ckpt_path = (config.get("init_args") or {}).get("ckpt_path")
+        if config is not None:
+            return build_model(without_base_download(trusted_model_config(config)))
+        spec = model_spec(checkpoint, path).replace(pretrained=False, ckpt_path=None)
+        return build_from_spec(spec, source, model_state_dict(checkpoint), path)
+    settings = (
+        trusted_model_config(config) if config is not None else model_spec(checkpoint, path).to_config()
+    )
+    ckpt_path = (settings.get("init_args") or {}).get("ckpt_path")
     if ckpt_path and not Path(ckpt_path).is_file():
         msg = (
             f"{path} holds only the trained weights and needs its frozen base from "
@@ -225,7 +229,10 @@ def build_for_checkpoint(
         )
         raise CheckpointError(msg)
     try:
-        return rebuild(config, saved.rng_state)
+        if config is not None:
+            return rebuild(settings, saved.rng_state)
+        spec = model_spec(checkpoint, path)
+        return build_from_spec(spec, source, model_state_dict(checkpoint), path, rng_state=saved.rng_state)
     except OSError as error:  # PretrainedWeightsError (offline), FileNotFoundError (ckpt_path)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         msg = (
@@ -236,11 +243,7 @@ def build_for_checkpoint(
 
 
 def complete_base(
-    state: dict[str, torch.Tensor],
-    model: nn.Module,
-    checkpoint: Mapping[str, Any],
-    config: Mapping[str, Any],
-    path: PathLike,
+    state: dict[str, torch.Tensor], model: nn.Module, checkpoint: Mapping[str, Any], path: PathLike
 ) -> None:
     """Add the frozen base of a trained-only checkpoint to its model ``state``, checked by its hash.
 
@@ -254,28 +257,19 @@ def complete_base(
     if saved is None:
         return
     try:
-        complete_state_dict(state, model, saved, config, where=str(path))
+        complete_state_dict(state, model, saved, where=str(path))
     except BaseMismatchError as error:
         raise CheckpointError(str(error)) from error
 
 
-def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
-    """Rebuild the grounding model of a ``SARGroundingTask`` checkpoint, in eval mode, on the CPU.
-
-    Args:
-        path: Lightning checkpoint (``.ckpt``).
-        config: The run's YAML config, for checkpoints without a model config in their hyperparameters.
+def load_weights(
+    model: nn.Module, state: Mapping[str, torch.Tensor], path: PathLike, config: PathLike | None
+) -> None:
+    """Load a checkpoint's model weights into ``model``; every key must fit.
 
     Raises:
-        CheckpointError: If the checkpoint cannot be read, has no model config, its weights do not
-            fit the rebuilt model (the message lists some missing and unexpected keys), or, for a
-            trained-only checkpoint, its frozen base cannot be loaded or is not the one it names.
+        CheckpointError: Naming some missing, unexpected or mismatched keys and the fix.
     """
-    checkpoint = read_checkpoint(path)
-    settings = model_config(checkpoint, path, config)
-    model = build_for_checkpoint(settings, checkpoint, path)
-    state = model_state_dict(checkpoint)
-    complete_base(state, model, checkpoint, settings, path)
     source = f"--config {config}" if config is not None else "its own hyper_parameters"
     fix = "it was trained with another model configuration (decoder width, LoRA rank or bands); " + (
         "pass the run's own YAML with --config or leave --config out"
@@ -294,6 +288,26 @@ def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
             f"{summary(result.missing_keys)}, unexpected {summary(result.unexpected_keys)}; {fix}"
         )
         raise CheckpointError(msg)
+
+
+def load_model(path: PathLike, config: PathLike | None = None) -> nn.Module:
+    """Rebuild the grounding model of a ``SARGroundingTask`` checkpoint, in eval mode, on the CPU.
+
+    Args:
+        path: Lightning checkpoint (``.ckpt``).
+        config: The run's YAML config (trusted: built by jsonargparse), for checkpoints without a
+            model config in their hyperparameters or of a model outside this package.
+
+    Raises:
+        CheckpointError: If the checkpoint cannot be read, has no model config or one the schema
+            refuses, its weights do not fit the rebuilt model (the message lists some keys), or, for a
+            trained-only checkpoint, its frozen base cannot be loaded or is not the one it names.
+    """
+    checkpoint = read_checkpoint(path)
+    model = rebuild_model(checkpoint, path, config)
+    state = model_state_dict(checkpoint)
+    complete_base(state, model, checkpoint, path)
+    load_weights(model, state, path, config)
     return model.eval()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import statistics
 from collections.abc import Mapping, Sequence
@@ -12,17 +13,36 @@ from scipy import stats
 
 
 def read_tiles_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Rows of an evaluation's ``tiles.csv``.
+    """Rows of an evaluation's ``tiles.csv``: a ``tile`` column of distinct ids.
 
     Raises:
         FileNotFoundError: If the file is missing (the message names it).
+        ValueError: If it is not such a CSV (no ``tile`` column, a duplicate tile id, a field longer
+            than the csv module's limit, not text); the message names the file and line.
     """
     path = Path(path)
     if not path.is_file():
         msg = f"evaluation CSV not found: {path}"
         raise FileNotFoundError(msg)
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    try:
+        with path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            if "tile" not in (reader.fieldnames or []):
+                msg = f"{path}: no 'tile' column (columns: {(reader.fieldnames or [])[:10]}); is it an evaluation's tiles.csv?"
+                raise ValueError(msg)
+            for row in reader:
+                tile = row["tile"]
+                if tile in seen:
+                    msg = f"{path}: tile {tile!r} appears twice (lines {seen[tile]} and {reader.line_num}); each tile once"
+                    raise ValueError(msg)
+                seen[tile] = reader.line_num
+                rows.append(row)
+    except (csv.Error, UnicodeDecodeError) as error:
+        msg = f"{path}: not a readable CSV ({str(error).splitlines()[0]})"
+        raise ValueError(msg) from error
+    return rows
 
 
 def paired_comparison(
@@ -73,5 +93,18 @@ def _by_tile(rows: Sequence[Mapping[str, object]], metric: str, name: str) -> di
             msg = f"run {name!r} has no column {metric!r}; columns: {sorted(row)}"
             raise ValueError(msg)
         if row[metric] not in (None, ""):
-            values[str(row["tile"])] = float(row[metric])
+            values[str(row["tile"])] = _finite(row[metric], f"run {name!r} tile {row.get('tile')!r} {metric}")
     return values
+
+
+def _finite(value: object, where: str) -> float:
+    """``value`` as a finite float, else a ``ValueError`` naming ``where``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        msg = f"{where}: {shown} is not a finite number"
+        raise ValueError(msg)
+    return number

@@ -30,19 +30,21 @@ from typing import Any, Literal
 
 import peft
 import safetensors.torch
+import torch
 import yaml
 from torch import Tensor, nn
 
+from axion_terratorch.config import read_yaml
 from axion_terratorch.constants import PathLike
 from axion_terratorch.inference.checkpoint import (
     CheckpointError,
-    build_model,
-    check_model_config,
+    build_from_spec,
     load_model,
     model_config,
     read_checkpoint,
     without_base_download,
 )
+from axion_terratorch.models.schema import ModelSpec, check_bounded, read_model_config
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def export_checkpoint(
         FileExistsError: If ``folder`` exists and ``overwrite`` is off or may not replace it.
     """
     if overwrite and (Path(folder).exists() or Path(folder).is_symlink()):
-        check_overwrite(folder, checkpoint)  # before any work
+        check_overwrite(folder, checkpoint, config)  # before any work
     raw_config = model_config(read_checkpoint(checkpoint), checkpoint, config)
     lora = raw_config.get("init_args", {}).get("lora", {})
     if kind == "adapter" and (lora is None or not lora.get("freeze_base_model", True)):
@@ -156,8 +158,53 @@ def export_checkpoint(
     return Path(folder)
 
 
+#: Top-level keys of an export's ``config.yaml`` that :func:`load_export` reads (others are provenance).
+EXPORT_KINDS: tuple[str, ...] = ("adapter", "merged")
+
+
+def read_export_config(folder: Path) -> tuple[dict[str, Any], ModelSpec]:
+    """The bounded ``config.yaml`` of an export and its model read through the closed schema.
+
+    Raises:
+        CheckpointError: If the file is missing or not valid, has no ``kind`` of :data:`EXPORT_KINDS`, or
+            its model is refused by the schema; the message names the file and key.
+    """
+    path = folder / CONFIG_FILE
+    try:
+        meta = read_yaml(path, "export")
+        check_bounded(meta, str(path))
+        kind = meta.get("kind")
+        if kind not in EXPORT_KINDS:
+            msg = f"{path}: kind is {kind!r}, expected one of {list(EXPORT_KINDS)} (is it an axion-stage3 export?)"
+            raise CheckpointError(msg)
+        spec = read_model_config(meta.get("model"), str(path))
+    except (OSError, ValueError, TypeError) as error:
+        raise CheckpointError(str(error)) from error
+    return meta, spec
+
+
+def inside(folder: Path, relative: object, key: str) -> Path:
+    """``folder / relative``, refused unless it is a relative path that stays inside ``folder``.
+
+    Raises:
+        CheckpointError: Naming ``config.yaml``, ``key`` and the path.
+    """
+    if isinstance(relative, str) and relative and not Path(relative).is_absolute():
+        path = folder / relative
+        if path.resolve().is_relative_to(folder.resolve()):
+            return path
+    msg = (
+        f"{folder / CONFIG_FILE}: {key} is {relative!r}; it must be a relative path inside the export folder"
+    )
+    raise CheckpointError(msg)
+
+
 def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
     """Load an export back, in eval mode.
+
+    ``config.yaml`` is untrusted data: its model is read through the closed schema
+    (:func:`~axion_terratorch.models.schema.read_model_config`, nothing imported), and every file it
+    names must lie inside ``folder``.
 
     Args:
         folder: An adapter or merged export.
@@ -166,32 +213,42 @@ def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
             random base, load the exported ``base_weights.safetensors``.
 
     Raises:
-        CheckpointError: If ``config.yaml`` names a class outside the allow-list of
-            :func:`~axion_terratorch.inference.checkpoint.check_model_config` (nothing is imported
-            then), or the files do not fit the model (the message names the file and keys).
+        CheckpointError: If ``config.yaml`` is refused (no ``kind``, a model outside the schema, a file
+            outside the folder), or the files do not fit the model (the message names the file and keys).
     """
     folder = Path(folder)
-    meta = yaml.safe_load((folder / CONFIG_FILE).read_text())
-    check_model_config(meta.get("model") or {}, str(folder / CONFIG_FILE))
+    meta, spec = read_export_config(folder)
+    source = str(folder / CONFIG_FILE)
     if meta["kind"] == "merged":
-        model = build_model(meta["model"])
-        missing, unexpected = safetensors.torch.load_model(model, str(folder / MERGED_FILE), strict=False)
-        _check_keys(folder / MERGED_FILE, missing, unexpected)
+        path = folder / MERGED_FILE
+        model = build_from_spec(spec, source, _shapes(path), path)
+        missing, unexpected = safetensors.torch.load_model(model, str(path), strict=False)
+        _check_keys(path, missing, unexpected)
         return model.eval()
-    model = build_model(meta["model"]) if base is None else base
-    if base is None and meta.get("base_weights"):
-        path = folder / meta["base_weights"]
-        result = model.load_state_dict(safetensors.torch.load_file(path), strict=False)
-        _check_keys(path, [k for k in result.missing_keys if "lora_" not in k], result.unexpected_keys)
-    elif base is None and not rebuildable_base(meta["model"]):
+    base_file = inside(folder, meta["base_weights"], "base_weights") if meta.get("base_weights") else None
+    adapters = meta.get("adapters")
+    if not isinstance(adapters, Mapping):
+        msg = f"{source}: adapters is {adapters!r}; expected a mapping of module name to adapter folder"
+        raise CheckpointError(msg)
+    adapter_files = {
+        name: inside(folder, relative, f"adapters.{name}") / "adapter_model.safetensors"
+        for name, relative in adapters.items()
+    }
+    model = build_from_spec(spec, source, _shapes(base_file), base_file) if base is None else base
+    if base is None and base_file is not None:
+        result = model.load_state_dict(safetensors.torch.load_file(base_file), strict=False)
+        _check_keys(base_file, [k for k in result.missing_keys if "lora_" not in k], result.unexpected_keys)
+    elif base is None and not rebuildable_base(spec.to_config()):
         msg = (
             f"{folder}: the adapter was trained on a random base (pretrained: false) whose weights the "
             "export does not hold; pass that base (base=...) or export with --merged"
         )
         raise CheckpointError(msg)
-    for name, relative in meta["adapters"].items():
-        module = model.get_submodule(name)
-        path = folder / relative / "adapter_model.safetensors"
+    for name, path in adapter_files.items():
+        try:
+            module = model.get_submodule(name)
+        except AttributeError:
+            module = None
         if not isinstance(module, peft.PeftModel):
             msg = f"{path}: module {name!r} of {type(model).__name__} has no LoRA adapter to load into"
             raise CheckpointError(msg)
@@ -204,33 +261,65 @@ def load_export(folder: PathLike, base: nn.Module | None = None) -> nn.Module:
     return model.eval()
 
 
+def _shapes(path: Path | None) -> dict[str, Tensor]:
+    """The tensors of a safetensors file as meta tensors of their shapes (nothing read but the header)."""
+    if path is None:
+        return {}
+    try:
+        with safetensors.safe_open(str(path), "pt") as file:
+            return {k: torch.empty(file.get_slice(k).get_shape(), device="meta") for k in file.keys()}  # noqa: SIM118
+    except (OSError, safetensors.SafetensorError) as error:
+        msg = f"cannot read {path}: {error}"
+        raise CheckpointError(msg) from error
+
+
 def _check_keys(path: Path, missing: list[str], unexpected: list[str]) -> None:
     if missing or unexpected:
         msg = f"{path} does not fit the model: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
         raise CheckpointError(msg)
 
 
-def check_overwrite(folder: PathLike, checkpoint: PathLike) -> None:
-    """Refuse to replace ``folder`` unless an earlier export wrote it (:data:`MARKER_FILE`).
+def check_overwrite(folder: PathLike, checkpoint: PathLike, config: PathLike | None = None) -> None:
+    """Refuse to replace ``folder`` unless an earlier export wrote it (:data:`MARKER_FILE`) and it holds
+    nothing else (:func:`foreign_files`).
 
-    The working directory, a folder above it and a folder holding ``checkpoint`` are never replaced.
+    The working directory, a folder above it and a folder holding ``checkpoint`` or ``config`` are
+    never replaced.
 
     Raises:
         FileExistsError: Naming ``folder`` and why it is kept.
     """
     target = Path(folder).resolve()
     reason = None
+    inputs = [
+        (kind, path) for kind, path in (("checkpoint", checkpoint), ("config", config)) if path is not None
+    ]
+    holds = [f"it holds the {kind} {path}" for kind, path in inputs if target in Path(path).resolve().parents]
     if target == Path.cwd() or target in Path.cwd().parents:
         reason = "it is the working directory or a folder above it"
-    elif target in Path(checkpoint).resolve().parents:
-        reason = f"it holds the checkpoint {checkpoint}"
+    elif holds:
+        reason = holds[0]
     elif Path(folder).is_symlink() or not target.is_dir():
         reason = "it is not a folder (or is a symbolic link)"
     elif not (target / MARKER_FILE).is_file():
         reason = f"no earlier export wrote it (it has no {MARKER_FILE}); remove it yourself or choose another"
+    elif foreign := foreign_files(target):
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        reason = f"it holds files an export does not write ({shown}); move them out first"
     if reason is not None:
         msg = f"--overwrite refuses to replace {folder}: {reason}"
         raise FileExistsError(msg)
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Entries of an export ``folder`` that no export writes (relative paths, sorted)."""
+    own = {CONFIG_FILE, EXTRA_FILE, MERGED_FILE, BASE_FILE, MARKER_FILE, "adapter"}
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if relative.parts[0] not in own or (relative.parts[0] != "adapter" and len(relative.parts) > 1):
+            found.append(str(relative))
+    return found
 
 
 @contextlib.contextmanager
@@ -255,6 +344,7 @@ def _atomic_folder(folder: PathLike, overwrite: bool, checkpoint: PathLike) -> I
         if target.exists():
             check_overwrite(target, checkpoint)
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            replaced = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
             os.replace(target, old)
             try:
                 os.replace(tmp, target)
@@ -262,6 +352,12 @@ def _atomic_folder(folder: PathLike, overwrite: bool, checkpoint: PathLike) -> I
                 os.replace(old, target)
                 raise
             shutil.rmtree(old)
+            logger.warning(
+                "replaced the earlier export in %s (deleted %d files: %s)",
+                target,
+                len(replaced),
+                ", ".join(replaced),
+            )
         else:
             os.replace(tmp, target)
     finally:

@@ -37,9 +37,13 @@ from axion_terratorch.datasets.errors import BadTileError
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.raster import Grid, check_blocks, check_real_dtype
 from axion_terratorch.datasets.units import (
+    S1Units,
+    check_negative_reflectance,
     check_reflectance,
     check_sar_db,
+    check_sentinel_nodata,
     is_linear_power,
+    looks_like_amplitude,
     looks_like_dn,
     power_to_db,
 )
@@ -72,6 +76,7 @@ class RasterBands:
             (NaN is always nodata too).
         scale: Divide the values by this (``REFLECTANCE_SCALE`` for optical DN, else 1).
         linear_power: Convert the values from linear power to dB (Sentinel-1).
+        amplitude: The linear values are amplitude: squared before the conversion to dB.
     """
 
     path: Path
@@ -82,6 +87,7 @@ class RasterBands:
     fill: float | None = None
     scale: float = 1.0
     linear_power: bool = False
+    amplitude: bool = False
 
     def valid(self, values: np.ndarray) -> np.ndarray:
         """``(h, w)`` bool: pixels where every band of the raw ``values`` is finite and not nodata."""
@@ -93,7 +99,7 @@ class RasterBands:
     def convert(self, values: np.ndarray) -> np.ndarray:
         """Raw float32 ``(C, h, w)`` values in model units (dB or reflectance); NaN where undefined."""
         if self.linear_power:
-            values = power_to_db(values)
+            values = power_to_db(values * values if self.amplitude else values)
         return values / self.scale if self.scale != 1 else values
 
 
@@ -106,6 +112,9 @@ class SceneInputs:
         bands: Bands the model needs, in model order.
         optical_bands: Names of the optical raster's bands in file order (overrides its descriptions).
         optical_units: ``dn`` (reflectance x 10000), ``reflectance``, or ``auto`` (judged from the values).
+        s1_units: ``auto`` (dB, or linear power when it looks like it), ``db``, ``power`` or ``amplitude``.
+        optical_nodata: The optical nodata value, for a file that declares none (else 0, and a file
+            holding an undeclared -9999, -32768 or 65535 is refused).
 
     Raises:
         SceneInputError: On an unreadable or truncated file, missing bands, rasters on different
@@ -119,20 +128,26 @@ class SceneInputs:
         bands: Sequence[str],
         optical_bands: Sequence[str] | None = None,
         optical_units: OpticalUnits = "auto",
+        s1_units: S1Units = "auto",
+        optical_nodata: float | None = None,
     ) -> None:
         self.s1_path, self.optical_path = Path(s1), Path(optical)
         with _scene_errors(), _open(self.s1_path) as sar_src, _open(self.optical_path) as opt_src:
             sar = _sar_bands(sar_src, self.s1_path)
-            optical_raster = _optical_bands(opt_src, self.optical_path, bands, optical_bands)
+            optical_raster = _optical_bands(opt_src, self.optical_path, bands, optical_bands, optical_nodata)
             _check_grid(sar_src, self.s1_path, opt_src, self.optical_path)
             for src, raster in ((sar_src, sar), (opt_src, optical_raster)):
                 check_blocks(src, raster.path, raster.indexes)
             self.profile = opt_src.profile.copy()
             self.height, self.width = opt_src.height, opt_src.width
             self.optical = _optical_units(
-                opt_src, optical_raster, optical_units, "optical_units (--optical-units)"
+                opt_src,
+                optical_raster,
+                optical_units,
+                "optical_units (--optical-units)",
+                None if optical_nodata is not None else "--optical-nodata",
             )
-            self.sar = _sar_units(sar_src, sar)
+            self.sar = _sar_units(sar_src, sar, s1_units)
 
     @property
     def bands(self) -> tuple[str, ...]:
@@ -257,7 +272,11 @@ def _sar_bands(src: rasterio.DatasetReader, path: Path) -> RasterBands:
 
 
 def _optical_bands(
-    src: rasterio.DatasetReader, path: Path, bands: Sequence[str], optical_bands: Sequence[str] | None
+    src: rasterio.DatasetReader,
+    path: Path,
+    bands: Sequence[str],
+    optical_bands: Sequence[str] | None,
+    nodata: float | None = None,
 ) -> RasterBands:
     if optical_bands is not None:
         if len(optical_bands) != src.count:
@@ -277,7 +296,8 @@ def _optical_bands(
         )
         raise SceneInputError(msg)
     raster = _bands(src, path, tuple(names.index(b) + 1 for b in bands), bands)
-    return dataclasses.replace(raster, fill=raster.nodata if raster.nodata is not None else OPTICAL_NODATA)
+    fill = nodata if nodata is not None else raster.nodata if raster.nodata is not None else OPTICAL_NODATA
+    return dataclasses.replace(raster, fill=fill)
 
 
 def _check_grid(a: rasterio.DatasetReader, a_path: Path, b: rasterio.DatasetReader, b_path: Path) -> None:
@@ -291,23 +311,50 @@ def _check_grid(a: rasterio.DatasetReader, a_path: Path, b: rasterio.DatasetRead
         raise SceneInputError(msg)
 
 
-def _sar_units(src: rasterio.DatasetReader, raster: RasterBands) -> RasterBands:
-    """``raster`` converting linear power to dB when the sample looks like it; refuse other units."""
+def _sar_units(src: rasterio.DatasetReader, raster: RasterBands, units: S1Units = "auto") -> RasterBands:
+    """``raster`` converting linear power (or amplitude) to dB as ``units`` says, or when the sample
+    looks like power for ``auto``; refuse implausible values and, for ``auto``, linear amplitude."""
     sample = _sample(src, raster)
-    linear = is_linear_power(sample)
+    if units not in ("auto", "db", "power", "amplitude"):
+        msg = f"s1_units (--s1-units) must be 'auto', 'db', 'power' or 'amplitude', got {units!r}"
+        raise ValueError(msg)
+    linear = is_linear_power(sample) if units == "auto" else units != "db"
+    amplitude = units == "amplitude"
+    if units == "auto" and linear and looks_like_amplitude(sample):
+        msg = (
+            f"{raster.path}: Sentinel-1 looks like linear amplitude, not power (taken as power its VV and "
+            "VH medians are too high and too close for sigma0, and would be half the right dB); pass "
+            "--s1-units amplitude (or --s1-units power if it is power)"
+        )
+        raise SceneInputError(msg)
     if linear:
-        logger.info("%s: Sentinel-1 looks like linear power; converting to dB (10*log10)", raster.path)
-        sample = power_to_db(sample)
+        logger.info(
+            "%s: Sentinel-1 taken as linear %s; converting to dB",
+            raster.path,
+            "amplitude" if amplitude else "power",
+        )
+        sample = power_to_db(sample * sample if amplitude else sample)
     where = f"{raster.path} bands {', '.join(raster.names)}"
-    check_sar_db(sample, where, "give Sentinel-1 GRD backscatter in dB or linear power (sigma0)")
-    return dataclasses.replace(raster, linear_power=linear)
+    check_sar_db(
+        sample, where, "give Sentinel-1 GRD backscatter in dB or linear power (sigma0), or set --s1-units"
+    )
+    return dataclasses.replace(raster, linear_power=linear, amplitude=amplitude)
 
 
 def _optical_units(
-    src: rasterio.DatasetReader, raster: RasterBands, units: OpticalUnits, option: str
+    src: rasterio.DatasetReader,
+    raster: RasterBands,
+    units: OpticalUnits,
+    option: str,
+    nodata_option: str | None = None,
 ) -> RasterBands:
-    """``raster`` with the scale of ``units`` (judged from a sample for ``auto``), checked for plausibility."""
+    """``raster`` with the scale of ``units`` (judged from a sample for ``auto``), checked for plausibility:
+    with ``nodata_option``, an undeclared sentinel nodata is refused; negative reflectance beyond
+    noise always is."""
     sample = _sample(src, raster)
+    if nodata_option is not None and raster.nodata is None:
+        fix = f"If {{value}} marks nodata pass {nodata_option} {{value}} (or set the file's nodata tag)."
+        check_sentinel_nodata(sample, str(raster.path), fix)
     match units:
         case "auto":
             scale = REFLECTANCE_SCALE if looks_like_dn(sample) else 1.0
@@ -326,6 +373,13 @@ def _optical_units(
         raster.names,
         dn_fix=f"set {option} to dn or auto",
         reflectance_fix=f"set {option} to reflectance or auto",
+    )
+    check_negative_reflectance(
+        sample / scale,
+        str(raster.path),
+        raster.names,
+        "is the file signed or offset data, or does a value mark nodata? "
+        + (f"pass {nodata_option} VALUE" if nodata_option else "set its nodata tag"),
     )
     return dataclasses.replace(raster, scale=scale)
 

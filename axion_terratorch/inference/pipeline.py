@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from rasterio.errors import RasterioIOError
 from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.constants import PathLike
+from axion_terratorch.datasets.units import S1Units
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
-from axion_terratorch.inference.files import check_outputs, dump_json
+from axion_terratorch.inference.files import check_outputs, check_written_raster, dump_json, write_failure
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
 from axion_terratorch.inference.preflight import check_device, check_writable
 from axion_terratorch.inference.scene import (
@@ -37,6 +40,8 @@ def predict_scene(
     timesteps: int | None = None,
     lpips: bool = True,
     config: PathLike | None = None,
+    s1_units: S1Units = "auto",
+    optical_nodata: float | None = None,
 ) -> dict[str, object]:
     """Ground a Sentinel-1 / optical GeoTIFF pair; write ``output`` and ``output`` with ``.json``.
 
@@ -59,6 +64,8 @@ def predict_scene(
         timesteps: Diffusion steps of a generative model.
         lpips: Compute the LPIPS change when its weights are available.
         config: Run YAML to rebuild the model when the checkpoint has no model config.
+        s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).
+        optical_nodata: Optical nodata value of a file that declares none.
 
     Returns:
         The sidecar.
@@ -71,7 +78,15 @@ def predict_scene(
             "so the sidecar would overwrite the GeoTIFF; give the output a .tif name"
         )
         raise ValueError(msg)
-    check_outputs({"output": output, "sidecar": sidecar_file}, {"s1": s1, "optical": optical})
+    check_outputs(
+        {"output": output, "sidecar": sidecar_file},
+        {
+            "s1": s1,
+            "optical": optical,
+            "checkpoint": None if isinstance(model, nn.Module) else model,
+            "config": config,
+        },
+    )
     check_device(options.device)
     folder = check_writable(Path(output).parent, "output")
     checkpoint = None
@@ -84,17 +99,30 @@ def predict_scene(
         msg = f"{type(model).__name__} does not say its optical bands (a `bands` attribute)"
         raise ValueError(msg)
     check_scratch_space(optical, len(bands), folder)
-    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units)
+    scene = SceneInputs(s1, optical, bands, optical_bands, optical_units, s1_units, optical_nodata)
     lpips_model, note = optional_lpips(bands, lpips)
     remove_scene_temporaries(output)
     remove_stale_temporaries(sidecar_file)
     with atomic_paths(output, sidecar_file) as (output_tmp, sidecar_tmp):
         statistics = SceneStatistics(bands, lpips_model, options.device)
-        write_grounded(model, scene, output_tmp, output, options, statistics)
+        try:
+            write_grounded(model, scene, output_tmp, output, options, statistics)
+        except (RasterioIOError, OSError) as error:  # GDAL's "Write failed. See previous exception ..."
+            if not _write_error(error):
+                raise
+            raise OSError(write_failure(output, error)) from error
         fallbacks = statistics.fallback_windows if options.fallback == "input" else None
         sidecar = build_sidecar(
             output, scene, statistics, options, options.check, checkpoint, note, fallbacks, statistics.windows
         )
         dump_json(sidecar_tmp, sidecar)
+        check_written_raster(output_tmp, output)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])
     return sidecar
+
+
+def _write_error(error: BaseException) -> bool:
+    """Whether ``error`` is a failed write (GDAL's message, or a full disk / file size limit)."""
+    return getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or (
+        isinstance(error, RasterioIOError) and "write" in str(error).lower()
+    )

@@ -19,6 +19,7 @@ hash confirms it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import weakref
 from collections.abc import Mapping
@@ -190,17 +191,23 @@ def reference_of(model: nn.Module, config: Mapping[str, Any] | None = None) -> B
 
 
 def rebuild(config: Mapping[str, Any], rng_state: Tensor | None) -> nn.Module:
-    """Build ``config`` as LightningCLI does, from torch's random state ``rng_state`` when given.
+    """Build ``config`` from torch's random state ``rng_state`` when given (restored afterwards).
 
-    The global random state is restored afterwards.
+    A model of this package is built through the closed schema (:mod:`axion_terratorch.models.schema`:
+    nothing imported or parsed); another class as LightningCLI does (a trusted run config).
     """
     from axion_terratorch.inference.checkpoint import build_model
+    from axion_terratorch.models.schema import ModelConfigError, read_model_config
 
+    try:
+        build = read_model_config(config, "the model's config").build
+    except ModelConfigError:
+        build = functools.partial(build_model, config)
     if rng_state is None:
-        return build_model(config)
+        return build()
     with torch.random.fork_rng(devices=[]):
         torch.random.set_rng_state(rng_state)
-        return build_model(config)
+        return build()
 
 
 def complete_state_dict(

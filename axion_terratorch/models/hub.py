@@ -129,12 +129,17 @@ def zero_decoder_layers(decoder: nn.Module) -> list[nn.Module]:
     tokenizer in ``ckpt_path`` they stay zero: the decoded image is identically 0 and no gradient
     reaches anything before it, LoRA adapters included.
     """
-    return [m for m in decoder.modules() if isinstance(m, nn.Conv1d | nn.Conv2d) and not m.weight.any()]
+    return [
+        m
+        for m in decoder.modules()
+        if isinstance(m, nn.Conv1d | nn.Conv2d) and not m.weight.is_meta and not m.weight.any()
+    ]
 
 
 def warn_if_untrainable(decoder: nn.Module) -> None:
     """Warn when the decoder's output layer is zero: training such a model changes nothing."""
-    if not decoder_output_layer(decoder).weight.any():
+    layer = decoder_output_layer(decoder)
+    if not layer.weight.is_meta and not layer.weight.any():
         warnings.warn(
             "TerraMind's S2L2A tokenizer decoder has zero output weights (pretrained: false without a "
             "tokenizer in ckpt_path): its output is identically 0 and no gradient reaches the LoRA "

@@ -56,7 +56,7 @@ def test_report_prints_the_table_and_writes_json_atomically(tiny_lowvr, tmp_path
     [
         (["-c", "missing.yaml"], "missing.yaml: file not found"),
         (["--precision", "16-true"], "'16-true'"),
-        (["--tile-size", "0"], "tile_size"),
+        (["--tile-size", "0"], "--tile-size 0: must be an integer from 16"),
         (["--timesteps", "2", "--gradient-steps", "3"], "gradient_steps must be in [1, timesteps=2]"),
     ],
 )

@@ -269,4 +269,4 @@ def evaluate_error(tmp_path, capsys, data: str) -> str:
 
 def test_predict_negative_batch_size(tmp_path, scene, capsys):
     err = one_line_error(capsys, main(predict_args(scene, tmp_path / "out.tif", "--batch-size", "-1")))
-    assert "batch_size must be >= 1, got -1" in err
+    assert "--batch-size -1: must be an integer from 1 to 4096" in err

@@ -1,6 +1,8 @@
-"""A checkpoint's model config names only classes of axion_terratorch, terratorch and torch: a module
-it names elsewhere is never imported, by ``predict``, ``evaluate``, ``export`` or the library."""
+"""A checkpoint's model config names only a model class of this package (the closed schema of
+``axion_terratorch.models.schema``): nothing it names is imported or called, by ``predict``,
+``evaluate``, ``export`` or the library."""
 
+import copy
 import os
 import subprocess
 import sys
@@ -10,11 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from inference.scene_data import TINY_CONFIG
+from inference.scene_data import TINY_CONFIG, tiny_model, write_checkpoint
 
 from axion_terratorch.cli import main
 from axion_terratorch.inference.checkpoint import CheckpointError, load_model
 from axion_terratorch.inference.export import CONFIG_FILE, load_export
+from axion_terratorch.models import TerraMindResidualGrounding
 
 from run_configs import REPO
 
@@ -85,17 +88,41 @@ def test_predict_refuses_a_checkpoint_naming_a_module_in_the_cwd_without_importi
         {**TINY_CONFIG, "init_args": {**TINY_CONFIG["init_args"], "lora": {"class_path": "EVIL.Foo"}}},
         {"class_path": "torch.nn.Sequential", "init_args": {"args": [{"class_path": "EVIL.Foo"}]}},
         {"class_path": "torch.nn.Identity", "init_args": {"inner": "EVIL.Foo"}},
+        # an allowed model with an argument it does not take, holding a class spec
+        {**TINY_CONFIG, "init_args": {**TINY_CONFIG["init_args"], "norm_layer": {"class_path": "EVIL.Foo"}}},
+        # issue 22, case 1: a terratorch class whose string argument jsonargparse would import and call
+        {
+            "class_path": "terratorch.models.backbones.terramind.model.terramind_vit.TerraMindViT",
+            "init_args": {
+                "norm_layer": {
+                    "class_path": "terratorch.models.heads.regression_head.RegressionHead",
+                    "init_args": {"in_channels": 4, "final_act": "EVIL.Foo"},
+                },
+                "act_layer": {"class_path": "torch.nn.Parameter"},
+            },
+        },
     ],
-    ids=["module", "bare-this", "this", "callable", "not-a-string", "nested", "in-list", "string-arg"],
+    ids=[
+        "module",
+        "bare-this",
+        "this",
+        "callable",
+        "not-a-string",
+        "nested",
+        "in-list",
+        "string-arg",
+        "unknown-key",
+        "terratorch-class",
+    ],
 )
-def test_load_model_refuses_classes_outside_the_allow_list(tmp_path, evil, model, capsys):
+def test_load_model_refuses_what_is_not_a_model_of_the_package(tmp_path, evil, model, capsys):
     name, marker = evil
     model = yaml.safe_load(yaml.safe_dump(model).replace("EVIL", name))
     path = hparams_checkpoint(tmp_path / "hparams.ckpt", model)
-    with pytest.raises(
-        CheckpointError, match=r"hparams\.ckpt \(hyper_parameters\): model.*names .*not a class"
-    ):
+    with pytest.raises(CheckpointError, match=r"hparams\.ckpt \(hyper_parameters\): model") as caught:
         load_model(path)
+    assert "\n" not in str(caught.value)
+    assert not marker.exists()
     assert not marker.exists()
     assert "Beautiful is better than ugly" not in capsys.readouterr().out  # `import this` prints it
 
@@ -122,7 +149,9 @@ def test_an_export_folder_naming_a_module_is_refused(tmp_path, evil):
     folder.mkdir()
     meta = {"kind": "merged", "model": {"class_path": f"{name}.Foo", "init_args": {}}}
     (folder / CONFIG_FILE).write_text(yaml.safe_dump(meta))
-    with pytest.raises(CheckpointError, match=rf"config\.yaml: model\.class_path names '{name}\.Foo'"):
+    with pytest.raises(
+        CheckpointError, match=rf"config\.yaml: model\.class_path names '{name}\.Foo', which is not"
+    ):
         load_export(folder)
     assert not marker.exists()
 
@@ -145,3 +174,24 @@ def test_a_config_the_user_passes_may_name_other_classes(tmp_path, monkeypatch):
     config.write_text(yaml.safe_dump({"model": {"init_args": {"model": model}}}))
     loaded = load_model(tmp_path / "own.ckpt", config)
     assert torch.equal(loaded.weight, torch.ones(1, 2))
+
+
+def test_a_json_class_spec_in_a_string_field_is_only_a_string(tmp_path, capsys):
+    """Issue 22, case 2: ``'{"class_path": "this.Foo"}'`` is never parsed (jsonargparse imported ``this``)."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config["init_args"]["ckpt_path"] = '{"class_path": "this.Foo"}'
+    path = write_checkpoint(tiny_model(), tmp_path / "json.ckpt", config=config)
+    modules = set(sys.modules)
+    assert isinstance(load_model(path), TerraMindResidualGrounding)
+    assert "this" not in set(sys.modules) - modules
+    assert "Beautiful is better than ugly" not in capsys.readouterr().out
+
+
+def test_a_ckpt_path_file_name_is_no_import_path(tmp_path):
+    """Issue 22, case 7: ``ckpt_path: TerraMind_v1_tiny.pt`` looked like ``package.module``."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config["init_args"]["ckpt_path"] = "TerraMind_v1_tiny.pt"
+    model = tiny_model()
+    loaded = load_model(write_checkpoint(model, tmp_path / "file.ckpt", config=config))
+    state = loaded.state_dict()
+    assert all(torch.equal(state[key], value) for key, value in model.state_dict().items())

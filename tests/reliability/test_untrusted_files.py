@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from inference.scene_data import TINY_CONFIG
 from safetensors import SafetensorError
 from tile_writers import write_npz
 
@@ -14,7 +15,13 @@ from axion_terratorch.checkpoint_io import AtomicCheckpointIO
 from axion_terratorch.datasets import BadTileError, NpzTileDataset, TileOptions
 from axion_terratorch.datasets.stage2 import Stage2Source
 from axion_terratorch.inference.checkpoint import CheckpointError, load_model, read_checkpoint
-from axion_terratorch.inference.export import CONFIG_FILE, EXTRA_FILE, export_checkpoint, load_export
+from axion_terratorch.inference.export import (
+    CONFIG_FILE,
+    EXTRA_FILE,
+    MERGED_FILE,
+    export_checkpoint,
+    load_export,
+)
 from axion_terratorch.inference.selection import _checkpoint_metrics
 from axion_terratorch.models.terramind_generation import load_checkpoint
 
@@ -75,12 +82,14 @@ def test_other_weight_loaders_refuse_a_crafted_pickle(crafted):
 
 
 def test_checkpoint_hyperparameters_cannot_name_an_arbitrary_callable(tmp_path):
-    """A function of an allowed package (here one that would write a file) is no model class."""
+    """A function (here one that would write a file) is no model of the package: refused unimported."""
     marker = tmp_path / "pwned"
     path = tmp_path / "hparams.ckpt"
     model = {"class_path": "torch.save", "init_args": {"obj": 1, "f": str(marker)}}
     torch.save({"state_dict": {}, "hyper_parameters": {"model": model}}, path)
-    with pytest.raises(CheckpointError, match=r"invalid model config 'torch\.save'"):
+    with pytest.raises(
+        CheckpointError, match=r"names 'torch\.save', which is not one of this package's models"
+    ):
         load_model(path)
     assert not marker.exists()
 
@@ -90,11 +99,17 @@ def test_export_folder_loader_reads_only_yaml_and_safetensors(tmp_path):
     folder = tmp_path / "export"
     folder.mkdir()
     (folder / CONFIG_FILE).write_text(f"kind: !!python/object/apply:pathlib.Path.touch ['{marker}']\n")
-    with pytest.raises(yaml.constructor.ConstructorError):
+    with pytest.raises(CheckpointError, match=r"config\.yaml: not valid YAML"):
         load_export(folder)
     assert not marker.exists()
-    # an adapter or extra-weights file that is a pickle in disguise is refused by safetensors
-    (folder / CONFIG_FILE).write_text(yaml.safe_dump({"kind": "adapter", "model": None, "adapters": {}}))
+    # a weights file that is a pickle in disguise is refused by safetensors
+    (folder / CONFIG_FILE).write_text(yaml.safe_dump({"kind": "merged", "model": TINY_CONFIG}))
+    torch.save({"w": CreatesFile(marker)}, folder / MERGED_FILE)
+    with pytest.raises(CheckpointError, match=r"cannot read .*model\.safetensors"):
+        load_export(folder)
+    (folder / CONFIG_FILE).write_text(
+        yaml.safe_dump({"kind": "adapter", "model": TINY_CONFIG, "adapters": {}})
+    )
     torch.save({"w": CreatesFile(marker)}, folder / EXTRA_FILE)
     with pytest.raises(SafetensorError):
         load_export(folder, base=torch.nn.Linear(1, 1))
