@@ -6,15 +6,7 @@ from typing import Any
 
 import pytest
 
-from run_configs import REPO, tiny_run_config
-
-#: Overrides of the demo config for a two-step run with one validation batch.
-FAST_FIT = [
-    "--trainer.max_epochs=1",
-    "--trainer.limit_train_batches=2",
-    "--trainer.limit_val_batches=1",
-    "--trainer.log_every_n_steps=1",
-]
+from run_configs import FAST_FIT, REPO, tiny_run_config
 
 
 def small_demo_config(out_dir: Path) -> Path:

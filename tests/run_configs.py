@@ -29,6 +29,15 @@ def load_benchmark(name: str) -> ModuleType:
     return module
 
 
+#: Overrides of the demo config for a two-step run with one validation batch.
+FAST_FIT = [
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=2",
+    "--trainer.limit_val_batches=1",
+    "--trainer.log_every_n_steps=1",
+]
+
+
 def tiny_run_config(source: Path, out_dir: Path, **data_args: object) -> Path:
     """Copy a run config, sending every output under ``out_dir`` and shrinking the data."""
     config = yaml.safe_load(source.read_text())

@@ -14,7 +14,7 @@ from terratorch.cli_tools import build_lightning_cli
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
 
-from conftest import FAST_FIT as FAST
+from run_configs import FAST_FIT as FAST
 
 
 def logged_metrics(run_dir: Path) -> set[str]:
