@@ -196,13 +196,13 @@ def rebuild(config: Mapping[str, Any], rng_state: Tensor | None) -> nn.Module:
     A model of this package is built through the closed schema (:mod:`axion_terratorch.models.schema`:
     nothing imported or parsed); another class as LightningCLI does (a trusted run config).
     """
-    from axion_terratorch.inference.checkpoint import build_model
+    from axion_terratorch.config import instantiate
     from axion_terratorch.models.schema import ModelConfigError, read_model_config
 
     try:
         build = read_model_config(config, "the model's config").build
     except ModelConfigError:
-        build = functools.partial(build_model, config)
+        build = functools.partial(instantiate, config, nn.Module, "model")
     if rng_state is None:
         return build()
     with torch.random.fork_rng(devices=[]):

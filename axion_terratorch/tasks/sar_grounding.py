@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from axion_terratorch.callbacks.progress import step_progress_bar
 from axion_terratorch.checks import check_at_least, check_positive
 from axion_terratorch.compat.lightning import batches_processed_in_epoch
-from axion_terratorch.config import import_object
+from axion_terratorch.config import import_object, instantiate
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import init_config
 from axion_terratorch.loggers import apply_run_root
@@ -155,7 +155,8 @@ class SARGroundingTask(TerraTorchTask):
         # torch refuses module attributes before Module.__init__, so the modules are attached here,
         # after torchgeo's constructor has saved the hyperparameters.
         model, loss, metrics = (
-            build_module(value) if isinstance(value, Mapping) else value for value in (model, loss, metrics)
+            build_module(value, name) if isinstance(value, Mapping) else value
+            for name, value in zip(MODULE_ARGS, (model, loss, metrics), strict=True)
         )
         self.model = model
         self.loss = self._on_model_bands("loss", Stage3Loss() if loss is None else loss)
@@ -465,11 +466,10 @@ def check_trainer_settings(trainer: Any) -> None:
         raise ValueError(msg)
 
 
-def build_module(config: Mapping[str, Any]) -> nn.Module:
-    """Instantiate a ``{"class_path", "init_args"}`` config (what checkpoints store) as LightningCLI does."""
-    from axion_terratorch.inference.checkpoint import build_model
-
-    return build_model(config)
+def build_module(config: Mapping[str, Any], name: str) -> nn.Module:
+    """Instantiate the ``{"class_path", "init_args"}`` config of argument ``name`` (what checkpoints
+    store) as LightningCLI does."""
+    return instantiate(config, nn.Module, name)
 
 
 def gate_loss(gate: Tensor, errors: Tensor, valid: Tensor | None = None) -> Tensor:
