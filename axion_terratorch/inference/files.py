@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -31,6 +32,15 @@ def check_outputs(
             msg = f"{role} {path} would overwrite {taken[resolved]}; choose another path"
             raise ValueError(msg)
         taken[resolved] = f"the {role}"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes, read in 16 MiB chunks (memory flat in the file's size)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(16 * 2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_json(path: str | os.PathLike[str], data: Mapping[str, object]) -> None:

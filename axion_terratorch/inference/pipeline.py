@@ -11,7 +11,7 @@ from torch import nn
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.constants import PathLike
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
-from axion_terratorch.inference.files import check_outputs, dump_json
+from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
 from axion_terratorch.inference.preflight import check_device, check_writable
 from axion_terratorch.inference.scene import (
@@ -24,6 +24,15 @@ from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
 logger = logging.getLogger(__name__)
+
+
+def input_options(
+    optical_bands: Sequence[str] | None, optical_units: OpticalUnits, timesteps: int | None
+) -> dict[str, object]:
+    """The sidecar's ``input_options``: how the inputs were read and the model run, beyond
+    :class:`GroundingOptions`."""
+    bands = None if optical_bands is None else list(optical_bands)
+    return {"optical_bands": bands, "optical_units": optical_units, "timesteps": timesteps}
 
 
 def predict_scene(
@@ -74,10 +83,11 @@ def predict_scene(
     check_outputs({"output": output, "sidecar": sidecar_file}, {"s1": s1, "optical": optical})
     check_device(options.device)
     folder = check_writable(Path(output).parent, "output")
-    checkpoint = None
+    checkpoint = digest = None
     if not isinstance(model, nn.Module):
         checkpoint = Path(model)
         model = load_model(checkpoint, config)
+        digest = file_sha256(checkpoint)
     set_timesteps(model, timesteps)
     bands = getattr(model, "bands", None)
     if bands is None:
@@ -93,7 +103,16 @@ def predict_scene(
         write_grounded(model, scene, output_tmp, output, options, statistics)
         fallbacks = statistics.fallback_windows if options.fallback == "input" else None
         sidecar = build_sidecar(
-            output, scene, statistics, options, options.check, checkpoint, note, fallbacks
+            output,
+            scene,
+            statistics,
+            options,
+            options.check,
+            checkpoint,
+            note,
+            fallbacks,
+            digest,
+            input_options(optical_bands, optical_units, timesteps),
         )
         dump_json(sidecar_tmp, sidecar)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])
