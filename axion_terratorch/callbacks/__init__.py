@@ -5,6 +5,7 @@ from axion_terratorch.callbacks.example_images import ExampleImages
 from axion_terratorch.callbacks.last_checkpoint import LastCheckpoint
 from axion_terratorch.callbacks.nonfinite import NonFiniteGuard, NonFiniteTrainingError
 from axion_terratorch.callbacks.sar_ablation import SARAblation, ablate_sar
+from axion_terratorch.callbacks.scene_writer import SceneWriter
 
 __all__ = [
     "ExampleImages",
@@ -12,5 +13,6 @@ __all__ = [
     "NonFiniteGuard",
     "NonFiniteTrainingError",
     "SARAblation",
+    "SceneWriter",
     "ablate_sar",
 ]
