@@ -107,6 +107,7 @@ def test_folder_list_resumes_after_an_interruption(tmp_path, checkpoint):
     assert scenes(checkpoint, *args) == 0
     rows, run = report(out)
     assert (rows["scene0"]["status"], rows["scene1"]["status"]) == ("skipped", "grounded")
+    assert (run["totals"]["skipped"], run["totals"]["grounded"]) == (1, 1)
     assert (out / "scene0.tif").stat().st_mtime_ns == finished
     assert {n: (out / f"{n}.tif").read_bytes() for n in first} == first
     assert not list(out.glob(".*"))
