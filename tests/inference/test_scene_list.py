@@ -140,3 +140,59 @@ def test_two_processes_write_each_scene_once_as_one_process(tmp_path, checkpoint
     assert run["totals"]["grounded"] == len(names)
     for name in names:
         assert (two / f"{name}.tif").read_bytes() == (one / f"{name}.tif").read_bytes()
+
+
+@pytest.mark.slow
+def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path):
+    import torch
+    import yaml
+    from scene_data import TINY_CONFIG
+
+    from axion_terratorch import SARGroundingTask
+    from axion_terratorch.losses import Stage3Loss
+    from axion_terratorch.metrics import GroundingMetrics
+
+    from run_configs import REPO
+
+    task = SARGroundingTask(
+        model=tiny_model(), loss=Stage3Loss(use_lpips=False), metrics=GroundingMetrics(lpips=False)
+    )
+    ckpt = tmp_path / "task.ckpt"
+    torch.save(
+        {"epoch": 0, "global_step": 2, "pytorch-lightning_version": "2.6.6",
+         "state_dict": task.state_dict(), "hyper_parameters": {"model": TINY_CONFIG}},
+        ckpt,
+    )  # fmt: skip
+    data = tmp_path / "data"
+    data.mkdir()
+    names = scene_folder(data)
+    (data / "scenes.csv").write_text(
+        "s1,optical,name\n" + "".join(f"{n}_S1.tif,{n}_S2.tif,{n}\n" for n in names)
+    )
+    config = yaml.safe_load((REPO / "configs" / "predict.scenes.yaml").read_text())
+    config["trainer"]["accelerator"] = "cpu"
+    writer = config["trainer"]["callbacks"][0]["init_args"]
+    writer.update(output_dir=str(tmp_path / "tt"), progress=False)
+    config["model"]["init_args"]["model"] = TINY_CONFIG
+    config["data"]["init_args"].update(scenes=str(data / "scenes.csv"), window=32, overlap=8, batch_size=2)
+    (tmp_path / "predict.yaml").write_text(yaml.safe_dump(config))
+    command = [
+        sys.executable,
+        "-m",
+        "terratorch",
+        "predict",
+        "-c",
+        str(tmp_path / "predict.yaml"),
+        "--ckpt_path",
+        str(ckpt),
+    ]
+    subprocess.run(command, check=True, cwd=tmp_path, timeout=600)
+    assert scenes(ckpt, "--scenes", str(data / "scenes.csv"), "--output-dir", str(tmp_path / "axion")) == 0
+    assert not list((tmp_path / "tt").glob("*.pt"))  # terratorch's per-batch writer was left out
+    for name in names:
+        assert (tmp_path / "tt" / f"{name}.tif").read_bytes() == (
+            tmp_path / "axion" / f"{name}.tif"
+        ).read_bytes()
+        sidecars = [json.loads((tmp_path / d / f"{name}.json").read_text()) for d in ("tt", "axion")]
+        assert [s.pop("output") for s in sidecars] != [None, None]
+        assert sidecars[0] == sidecars[1]
