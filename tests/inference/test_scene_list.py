@@ -58,7 +58,8 @@ def test_csv_list_matches_single_scene_predict_and_reports_a_bad_scene(tmp_path,
         "missing_S1.tif,scene1_S2.tif,broken\n"
     )
     out = tmp_path / "out"
-    assert scenes(checkpoint, "--scenes", str(data / "scenes.csv"), "--output-dir", str(out), "--dn") == 1
+    csv_list = str(data / "scenes.csv")
+    assert scenes(checkpoint, "--scenes", csv_list, "--output-dir", str(out), "--dn", "--quicklook") == 1
     assert "broken: failed" in capsys.readouterr().out
     rows, run = report(out)
     assert {name: row["status"] for name, row in rows.items()} == {
@@ -79,6 +80,7 @@ def test_csv_list_matches_single_scene_predict_and_reports_a_bad_scene(tmp_path,
         }
         assert rows[name]["verdict"] == own["quality_flag"]
         assert int(rows[name]["windows"]) == 4
+        assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
@@ -126,12 +128,22 @@ def test_scene_list_errors_name_the_csv_row(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_write_each_scene_once_as_one_process(tmp_path, checkpoint):
+def test_two_processes_write_each_scene_once_as_one_process(tmp_path, checkpoint, monkeypatch):
+    """Lightning gives each of N CPU processes cores / N threads, and float sums depend on the thread
+    count: both runs use one thread per process, as OMP_NUM_THREADS=1 makes them."""
+    import torch
+
     data = tmp_path / "data"
     data.mkdir()
     names = scene_folder(data, seeds=(0, 1, 2))
     one, two = tmp_path / "one", tmp_path / "two"
-    assert scenes(checkpoint, "--scenes-dir", str(data), "--output-dir", str(one)) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert scenes(checkpoint, "--scenes-dir", str(data), "--output-dir", str(one)) == 0
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     command = [sys.executable, "-m", "axion_terratorch.cli", "predict", "--checkpoint", str(checkpoint),
                *TILING, "--scenes-dir", str(data), "--output-dir", str(two), "--devices", "2", "--strategy", "ddp"]  # fmt: skip
     subprocess.run(command, check=True, cwd=tmp_path, timeout=600)
@@ -160,7 +172,12 @@ def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path
     ckpt = tmp_path / "task.ckpt"
     torch.save(
         {"epoch": 0, "global_step": 2, "pytorch-lightning_version": "2.6.6",
-         "state_dict": task.state_dict(), "hyper_parameters": {"model": TINY_CONFIG}},
+         "state_dict": task.state_dict(),
+         "hyper_parameters": {  # as terratorch fit saves them: LightningCLI predict parses them
+             "_class_path": "axion_terratorch.SARGroundingTask", "model": TINY_CONFIG,
+             "loss": {"class_path": "axion_terratorch.losses.Stage3Loss", "init_args": {"use_lpips": False}},
+             "metrics": {"class_path": "axion_terratorch.metrics.GroundingMetrics", "init_args": {"lpips": False}},
+         }},
         ckpt,
     )  # fmt: skip
     data = tmp_path / "data"
