@@ -49,6 +49,7 @@ MODEL = {
         "bands": list(DEFAULT_BANDS),
         "lora": {"rank": 8, "alpha": 16.0, "dropout": 0.0, "target_modules": None, "freeze_base_model": True},
         "ckpt_path": None,
+        "decoder": "unet",
     },
 }
 #: Runs one command and prints its wall time and the peak resident memory of its processes (KiB).

@@ -96,7 +96,10 @@ def test_folder_list_resumes_after_an_interruption(tmp_path, checkpoint):
     ]
     out = tmp_path / "out"
     args = ["--scenes-dir", str(data), "--output-dir", str(out)]
-    assert scenes(checkpoint, *args) == 1  # lonely has no optical partner
+    assert scenes(checkpoint, *args, "--on-error", "stop") == 1  # lonely (first) has no optical partner
+    assert [row["status"] for row in report(out)[0].values()] == ["failed"]
+    assert not (out / "scene0.tif").exists()
+    assert scenes(checkpoint, *args) == 1  # --on-error skip: the others are written
     rows, _ = report(out)
     assert "lonely_S1.tif has no S2 partner" in rows["lonely"]["error"]
     first = {n: (out / f"{n}.tif").read_bytes() for n in ("scene0", "scene1")}
