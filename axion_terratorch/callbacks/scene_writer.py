@@ -188,6 +188,7 @@ class SceneWriter(BasePredictionWriter):
         """
         trainer = self._trainer
         self.rank, world = trainer.global_rank, trainer.world_size
+        self.rows, self.report = {}, None
         checkpoint = self.checkpoint or (Path(trainer.ckpt_path) if trainer.ckpt_path else None)
         self._checkpoint, self._digest = checkpoint, None if checkpoint is None else file_sha256(checkpoint)
         self._bands = tuple(datamodule.bands)
