@@ -79,6 +79,23 @@ def check_single_scene(args: argparse.Namespace) -> None:
         raise ValueError(msg)
 
 
+def check_scene_list(args: argparse.Namespace) -> None:
+    """Refuse a scene list without ``--output-dir``, with both list options, or with one scene's paths.
+
+    Raises:
+        ValueError: Naming the options.
+    """
+    if args.scenes and args.scenes_dir:
+        msg = "give --scenes or --scenes-dir, not both"
+        raise ValueError(msg)
+    if not args.output_dir:
+        msg = "a scene list needs --output-dir (outputs are OUT/<name>.tif)"
+        raise ValueError(msg)
+    if args.s1 or args.optical or args.output:
+        msg = "--s1/--optical/--output name one scene; with --scenes/--scenes-dir give only --output-dir"
+        raise ValueError(msg)
+
+
 def trainer_devices(args: argparse.Namespace) -> tuple[str, int | str | list[int]]:
     """``(accelerator, devices)``: from ``--accelerator``/``--devices``, else from ``--device``
     (``cpu`` -> one CPU process, ``cuda:1`` -> GPU 1).
@@ -110,24 +127,20 @@ def run(args: argparse.Namespace) -> int:
     Exit 0 when every scene was grounded or skipped, 1 when some failed (the others are written),
     2 on bad options or list (one line, nothing written).
     """
-    from axion_terratorch.callbacks.scene_writer import SceneFailedError, SceneWriter
     from axion_terratorch.cli.errors import report
     from axion_terratorch.cli.options import check_config_argument, quality_check
+
+    try:
+        check_scene_list(args)
+        check_config_argument(args)
+        accelerator, devices = trainer_devices(args)
+    except (ValueError, OSError) as err:
+        return report("predict", err)
+    from axion_terratorch.callbacks.scene_writer import SceneFailedError, SceneWriter
     from axion_terratorch.datamodules.scenes import SceneListDataModule
     from axion_terratorch.inference.scenes import predict_scenes
 
     try:
-        if args.scenes and args.scenes_dir:
-            msg = "give --scenes or --scenes-dir, not both"
-            raise ValueError(msg)
-        if not args.output_dir:
-            msg = "a scene list needs --output-dir (outputs are OUT/<name>.tif)"
-            raise ValueError(msg)
-        if args.s1 or args.optical or args.output:
-            msg = "--s1/--optical/--output name one scene; with --scenes/--scenes-dir give only --output-dir"
-            raise ValueError(msg)
-        check_config_argument(args)
-        accelerator, devices = trainer_devices(args)
         datamodule = SceneListDataModule(
             scenes=args.scenes,
             scenes_dir=args.scenes_dir,
