@@ -6,6 +6,7 @@ from axion_terratorch.callbacks.last_checkpoint import LastCheckpoint
 from axion_terratorch.callbacks.nonfinite import NonFiniteGuard, NonFiniteTrainingError
 from axion_terratorch.callbacks.progress import StepProgressBar, step_progress_bar
 from axion_terratorch.callbacks.sar_ablation import SARAblation, ablate_sar
+from axion_terratorch.callbacks.scene_writer import SceneWriter
 
 __all__ = [
     "ExampleImages",
@@ -13,6 +14,7 @@ __all__ = [
     "NonFiniteGuard",
     "NonFiniteTrainingError",
     "SARAblation",
+    "SceneWriter",
     "StepProgressBar",
     "ablate_sar",
     "step_progress_bar",

@@ -35,10 +35,12 @@ class DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str) -> None:
+def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str, required: bool = True) -> None:
     """``--s1`` and ``--optical``: the GeoTIFF pair of a scene (``predict``, ``check``)."""
-    parser.add_argument("--s1", required=True, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power")
-    parser.add_argument("--optical", required=True, help=optical_help)
+    parser.add_argument(
+        "--s1", required=required, help="Sentinel-1 GRD GeoTIFF, VV and VH in dB or linear power"
+    )
+    parser.add_argument("--optical", required=required, help=optical_help)
     parser.add_argument(
         "--s1-units",
         choices=["auto", "db", "power", "amplitude"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from axion_terratorch.cli import predict_scenes
 from axion_terratorch.cli.check import verdict_details
 from axion_terratorch.cli.options import (
     add_model_arguments,
@@ -24,10 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", required=True, help="SARGroundingTask checkpoint (.ckpt) of `terratorch fit`"
     )
-    add_scene_arguments(parser, "optical (Stage 2) GeoTIFF on the same grid")
-    parser.add_argument(
-        "--output", required=True, help="output GeoTIFF; its sidecar is written beside it (.json)"
-    )
+    add_scene_arguments(parser, "optical (Stage 2) GeoTIFF on the same grid", required=False)
+    parser.add_argument("--output", help="output GeoTIFF; its sidecar is written beside it (.json)")
     parser.add_argument(
         "--bands",
         nargs="+",
@@ -57,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_arguments(parser)
     add_quality_arguments(parser)
+    predict_scenes.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 
+    if predict_scenes.is_scene_list(args):
+        return predict_scenes.run(args)
     try:
+        predict_scenes.check_single_scene(args)
         check_config_argument(args)
         check_bounds(
             {

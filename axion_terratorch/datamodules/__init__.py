@@ -8,6 +8,7 @@ from axion_terratorch.datamodules.bigearthnet import BigEarthNetPairDataModule
 from axion_terratorch.datamodules.folder import GeoTiffPairDataModule
 from axion_terratorch.datamodules.multi_source import ConcatPairedTileDataset, MultiSourcePairDataModule
 from axion_terratorch.datamodules.npz import NpzTileDataModule
+from axion_terratorch.datamodules.scenes import SceneListDataModule
 from axion_terratorch.datamodules.sen12ms import SEN12MSPairDataModule
 from axion_terratorch.datamodules.sen12mscr import SEN12MSCRPairDataModule
 from axion_terratorch.datamodules.ssl4eo import SSL4EOS12PairDataModule
@@ -26,6 +27,7 @@ __all__ = [
     "SEN12MSCRPairDataModule",
     "SEN12MSPairDataModule",
     "SSL4EOS12PairDataModule",
+    "SceneListDataModule",
     "SyntheticGroundingDataModule",
     "split_seed",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "load_model",
     "paired_comparison",
     "predict_scene",
+    "predict_scenes",
     "rank_checkpoints",
     "summarise",
     "write_report",
@@ -51,6 +52,7 @@ __getattr__, __dir__ = lazy_attributes(
         "load_model": "axion_terratorch.inference.checkpoint",
         "paired_comparison": "axion_terratorch.inference.comparison",
         "predict_scene": "axion_terratorch.inference.pipeline",
+        "predict_scenes": "axion_terratorch.inference.scenes",
         "rank_checkpoints": "axion_terratorch.inference.selection",
         "summarise": "axion_terratorch.inference.evaluation",
         "write_report": "axion_terratorch.inference.report",
@@ -68,5 +70,6 @@ if TYPE_CHECKING:
     from axion_terratorch.inference.quality import QualityCheck, Verdict, check_tiles
     from axion_terratorch.inference.report import write_report
     from axion_terratorch.inference.scene import GroundingOptions, ground_scene
+    from axion_terratorch.inference.scenes import predict_scenes
     from axion_terratorch.inference.selection import rank_checkpoints
     from axion_terratorch.inference.tiling import TileLayout

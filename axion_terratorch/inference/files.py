@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -76,6 +77,15 @@ def _inside(path: Path, folder: Path) -> bool:
         or resolved.is_relative_to(root)
         or (path.exists() and folder.exists() and same_file(path, folder))
     )
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes, read in 16 MiB chunks (memory flat in the file's size)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(16 * 2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_json(path: str | os.PathLike[str], data: Mapping[str, object]) -> None:

@@ -14,7 +14,13 @@ from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.constants import PathLike
 from axion_terratorch.datasets.units import S1Units
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
-from axion_terratorch.inference.files import check_outputs, check_written_raster, dump_json, write_failure
+from axion_terratorch.inference.files import (
+    check_outputs,
+    check_written_raster,
+    dump_json,
+    file_sha256,
+    write_failure,
+)
 from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
 from axion_terratorch.inference.preflight import check_device, check_writable
 from axion_terratorch.inference.scene import (
@@ -27,6 +33,25 @@ from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
 logger = logging.getLogger(__name__)
+
+
+def input_options(
+    optical_bands: Sequence[str] | None,
+    optical_units: OpticalUnits,
+    timesteps: int | None,
+    s1_units: S1Units = "auto",
+    optical_nodata: float | None = None,
+) -> dict[str, object]:
+    """The sidecar's ``input_options``: how the inputs were read and the model run, beyond
+    :class:`GroundingOptions`."""
+    bands = None if optical_bands is None else list(optical_bands)
+    return {
+        "optical_bands": bands,
+        "optical_units": optical_units,
+        "timesteps": timesteps,
+        "s1_units": s1_units,
+        "optical_nodata": optical_nodata,
+    }
 
 
 def predict_scene(
@@ -89,10 +114,11 @@ def predict_scene(
     )
     check_device(options.device)
     folder = check_writable(Path(output).parent, "output")
-    checkpoint = None
+    checkpoint = digest = None
     if not isinstance(model, nn.Module):
         checkpoint = Path(model)
         model = load_model(checkpoint, config)
+        digest = file_sha256(checkpoint)
     set_timesteps(model, timesteps)
     bands = getattr(model, "bands", None)
     if bands is None:
@@ -113,7 +139,17 @@ def predict_scene(
             raise OSError(write_failure(output, error)) from error
         fallbacks = statistics.fallback_windows if options.fallback == "input" else None
         sidecar = build_sidecar(
-            output, scene, statistics, options, options.check, checkpoint, note, fallbacks, statistics.windows
+            output,
+            scene,
+            statistics,
+            options,
+            options.check,
+            checkpoint,
+            note,
+            fallbacks,
+            statistics.windows,
+            digest,
+            input_options(optical_bands, optical_units, timesteps, s1_units, optical_nodata),
         )
         dump_json(sidecar_tmp, sidecar)
         check_written_raster(output_tmp, output)

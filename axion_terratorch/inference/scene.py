@@ -28,6 +28,7 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window as RioWindow
 from torch import nn
 from tqdm.auto import tqdm
+from typing_extensions import Self
 
 from axion_terratorch.atomic import TMP_SUFFIX, atomic_path, remove_stale_temporaries, scratch_path
 from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, S1GRD_MEAN, SAR_KEY
@@ -132,20 +133,147 @@ def write_grounded(
 ) -> SceneStatistics:
     """:func:`ground_scene` writing straight to ``path`` (a temporary file of ``output``, whose
     folder also holds the temporary sum); for callers that replace several files together."""
-    statistics = SceneStatistics(scene.bands, device=options.device) if statistics is None else statistics
     model.eval().to(options.device)
-    nodata = _output_nodata(scene, options.dn)
-    out_profile = _profile(scene, "uint16" if options.dn else "float32", nodata, "deflate")
-    with (
-        block_cache(scene, options.window),
-        scratch_path(output, SCRATCH_SUFFIX) as acc_path,
-        scene.open() as reader,
-        rasterio.open(acc_path, "w+", **_profile(scene, "float32", None, None)) as acc,
-    ):
-        statistics.fallback_windows, statistics.windows = _predict_windows(model, scene, reader, acc, options)
-        with rasterio.open(path, "w", **out_profile) as dst:
-            _finalise(scene, reader, acc, dst, nodata, options, statistics)
-    return statistics
+    layout = TileLayout(scene.height, scene.width, options.window, options.overlap)
+    bar = tqdm(total=len(layout), desc="grounding windows", unit="win", disable=not options.progress)
+    with SceneAccumulator(scene, path, output, options, statistics) as accumulator, bar:
+        with torch.inference_mode(), scene.open() as reader:
+            for batch in window_batches(reader, layout, options.batch_size):
+                accumulator.add(batch, _run(model, batch, options))
+                bar.update(batch.covered)
+        return accumulator.finish()
+
+
+@dataclass
+class WindowBatch:
+    """Windows of one scene ready for the model: at most ``batch_size`` of them, each with a valid
+    optical pixel.
+
+    Attributes:
+        windows: The windows, in the scene's row-major order.
+        sar: float32 ``(B, 2, h, w)`` dB, invalid pixels set to the Sentinel-1 mean.
+        optical: float32 ``(B, C, h, w)`` reflectance, invalid pixels set to the window's band means.
+        valid: bool ``(B, h, w)``: SAR and optical both valid.
+        covered: Windows of the layout this batch stands for (those without a valid optical pixel
+            included), for progress bars.
+    """
+
+    windows: list[Window]
+    sar: np.ndarray
+    optical: np.ndarray
+    valid: np.ndarray
+    covered: int
+
+
+def window_batches(reader: SceneReader, layout: TileLayout, batch_size: int) -> Iterator[WindowBatch]:
+    """The windows of ``layout`` read from ``reader``, ``batch_size`` consecutive windows at a time.
+
+    Windows with no valid optical pixel only cover nodata: they are left out of their batch, and a
+    group of ``batch_size`` windows with none left yields nothing. Every caller batches the windows
+    the same way, so a scene's output does not depend on which caller grounded it.
+    """
+    windows = list(layout)
+    fill_sar = np.asarray(S1GRD_MEAN, dtype=np.float32)[:, None, None]
+    for start in range(0, len(windows), batch_size):
+        kept: list[tuple[Window, np.ndarray, np.ndarray, np.ndarray]] = []
+        group = windows[start : start + batch_size]
+        for window in group:
+            sar, optical, sar_valid, opt_valid = reader.read(window)
+            if opt_valid.any():
+                sar = np.where(sar_valid, sar, fill_sar)
+                kept.append((window, sar, _fill_optical(optical, opt_valid), sar_valid & opt_valid))
+        if kept:
+            sar, optical, valid = (np.stack([k[i] for k in kept]) for i in (1, 2, 3))
+            yield WindowBatch([k[0] for k in kept], sar, optical, valid, len(group))
+
+
+def model_input(batch: WindowBatch) -> dict[str, torch.Tensor]:
+    """``{"S1GRD": (B, 2, h, w), "S2L2A": (B, C, h, w)}`` float32 CPU tensors of ``batch`` in
+    ``channels_last`` memory format (which ``Tensor.to(device)`` keeps).
+
+    oneDNN's convolutions work in that format natively (NCHW inputs are converted before and after
+    every convolution), which made the tiny residual model's forward pass about 15% faster on the
+    CPU; values are the same up to float rounding, and layers that are not convolutions see the
+    same shapes.
+    """
+    return {
+        key: torch.from_numpy(array).contiguous(memory_format=torch.channels_last)
+        for key, array in ((SAR_KEY, batch.sar), (OPTICAL_KEY, batch.optical))
+    }
+
+
+class SceneAccumulator:
+    """The output of one scene, written from the predictions of its windows (a context manager).
+
+    Entering opens the scene's inputs and the temporary float32 sum beside ``output`` (removed on
+    exit); :meth:`add` blends the predictions of a :class:`WindowBatch` into the sum (falling back to
+    the input where ``options.fallback`` says so); :meth:`finish` writes ``path`` (pass 2) and
+    returns the statistics. Only the files are open between calls: memory stays flat in the scene
+    size, whoever produces the predictions (:func:`write_grounded`, or Lightning's predict loop).
+
+    Args:
+        scene: The checked inputs.
+        path: Where the output is written (a temporary file of ``output``).
+        output: The final output path; the temporary sum is written beside it.
+        options: Tiling, output type and fallback.
+        statistics: Accumulator of the sidecar statistics (default: without LPIPS).
+    """
+
+    def __init__(
+        self,
+        scene: SceneInputs,
+        path: str | os.PathLike[str],
+        output: str | os.PathLike[str],
+        options: GroundingOptions,
+        statistics: SceneStatistics | None = None,
+    ) -> None:
+        self.scene, self.path, self.output, self.options = scene, Path(path), Path(output), options
+        self.statistics = (
+            SceneStatistics(scene.bands, device=options.device) if statistics is None else statistics
+        )
+        self.layout = TileLayout(scene.height, scene.width, options.window, options.overlap)
+        self.windows = 0
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Self:
+        stack = self._stack.__enter__()
+        try:
+            stack.enter_context(block_cache(self.scene, self.options.window))
+            acc_path = stack.enter_context(scratch_path(self.output, SCRATCH_SUFFIX))
+            self._reader = stack.enter_context(self.scene.open())
+            profile = _profile(self.scene, "float32", None, None)
+            self._acc = stack.enter_context(rasterio.open(acc_path, "w+", **profile))
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> bool | None:
+        return self._stack.__exit__(*exc)
+
+    def add(self, batch: WindowBatch, predictions: np.ndarray) -> None:
+        """Blend float32 ``(B, C, h, w)`` ``predictions`` of ``batch``'s windows into the sum.
+
+        ``predictions`` is changed in place where a window falls back to its input.
+        """
+        if self.options.fallback == "input":
+            self.statistics.fallback_windows += _fall_back(
+                predictions, batch, self.scene.bands, self.options.check
+            )
+        for window, prediction in zip(batch.windows, predictions, strict=True):
+            rio_window = RioWindow(window.col, window.row, window.width, window.height)
+            total = self._acc.read(window=rio_window) + prediction * self.layout.weight(window)
+            self._acc.write(total, window=rio_window)
+        self.windows += len(batch.windows)
+
+    def finish(self) -> SceneStatistics:
+        """Write the output to ``path`` from the sum (pass 2); return the statistics."""
+        nodata = _output_nodata(self.scene, self.options.dn)
+        profile = _profile(self.scene, "uint16" if self.options.dn else "float32", nodata, "deflate")
+        with rasterio.open(self.path, "w", **profile) as dst:
+            _finalise(self.scene, self._reader, self._acc, dst, nodata, self.options, self.statistics)
+        self.statistics.windows = self.windows
+        return self.statistics
 
 
 def block_cache(scene: SceneInputs, window: int) -> contextlib.AbstractContextManager[object]:
@@ -171,52 +299,15 @@ def remove_scene_temporaries(output: str | os.PathLike[str]) -> None:
         logger.info("removed %s, left by an interrupted run", stale)
 
 
-def _predict_windows(
-    model: nn.Module,
-    scene: SceneInputs,
-    reader: SceneReader,
-    acc: rasterio.DatasetWriter,
-    opts: GroundingOptions,
-) -> tuple[int, int]:
-    """Predict every window into ``acc``; return how many fell back to the input, and how many ran."""
-    layout = TileLayout(scene.height, scene.width, opts.window, opts.overlap)
-    windows = list(layout)
-    fill_sar = np.asarray(S1GRD_MEAN, dtype=np.float32)[:, None, None]
-    fallbacks = ran = 0
-    bar = tqdm(total=len(windows), desc="grounding windows", unit="win", disable=not opts.progress)
-    with bar, torch.inference_mode():
-        for start in range(0, len(windows), opts.batch_size):
-            batch: list[tuple[Window, np.ndarray, np.ndarray, np.ndarray]] = []
-            for window in windows[start : start + opts.batch_size]:
-                sar, optical, sar_valid, opt_valid = reader.read(window)
-                if opt_valid.any():  # a window with no valid optical pixel only covers nodata
-                    sar = np.where(sar_valid, sar, fill_sar)
-                    batch.append((window, sar, _fill_optical(optical, opt_valid), sar_valid & opt_valid))
-            if batch:
-                ran += len(batch)
-                predictions = _run(model, [b[1] for b in batch], [b[2] for b in batch], opts)
-                if opts.fallback == "input":
-                    fallbacks += _fall_back(predictions, batch, scene.bands, opts.check)
-                for (window, *_), prediction in zip(batch, predictions, strict=True):
-                    rio_window = RioWindow(window.col, window.row, window.width, window.height)
-                    total = acc.read(window=rio_window) + prediction * layout.weight(window)
-                    acc.write(total, window=rio_window)
-            bar.update(min(opts.batch_size, len(windows) - start))
-    return fallbacks, ran
-
-
 def _fall_back(
-    predictions: np.ndarray,
-    batch: list[tuple[Window, np.ndarray, np.ndarray, np.ndarray]],
-    bands: tuple[str, ...],
-    check: QualityCheck,
+    predictions: np.ndarray, batch: WindowBatch, bands: tuple[str, ...], check: QualityCheck
 ) -> int:
     """Replace, in place, each prediction that fails ``check`` by its input; return how many."""
-    sar, optical, valid = (torch.from_numpy(np.stack([b[i] for b in batch])) for i in (1, 2, 3))
+    sar, optical, valid = (torch.from_numpy(a) for a in (batch.sar, batch.optical, batch.valid))
     checked = check_tiles(torch.from_numpy(predictions), optical, sar, bands, valid[:, None], check)
     failed = [i for i, tile in enumerate(checked) if not tile.verdict.passed]
     for i in failed:
-        predictions[i] = batch[i][2]
+        predictions[i] = batch.optical[i]
     return len(failed)
 
 
@@ -226,26 +317,19 @@ def _fill_optical(optical: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid, optical, means).astype(np.float32)
 
 
-def _run(
-    model: nn.Module, sar: list[np.ndarray], optical: list[np.ndarray], opts: GroundingOptions
-) -> np.ndarray:
-    """The model's ``(B, C, h, w)`` prediction of a batch of windows, float32 on the CPU.
-
-    The inputs are given to the model in ``channels_last`` memory format: oneDNN's convolutions work
-    in it natively (NCHW inputs are converted before and after every convolution), which made the
-    tiny residual model's forward pass about 15% faster on the CPU; values are the same up to float
-    rounding, and layers that are not convolutions see the same shapes.
-    """
+def _run(model: nn.Module, batch: WindowBatch, opts: GroundingOptions) -> np.ndarray:
+    """The model's ``(B, C, h, w)`` prediction of a batch of windows, float32 on the CPU."""
     device = torch.device(opts.device)
-    image = {
-        key: torch.from_numpy(np.stack(arrays)).to(device).contiguous(memory_format=torch.channels_last)
-        for key, arrays in ((SAR_KEY, sar), (OPTICAL_KEY, optical))
-    }
-    dtype = _AUTOCAST.get(opts.precision)
-    autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
-    with autocast:
+    image = {key: value.to(device) for key, value in model_input(batch).items()}
+    with autocast(device.type, opts.precision):
         prediction = model(image)
     return prediction.float().cpu().contiguous().numpy()
+
+
+def autocast(device_type: str, precision: InferencePrecision) -> contextlib.AbstractContextManager[object]:
+    """``torch.autocast`` to ``precision`` (``"16"``, ``"bf16"``); nothing for ``"32"``."""
+    dtype = _AUTOCAST.get(precision)
+    return torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
 
 
 def _finalise(

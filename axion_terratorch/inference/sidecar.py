@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import axion_terratorch
@@ -31,6 +32,8 @@ def build_sidecar(
     lpips_note: str | None = None,
     fallback_windows: int | None = None,
     windows: int | None = None,
+    checkpoint_sha256: str | None = None,
+    input_options: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """The sidecar of ``output`` as a JSON-ready dict; ``axion-stage3 check`` writes the same fields.
 
@@ -45,6 +48,9 @@ def build_sidecar(
         fallback_windows: Windows where ``predict --fallback input`` wrote the input.
         windows: Windows run through the model (those holding valid optical data). When every one
             fell back, the flag is ``fallback``: the output is the input, nothing was grounded.
+        checkpoint_sha256: SHA-256 of the checkpoint file (what a resumed scene list compares).
+        input_options: How the inputs were read and the model run beyond ``options``
+            (``optical_bands``, ``optical_units``, ``timesteps``).
     """
     check = QualityCheck() if check is None else check
     summary = statistics.summary()
@@ -56,6 +62,7 @@ def build_sidecar(
         "output": str(output),
         "inputs": {"s1": str(scene.s1_path), "optical": str(scene.optical_path)},
         "checkpoint": None if checkpoint is None else str(checkpoint),
+        "checkpoint_sha256": checkpoint_sha256,
         "bands": list(scene.bands),
         "sar_agreement_metric": "structure-tensor orientation agreement, in [-1, 1]",
         **{k: summary[k] for k in ("sar_agreement_input", "sar_agreement", "sar_agreement_gain")},
@@ -74,5 +81,6 @@ def build_sidecar(
         "change_units": "reflectance (output - input, valid pixels)",
         "change": summary["change"],
         "settings": None if options is None else dataclasses.asdict(options),
+        "input_options": None if input_options is None else dict(input_options),
         "axion_terratorch_version": axion_terratorch.__version__,
     }
