@@ -36,6 +36,8 @@ from tqdm.auto import tqdm
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.cli.errors import one_line
+from axion_terratorch.compat.lightning import return_no_predictions
+from axion_terratorch.compat.terratorch import is_batch_writer
 from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, SAR_KEY, PathLike
 from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256, write_csv, write_json
 from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
@@ -171,8 +173,8 @@ class SceneWriter(BasePredictionWriter):
             )
             raise TypeError(msg)
         datamodule.planner = self
-        trainer.predict_loop.return_predictions = False  # memory flat in the number of windows
-        kept = [c for c in trainer.callbacks if not _is_terratorch_writer(c)]
+        return_no_predictions(trainer)  # memory flat in the number of windows
+        kept = [c for c in trainer.callbacks if not is_batch_writer(c)]
         if len(kept) != len(trainer.callbacks):
             logger.info("SceneWriter writes the predictions: terratorch's CustomWriter is left out")
             trainer.callbacks = kept
@@ -458,11 +460,6 @@ class SceneWriter(BasePredictionWriter):
         if rows:
             write_csv(self.output_dir / "run.csv", [{k: row[k] for k in REPORT_COLUMNS} for row in rows])
         write_json(self.output_dir / "run.json", self.report)
-
-
-def _is_terratorch_writer(callback: object) -> bool:
-    """terratorch's ``CustomWriter``, which ``terratorch predict`` always adds (one ``.pt`` per batch)."""
-    return type(callback).__name__ == "CustomWriter" and type(callback).__module__.startswith("terratorch")
 
 
 def write_quicklook(scene: SceneInputs, output: PathLike, dn: bool, title: str) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import RichProgressBar
 
-from axion_terratorch.compat import attribute, module
+from axion_terratorch.compat import attribute, module, moved
 
 LIBRARY = "lightning"
 _PROGRESS = "fit_loop.epoch_loop.batch_progress"
@@ -75,3 +75,16 @@ class DescribedRichProgressBar(RichProgressBar):
     def _get_train_description(self, current_epoch: int) -> str:
         text = self.train_description(current_epoch)
         return super()._get_train_description(current_epoch) if text is None else text
+
+
+def return_no_predictions(trainer: pl.Trainer) -> None:
+    """Make ``trainer.predict`` keep no predictions (what ``Trainer.predict(return_predictions=False)``
+    does), for a run whose writer callback consumes them.
+
+    Sets ``trainer.predict_loop.return_predictions`` (``pytorch/loops/prediction_loop.py``;
+    lightning 2.6.6), the setting ``Trainer.predict`` itself writes: a callback's ``setup`` runs after it.
+    """
+    loop = attribute(LIBRARY, trainer, "predict_loop", "Trainer")
+    if not hasattr(loop, "return_predictions"):
+        raise moved(LIBRARY, "Trainer.predict_loop.return_predictions")
+    loop.return_predictions = False

@@ -239,3 +239,16 @@ def decoder_output_layer(decoder: nn.Module) -> nn.Module:
     if not isinstance(out, nn.Sequential) or not hasattr(out[-1], "weight"):
         raise moved(LIBRARY, "UNet.out as nn.Sequential ending in a convolution")
     return out[-1]
+
+
+def is_batch_writer(callback: object) -> bool:
+    """Whether ``callback`` is terratorch's ``CustomWriter``, which ``terratorch predict`` always adds
+    (one ``.pt`` file per batch).
+
+    Reads ``CustomWriter`` of ``cli_tools.py`` (terratorch 1.2.11: the default ``trainer.callbacks`` of
+    ``build_lightning_cli``).
+    """
+    writer = attribute(
+        LIBRARY, module(LIBRARY, "terratorch.cli_tools"), "CustomWriter", "terratorch.cli_tools"
+    )
+    return isinstance(callback, writer)

@@ -14,6 +14,7 @@ from axion_terratorch.compat.lightning import (
     batches_processed_in_epoch,
     batches_ready,
     filesystem,
+    return_no_predictions,
     rich_bar_arguments,
 )
 
@@ -77,3 +78,14 @@ def test_described_rich_bar_gives_its_own_description_or_lightnings():
     assert bar._get_train_description(2) == "round 2"
     assert bar._get_train_description(0).startswith("Epoch 0/4")
     assert rich_bar_arguments(bar) == (3, True, bar.theme, {})
+
+
+def test_return_no_predictions_empties_what_predict_returns():
+    class NoPredictions(pl.Callback):
+        def setup(self, trainer, pl_module, stage):
+            return_no_predictions(trainer)
+
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, callbacks=[NoPredictions()])
+    assert trainer.predict(BoringModel()) is None
+    with pytest.raises(CompatError, match=r"predict_loop"):
+        return_no_predictions(SimpleNamespace())

@@ -123,3 +123,12 @@ def test_state_dict_prefixes_and_lora_targets_match_the_model(generation):
     assert all(key.startswith((tt.TRANSFORMER_PREFIX, tt.TOKENIZER_PREFIX)) for key in keys)
     linear = [name for name, m in generation.named_modules() if isinstance(m, nn.Linear)]
     assert any(re.fullmatch(tt.DECODER_CROSS_ATTENTION, name) for name in linear)
+
+
+def test_terratorch_predicts_batch_writer_is_recognised():
+    from terratorch.cli_tools import CustomWriter
+
+    from axion_terratorch.callbacks import SceneWriter
+
+    assert tt.is_batch_writer(CustomWriter(write_interval="batch"))
+    assert not tt.is_batch_writer(SceneWriter("out"))
