@@ -1,18 +1,9 @@
 """``SceneWriter``: blend the predicted windows of a scene list into one GeoTIFF and sidecar per scene.
 
 The prediction writer of :class:`~axion_terratorch.datamodules.scenes.SceneListDataModule` on
-Lightning's predict loop. Each batch holds windows of one scene; the writer blends them into that
-scene's output with :class:`~axion_terratorch.inference.scene.SceneAccumulator` (the same weights,
-fallback and two passes as single-scene ``predict``, only one batch in memory) and, after the scene's
-last batch, writes its GeoTIFF and sidecar to temporary files renamed together: no partial file is
-ever left under a final name, and outputs are bit-identical to ``axion-stage3 predict`` of that scene.
-
-When the loader is built the writer chooses its rank's scenes: a scene whose GeoTIFF and sidecar
-exist and whose sidecar records the same inputs, checkpoint hash and options is skipped (unless
-``overwrite``); a scene whose inputs fail the checks of single-scene ``predict`` (missing, truncated,
-another CRS or size, all nodata) is recorded as failed with its one-line error and the others go on
-(``on_error="skip"``), or the run stops (``"stop"``). At the end, rank 0 gathers every rank's rows
-into ``run.csv`` and ``run.json`` in the output folder.
+Lightning's predict loop: the same blending, fallback and atomic writes as single-scene ``predict``
+(bit-identical outputs), finished scenes skipped, failing scenes recorded while the others go on, and
+the run report written by rank 0 (``docs/inference.md``, "Many scenes").
 """
 
 from __future__ import annotations
@@ -26,11 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as pl
-import numpy as np
-import rasterio
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
-from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from tqdm.auto import tqdm
 
@@ -38,11 +26,12 @@ from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.cli.errors import one_line
 from axion_terratorch.compat.lightning import return_no_predictions
 from axion_terratorch.compat.terratorch import is_batch_writer
-from axion_terratorch.constants import OPTICAL_KEY, REFLECTANCE_SCALE, SAR_KEY, PathLike
-from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256, write_csv, write_json
+from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, PathLike
+from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256
 from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
 from axion_terratorch.inference.pipeline import input_options
 from axion_terratorch.inference.quality import QualityCheck
+from axion_terratorch.inference.run_report import report_row, run_report, write_quicklook, write_run_report
 from axion_terratorch.inference.scene import (
     Fallback,
     GroundingOptions,
@@ -55,27 +44,10 @@ from axion_terratorch.inference.scene_list import SceneEntry, finished_sidecar, 
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 from axion_terratorch.inference.tiling import Window
-from axion_terratorch.panels import save_comparison_panel
 
 logger = logging.getLogger(__name__)
 
 OnError = Literal["skip", "stop"]
-#: Columns of ``run.csv`` (and the keys of ``run.json``'s rows).
-REPORT_COLUMNS = (
-    "name",
-    "status",
-    "verdict",
-    "windows",
-    "fallback_windows",
-    "sar_agreement_input",
-    "sar_agreement",
-    "seconds",
-    "rank",
-    "error",
-    "output",
-)
-#: Longest side (px) of a quicklook's images.
-QUICKLOOK_SIDE = 512
 _INPUT_ERRORS = (SceneInputError, ValueError, OSError, RasterioError)
 
 
@@ -158,7 +130,6 @@ class SceneWriter(BasePredictionWriter):
         self._open: _OpenScene | None = None
         self._pending: dict[int, SceneInputs] = {}
 
-    # ----------------------------------------------------------------- planning
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Attach to the data module, stop the predict loop from keeping predictions, and drop
         terratorch's per-batch ``.pt`` writer (this writer replaces it)."""
@@ -270,7 +241,6 @@ class SceneWriter(BasePredictionWriter):
         """``<output_dir>/<name>.tif``."""
         return self.output_dir / f"{entry.name}.tif"
 
-    # ----------------------------------------------------------------- writing
     def write_on_batch_end(
         self,
         trainer: pl.Trainer,
@@ -395,23 +365,10 @@ class SceneWriter(BasePredictionWriter):
         seconds: float | None = None,
         error: str | None = None,
     ) -> None:
-        sidecar = sidecar or {}
         entry = self._entries[index]
-        self.rows[index] = {
-            "name": entry.name,
-            "status": status,
-            "verdict": sidecar.get("quality_flag"),
-            "windows": windows,
-            "fallback_windows": sidecar.get("fallback_windows"),
-            "sar_agreement_input": sidecar.get("sar_agreement_input"),
-            "sar_agreement": sidecar.get("sar_agreement"),
-            "seconds": None if seconds is None else round(seconds, 3),
-            "rank": self.rank,
-            "error": error,
-            "output": None if status == "failed" else str(self.output_path(entry)),
-        }
+        output = None if status == "failed" else self.output_path(entry)
+        self.rows[index] = report_row(entry.name, status, sidecar, output, self.rank, windows, seconds, error)
 
-    # ----------------------------------------------------------------- the end
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
@@ -436,53 +393,6 @@ class SceneWriter(BasePredictionWriter):
 
     def _write_report(self, write: bool = True) -> None:
         rows = [self.rows[i] for i in sorted(self.rows)]
-        statuses = [row["status"] for row in rows]
-        totals = {
-            "scenes": len(self._entries),
-            **{status: statuses.count(status) for status in ("grounded", "skipped", "failed")},
-            "windows": sum(row["windows"] or 0 for row in rows),
-            "fallback_windows": sum(row["fallback_windows"] or 0 for row in rows),
-            "seconds": round(sum(row["seconds"] or 0.0 for row in rows), 3),
-            "verdicts": {
-                flag: sum(row["verdict"] == flag for row in rows)
-                for flag in ("production", "preview-only", "over-grounded")
-            },
-            "failed_scenes": [row["name"] for row in rows if row["status"] == "failed"],
-        }
-        self.report = {
-            "checkpoint": None if self._checkpoint is None else str(self._checkpoint),
-            "checkpoint_sha256": self._digest,
-            "totals": totals,
-            "scenes": rows,
-        }
-        if not write:
-            return
-        if rows:
-            write_csv(self.output_dir / "run.csv", [{k: row[k] for k in REPORT_COLUMNS} for row in rows])
-        write_json(self.output_dir / "run.json", self.report)
-
-
-def write_quicklook(scene: SceneInputs, output: PathLike, dn: bool, title: str) -> Path:
-    """``<output>.png``: Stage 2 input, grounded output, their change and SAR VV, at most
-    :data:`QUICKLOOK_SIDE` px a side (averaged), nodata shown as NaN."""
-    scale = min(1.0, QUICKLOOK_SIDE / max(scene.height, scene.width))
-    shape = (max(1, round(scene.height * scale)), max(1, round(scene.width * scale)))
-    images = {}
-    with rasterio.open(scene.s1_path) as sar, rasterio.open(scene.optical_path) as optical:
-        for key, src, raster in (("sar", sar, scene.sar), ("optical", optical, scene.optical)):
-            raw = src.read(
-                list(raster.indexes),
-                out_shape=(len(raster.indexes), *shape),
-                resampling=Resampling.average,
-                out_dtype="float32",
-            )
-            images[key] = np.where(raster.valid(raw), raster.convert(raw), np.nan)
-    with rasterio.open(output) as src:
-        raw = src.read(out_shape=(src.count, *shape), resampling=Resampling.average, out_dtype="float32")
-        valid = np.isfinite(raw).all(axis=0) & (
-            (raw != src.nodata).all(axis=0) if src.nodata is not None else True
-        )
-        images["output"] = np.where(valid, raw / REFLECTANCE_SCALE if dn else raw, np.nan)
-    path = Path(output).with_suffix(".png")
-    save_comparison_panel(images, scene.bands, title, path)
-    return path
+        self.report = run_report(rows, len(self._entries), self._checkpoint, self._digest)
+        if write:
+            write_run_report(self.output_dir, self.report)
