@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.lpips import LPIPSDistance
 from axion_terratorch.metrics.drift import DriftHistogram
 from axion_terratorch.metrics.functional import sar_agreement
 from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
@@ -16,12 +16,12 @@ from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
 logger = logging.getLogger(__name__)
 
 
-def optional_lpips(bands: Sequence[str], enabled: bool = True) -> tuple[LPIPSLoss | None, str | None]:
+def optional_lpips(bands: Sequence[str], enabled: bool = True) -> tuple[LPIPSDistance | None, str | None]:
     """LPIPS on ``bands`` if wanted and its backbone weights can be had, else ``None`` and the reason."""
     if not enabled:
         return None, "LPIPS turned off"
     try:
-        return LPIPSLoss(bands), None
+        return LPIPSDistance(bands), None
     except RuntimeError as err:  # backbone weights missing offline: the message says where to put them
         logger.warning("LPIPS change left out: %s", err)
         return None, f"LPIPS unavailable: {err}"
@@ -44,11 +44,11 @@ class SceneStatistics:
 
     Args:
         bands: Optical bands (B02, B03, B04 needed for luminance and LPIPS).
-        lpips: An :class:`LPIPSLoss` for the LPIPS change, or ``None`` to leave it out.
+        lpips: An :class:`LPIPSDistance` for the LPIPS change, or ``None`` to leave it out.
         device: Torch device of the agreement and LPIPS computations.
     """
 
-    def __init__(self, bands: Sequence[str], lpips: LPIPSLoss | None = None, device: str = "cpu") -> None:
+    def __init__(self, bands: Sequence[str], lpips: LPIPSDistance | None = None, device: str = "cpu") -> None:
         self.bands = tuple(bands)
         self.device = torch.device(device)
         self.lpips = None if lpips is None else lpips.to(self.device)

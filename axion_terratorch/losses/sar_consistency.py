@@ -31,7 +31,8 @@ class SARConsistencyLoss(nn.Module):
 
     Shape:
         - output: ``(B, C, H, W)`` reflectance in ``bands``; sar: ``(B, 2, H, W)`` dB;
-          mask: ``(B, 1, H, W)`` (True = valid).
+          mask: ``(B, 1, H, W)`` (True = valid); optical and target are not used (the arguments of
+          every loss term, :class:`~axion_terratorch.losses.LossTerm`).
         - Output: scalar.
     """
 
@@ -59,7 +60,14 @@ class SARConsistencyLoss(nn.Module):
         self.sar_sigma = sar_sigma
         self.bands = tuple(bands)
 
-    def forward(self, output: Tensor, sar: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         """Weighted sum of the enabled terms (scalar)."""
         total = output.new_zeros(())
         if self.structure_weight:

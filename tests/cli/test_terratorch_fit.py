@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 from terratorch.cli_tools import build_lightning_cli
+from torch import Tensor, nn
 
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
@@ -22,24 +23,60 @@ FAST = [
 ]
 
 
-def logged_metrics(run_dir: Path) -> set[str]:
+class Brightness(nn.Module):
+    """A loss term of the user's own (the LossTerm protocol), added from YAML: no package file touched."""
+
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        return output.mean()
+
+
+def logged_rows(run_dir: Path) -> list[dict[str, str]]:
     (metrics_csv,) = run_dir.glob("csv/version_*/metrics.csv")
     with metrics_csv.open() as f:
-        rows = list(csv.DictReader(f))
-    return {key for row in rows for key, value in row.items() if value}
+        return list(csv.DictReader(f))
+
+
+def logged_metrics(run_dir: Path) -> set[str]:
+    return {key for row in logged_rows(run_dir) for key, value in row.items() if value}
 
 
 def test_fit_trains_validates_logs_and_checkpoints(demo_config):
     run_dir = demo_config.parent
+    config = yaml.safe_load(demo_config.read_text())
+    config["model"]["init_args"]["loss"]["init_args"]["extra_terms"] = {
+        "brightness": {"term": {"class_path": f"{__name__}.Brightness"}, "weight": 0.25}
+    }
+    demo_config.write_text(yaml.safe_dump(config))
     cli = build_lightning_cli(["fit", "-c", str(demo_config), *FAST])
     task = cli.model
     assert isinstance(task, SARGroundingTask)
     assert isinstance(task.loss, Stage3Loss)  # a class_path loss arrives as a module
+    assert isinstance(task.loss.terms["brightness"], Brightness)
     assert cli.trainer.global_step == 2
     logged = logged_metrics(run_dir)
+    weights = {
+        "sar_hinge": 1.0,
+        "cycle": 0.5,
+        "identity": 0.3,
+        "spectral": 1.0,
+        "ssim": 1.0,
+        "brightness": 0.25,
+    }
+    for row in (row for row in logged_rows(run_dir) if row["train/loss"]):  # the user's term is in the total
+        total = sum(w * float(row[f"train/loss/{name}"]) for name, w in weights.items())
+        assert float(row["train/loss"]) == pytest.approx(total, rel=1e-5)
     for key in (
         "train/loss",
-        "train/loss/sar_consistency",
+        "train/loss/brightness",
+        "val/loss/brightness",
+        "train/loss/sar_hinge",
         "train/loss/cycle_identity",
         "train/loss/spectral",
         "train/loss/ssim",

@@ -26,7 +26,7 @@ from axion_terratorch.inference.evaluation import (
 from axion_terratorch.inference.quality import check_tiles
 from axion_terratorch.inference.report import write_report
 from axion_terratorch.inference.tile_scores import copy_of_sar_ratio, score_tiles
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.lpips import LPIPSDistance
 from axion_terratorch.metrics.functional import sar_agreement
 
 DATA = {
@@ -130,7 +130,7 @@ def test_report_files_and_summary_match_the_rows(tmp_path, model):
 
 @pytest.mark.slow
 def test_identity_baseline_and_paired_comparison(tmp_path, model):
-    lpips = LPIPSLoss(model.bands, pretrained_backbone=False)  # random backbone: only checks the plumbing
+    lpips = LPIPSDistance(model.bands, pretrained_backbone=False)  # random backbone: only checks the plumbing
     baseline = write_report(
         IdentityGrounding(model.bands), batches(), tmp_path / "identity", lpips, progress=False
     )
