@@ -10,6 +10,7 @@ from axion_terratorch.cli.options import (
     add_quality_arguments,
     add_scene_arguments,
     add_units_argument,
+    print_lpips_note,
     quality_check,
 )
 from axion_terratorch.constants import DEFAULT_BANDS
@@ -49,13 +50,14 @@ def run(args: argparse.Namespace) -> int:
             optical_units=args.optical_units,
             grounded_units=args.grounded_units,
             check=quality_check(args),
-            lpips=not args.no_lpips,
+            lpips=args.lpips,
         )
         if args.json:
             write_json(args.json, result)
     except (ValueError, TypeError, OSError) as err:  # SceneInputError included
         return report("check", err)
     print(f"{args.grounded}: {result['quality_flag']}{verdict_details(result)}")
+    print_lpips_note(args, result["lpips_note"])
     return 0 if result["quality_flag"] == "production" else 1
 
 

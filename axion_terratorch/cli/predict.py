@@ -13,6 +13,7 @@ from axion_terratorch.cli.options import (
     add_scene_arguments,
     add_units_argument,
     check_config_argument,
+    print_lpips_note,
     quality_check,
 )
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             optical_bands=args.bands,
             optical_units=args.optical_units,
             timesteps=args.timesteps,
-            lpips=not args.no_lpips,
+            lpips=args.lpips,
             config=args.config,
         )
     except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
@@ -97,4 +98,5 @@ def run(args: argparse.Namespace) -> int:
         f"{sidecar['output']}: {sidecar['quality_flag']}{verdict_details(sidecar)}{fallback}"
         f" (sidecar {sidecar_path(args.output)})"
     )
+    print_lpips_note(args, sidecar["lpips_note"])
     return 0

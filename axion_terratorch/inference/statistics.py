@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from axion_terratorch.lpips import LPIPSDistance
+from axion_terratorch.lpips import LPIPSDistance, left_out_note, wants_lpips
 from axion_terratorch.metrics.drift import DriftHistogram
 from axion_terratorch.metrics.functional import sar_agreement
 from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
@@ -16,10 +16,19 @@ from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
 logger = logging.getLogger(__name__)
 
 
-def optional_lpips(bands: Sequence[str], enabled: bool = True) -> tuple[LPIPSDistance | None, str | None]:
-    """LPIPS on ``bands`` if wanted and its backbone weights can be had, else ``None`` and the reason."""
-    if not enabled:
+def optional_lpips(
+    bands: Sequence[str], enabled: bool | None = None
+) -> tuple[LPIPSDistance | None, str | None]:
+    """LPIPS on ``bands`` if wanted, else ``None`` and the reason.
+
+    ``enabled``: ``None`` when its backbone weights are on this machine (the note then says how to
+    add it: ``--lpips``), ``True`` always (a download if need be; a warning when that fails),
+    ``False`` never.
+    """
+    if enabled is False:
         return None, "LPIPS turned off"
+    if not wants_lpips(enabled):
+        return None, left_out_note("alex", "--lpips")
     try:
         return LPIPSDistance(bands), None
     except RuntimeError as err:  # backbone weights missing offline: the message says where to put them
