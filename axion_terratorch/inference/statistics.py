@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from axion_terratorch.functional import sar_agreement
 from axion_terratorch.lpips import LPIPSDistance, left_out_note, wants_lpips
 from axion_terratorch.metrics.drift import DriftHistogram
-from axion_terratorch.metrics.functional import sar_agreement
 from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class SceneStatistics:
     ``update(output, optical, sar, valid, score)`` takes one block as numpy arrays: ``output`` and
     ``optical`` float32 ``(C, h, w)`` reflectance, ``sar`` ``(2, h, w)`` dB, ``valid`` bool ``(h, w)``.
     Changes (``output - optical``) are exact sums over all valid pixels. Agreements and LPIPS are
-    computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.metrics.functional.sar_agreement`
+    computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.functional.sar_agreement`
     with the block's valid mask) and averaged weighted by their valid pixel counts; the SAR imprint
     (:func:`~axion_terratorch.metrics.imprint.sar_imprint`) adds up the same blocks' sums. The band
     drift (:func:`~axion_terratorch.metrics.drift.band_drift`) is over all valid pixels of every block.

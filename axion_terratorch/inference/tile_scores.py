@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from axion_terratorch.inference.quality import QualityCheck, check_tiles
-from axion_terratorch.lpips import LPIPSDistance
-from axion_terratorch.metrics.functional import (
+from axion_terratorch.functional import (
     absolute_error_sum,
     copy_of_sar_ratio,
     psnr_from_mse,
@@ -17,6 +15,8 @@ from axion_terratorch.metrics.functional import (
     squared_error_sum,
     ssim_per_sample,
 )
+from axion_terratorch.inference.quality import QualityCheck, check_tiles
+from axion_terratorch.lpips import LPIPSDistance
 
 Row = dict[str, float | int | str | bool | None]
 #: Columns of a tile's scores against its target (``None`` without one).

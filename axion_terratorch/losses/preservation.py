@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from axion_terratorch.losses.functional import cycle_loss, identity_loss
+from axion_terratorch.functional import cycle_loss, identity_loss
 
 
 class CycleLoss(nn.Module):

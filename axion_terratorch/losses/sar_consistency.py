@@ -8,8 +8,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.functional import orientation_agreement
-from axion_terratorch.losses.functional import SAR_SIGMA, sar_edge_loss, sar_texture_loss
+from axion_terratorch.functional import SAR_SIGMA, orientation_agreement, sar_edge_loss, sar_texture_loss
 
 
 class SARConsistencyLoss(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from axion_terratorch.losses.functional import spectral_l1_loss
+from axion_terratorch.functional import spectral_l1_loss
 
 
 class SpectralLoss(nn.Module):

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from axion_terratorch.checks import check_positive
-from axion_terratorch.metrics.functional import ssim_per_sample
+from axion_terratorch.functional import ssim_per_sample
 
 
 class SSIMLoss(nn.Module):
@@ -14,7 +14,7 @@ class SSIMLoss(nn.Module):
     and when there is no target.
 
     Each sample's SSIM is torchmetrics' (Gaussian window 11 px, sigma 1.5) averaged over its valid
-    pixels (:func:`~axion_terratorch.metrics.functional.ssim_per_sample`, the ``val/ssim`` metric).
+    pixels (:func:`~axion_terratorch.functional.ssim_per_sample`, the ``val/ssim`` metric).
     Computed in float32 whatever the autocast context: SSIM subtracts squared local means, which
     loses every digit of reflectance variances in float16.
 

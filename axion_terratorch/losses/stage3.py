@@ -9,8 +9,8 @@ from torch import Tensor
 
 from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS, assign_bands
+from axion_terratorch.functional import SAR_SIGMA
 from axion_terratorch.losses.composite import LossComposite, WeightedTerm
-from axion_terratorch.losses.functional import SAR_SIGMA
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss

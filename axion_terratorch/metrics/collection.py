@@ -10,14 +10,14 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS, assign_bands, rgb_indices
-from axion_terratorch.init_config import RecordsInitArgs
-from axion_terratorch.lpips import LPIPSDistance, LPIPSNet, left_out_note, wants_lpips
-from axion_terratorch.metrics.functional import (
+from axion_terratorch.functional import (
     copy_of_sar_ratio,
     edge_cosine_agreement,
     sar_agreement,
     ssim_per_sample,
 )
+from axion_terratorch.init_config import RecordsInitArgs
+from axion_terratorch.lpips import LPIPSDistance, LPIPSNet, left_out_note, wants_lpips
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
 
@@ -51,7 +51,7 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
       ``sar_agreement_excess`` (per tile ``max(0, agreement(output) - agreement(target))``: clipped
       so that tiles below the true image's agreement, which are not over-grounded, do not offset
       tiles above it), ``copy_of_sar_ratio``
-      (:func:`~axion_terratorch.metrics.functional.copy_of_sar_ratio`, below 1 when the output looks
+      (:func:`~axion_terratorch.functional.copy_of_sar_ratio`, below 1 when the output looks
       more like the SAR than like the target; a tile equal to its target gives a huge ratio),
       ``psnr_gain`` (:class:`PSNRGain`: from squared errors summed over the epoch, equal to PSNR of
       the output minus PSNR of the input) and ``ssim_gain`` (per tile SSIM of the output minus SSIM

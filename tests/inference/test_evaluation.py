@@ -15,7 +15,7 @@ from torchmetrics.functional.image import (
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
-from axion_terratorch.functional import luminance
+from axion_terratorch.functional import luminance, sar_agreement
 from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
 from axion_terratorch.inference.evaluation import (
     IdentityGrounding,
@@ -27,7 +27,6 @@ from axion_terratorch.inference.quality import check_tiles
 from axion_terratorch.inference.report import write_report
 from axion_terratorch.inference.tile_scores import copy_of_sar_ratio, score_tiles
 from axion_terratorch.lpips import LPIPSDistance
-from axion_terratorch.metrics.functional import sar_agreement
 
 DATA = {
     "class_path": "axion_terratorch.datamodules.SyntheticGroundingDataModule",

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from axion_terratorch.functional import orientation_agreement
+from axion_terratorch.functional import orientation_agreement, sar_agreement
 from axion_terratorch.losses import (
     SARAgreementExcess,
     SARAgreementHinge,
@@ -12,7 +12,6 @@ from axion_terratorch.losses import (
     Stage3Loss,
 )
 from axion_terratorch.metrics import GroundingMetrics
-from axion_terratorch.metrics.functional import sar_agreement
 
 
 def stripes(size: int = 48, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from axion_terratorch.functional import smooth
+from axion_terratorch.functional import edge_cosine_agreement, sar_agreement, smooth
 from axion_terratorch.losses import SARConsistencyLoss
-from axion_terratorch.metrics.functional import edge_cosine_agreement, sar_agreement
 
 from run_configs import SHARED_DATA
 
