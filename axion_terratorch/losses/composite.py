@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from axion_terratorch.checks import check_at_least
+from axion_terratorch.constants import assign_bands
 from axion_terratorch.init_config import RecordsInitArgs
 
 #: Names a term cannot take: the total's key, and what :class:`Stage3Loss` derives from its terms.
@@ -58,9 +59,15 @@ class LossComposite(RecordsInitArgs, nn.Module):
     ``val/loss/<name>``. A term of weight 0 is computed and returned (logged, monitored only)
     without keeping a graph for it.
 
+    Terms with a ``bands`` attribute compute on the bands of the model of the
+    :class:`~axion_terratorch.SARGroundingTask` the loss is given to (:meth:`use_bands`).
+
     Args:
         terms: Name to :class:`WeightedTerm`; names must not be ``loss`` or ``cycle_identity``.
     """
+
+    #: The task gives the model's bands to every term (:meth:`use_bands`).
+    follows_model_bands = True
 
     def __init__(self, terms: Mapping[str, WeightedTerm] | None = None) -> None:
         super().__init__()
@@ -95,6 +102,10 @@ class LossComposite(RecordsInitArgs, nn.Module):
                 values[name] = term(output, optical, sar, target, mask)
         total = sum(self.weights[name] * value for name, value in values.items())
         return {"loss": total, **values}
+
+    def use_bands(self, bands: Sequence[str]) -> None:
+        """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""
+        assign_bands(self, bands)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{name}={weight}" for name, weight in self.weights.items())

@@ -8,7 +8,7 @@ from typing import Literal
 from torch import Tensor
 
 from axion_terratorch.checks import check_at_least
-from axion_terratorch.constants import DEFAULT_BANDS, assign_bands
+from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import SAR_SIGMA
 from axion_terratorch.losses.composite import LossComposite, WeightedTerm
 from axion_terratorch.losses.lpips import LPIPSLoss
@@ -164,11 +164,6 @@ class Stage3Loss(LossComposite):
         for name, entry in (extra_terms or {}).items():
             self.add_term(name, entry.term, entry.weight)
 
-    @property
-    def sar_term(self) -> str:
-        """Name of the active SAR term: ``sar_hinge`` or ``sar_consistency`` (``sar_objective``)."""
-        return "sar_hinge" if self.sar_objective == "hinge" else "sar_consistency"
-
     def forward(
         self,
         output: Tensor,
@@ -183,10 +178,6 @@ class Stage3Loss(LossComposite):
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]
         )
         return terms
-
-    def use_bands(self, bands: Sequence[str]) -> None:
-        """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""
-        assign_bands(self, bands)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, sar_objective={self.sar_objective!r}, bands={self.bands}"

@@ -4,7 +4,14 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from axion_terratorch.losses import CycleLoss, LossComposite, SpectralLoss, Stage3Loss, WeightedTerm
+from axion_terratorch.losses import (
+    CycleLoss,
+    LossComposite,
+    SARAgreementHinge,
+    SpectralLoss,
+    Stage3Loss,
+    WeightedTerm,
+)
 from axion_terratorch.metrics import GroundingMetrics
 
 
@@ -57,6 +64,14 @@ def test_a_taken_or_reserved_name_is_refused(name):
 def test_negative_weight_is_refused_with_the_term_name():
     with pytest.raises(ValueError, match="'tv'"):
         LossComposite({"tv": WeightedTerm(Brightness(), -1.0)})
+
+
+def test_terms_take_the_model_bands():
+    loss = LossComposite({"sar_hinge": WeightedTerm(SARAgreementHinge())})
+    assert loss.follows_model_bands
+    bands = ("B02", "B03", "B04", "B08", "B11")
+    loss.use_bands(bands)
+    assert loss.terms["sar_hinge"].bands == bands
 
 
 def test_stage3_extra_terms_join_the_preset():
