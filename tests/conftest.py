@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from run_configs import FAST_FIT, REPO, tiny_run_config
 
@@ -38,12 +39,20 @@ class DemoRun:
     cli: Any
 
 
+#: A loss term of the user's own in the shared demo run (``stand_in.Brightness``, weight 0.25).
+EXTRA_TERM = {"brightness": {"term": {"class_path": "stand_in.Brightness"}, "weight": 0.25}}
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The demo config fit once per session with ``FAST_FIT``: its config, run folder, ``last.ckpt``, CLI."""
+    """The demo config, plus :data:`EXTRA_TERM` in its loss, fit once per session with ``FAST_FIT``:
+    its config, run folder, ``last.ckpt`` and CLI."""
     from terratorch.cli_tools import build_lightning_cli
 
     run_dir = tmp_path_factory.mktemp("demo_run") / "run"
     config = small_demo_config(run_dir)
+    settings = yaml.safe_load(config.read_text())
+    settings["model"]["init_args"]["loss"]["init_args"]["extra_terms"] = EXTRA_TERM
+    config.write_text(yaml.safe_dump(settings))
     cli = build_lightning_cli(["fit", "-c", str(config), *FAST_FIT])
     return DemoRun(config, run_dir, run_dir / "checkpoints" / "last.ckpt", cli)

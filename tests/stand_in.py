@@ -1,4 +1,5 @@
-"""A stand-in grounding model for tests of the training loop's plumbing (resume, checkpoints, callbacks).
+"""Stand-ins of a user's own modules: a grounding model for tests of the training loop's plumbing
+(resume, checkpoints, callbacks), and a loss term added from YAML.
 
 torchgeo's trainer tests do the same: a model with the task's interface that costs nothing, so a test
 of the loop spends its time in the loop. Tests of what TerraMind computes use TerraMind.
@@ -32,3 +33,17 @@ class PixelGrounding(nn.Module):
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         sar, optical = unpack_image(image, len(self.bands))
         return optical + 0.01 * self.mix(torch.cat([optical, sar / 20], dim=1))
+
+
+class Brightness(nn.Module):
+    """A loss term of the user's own (the ``LossTerm`` protocol), added from YAML: no package file touched."""
+
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        return output.mean()

@@ -11,6 +11,7 @@ from axion_terratorch.cli.options import (
     add_quality_arguments,
     add_scene_arguments,
     add_units_argument,
+    print_lpips_note,
     quality_check,
 )
 from axion_terratorch.constants import DEFAULT_BANDS
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             optical_units=args.optical_units,
             grounded_units=args.grounded_units,
             check=quality_check(args),
-            lpips=not args.no_lpips,
+            lpips=args.lpips,
             s1_units=args.s1_units,
             optical_nodata=args.optical_nodata,
         )
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as err:  # SceneInputError included
         return report("check", err)
     print(f"{args.grounded}: {result['quality_flag']}{verdict_details(result)}")
+    print_lpips_note(args, result["lpips_note"])
     return verdict_status(result["quality_flag"])
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from axion_terratorch.cli.options import add_model_arguments, check_config_argument
+from axion_terratorch.cli.options import add_model_arguments, check_config_argument, print_lpips_note
 from axion_terratorch.constants import DEFAULT_BANDS
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             }
             model = load_model(args.checkpoint, args.config)
         model.to(device)
-        lpips, note = optional_lpips(model.bands, not args.no_lpips)
+        lpips, note = optional_lpips(model.bands, args.lpips)
         metadata = {
             "model": "identity (Stage 2 input)" if args.identity else str(args.checkpoint),
             "data": str(args.data),
@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         )
         + f"quality check {summary['quality_flags']} (report in {args.output_dir})"
     )
+    print_lpips_note(args, note)
     return 0
 
 

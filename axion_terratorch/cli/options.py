@@ -66,7 +66,7 @@ def add_units_argument(parser: argparse.ArgumentParser, image: str = "optical") 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, run: bool = True) -> None:
     """``--config`` (the run's YAML, for checkpoints without a model config) and, with ``run``,
-    ``--device``, ``--no-lpips`` and ``--quiet`` of a command that runs the model."""
+    ``--device``, ``--lpips``/``--no-lpips`` and ``--quiet`` of a command that runs the model."""
     parser.add_argument("-c", "--config", help="the run's YAML, for checkpoints without a model config")
     if run:
         parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
@@ -75,8 +75,26 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, run: bool = True) ->
 
 
 def add_lpips_switch(parser: argparse.ArgumentParser) -> None:
-    """``--no-lpips``: leave the LPIPS change out (its backbone weights may not be on the machine)."""
-    parser.add_argument("--no-lpips", action="store_true", help="leave the LPIPS change out")
+    """``--lpips`` / ``--no-lpips`` set ``args.lpips`` to True / False; by default (None) the LPIPS
+    change is computed when its backbone weights are on this machine, else left out with one line."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--lpips",
+        action="store_const",
+        const=True,
+        default=None,
+        help="compute the LPIPS change, downloading torchvision's AlexNet weights if they are not here "
+        "(default: only when they are)",
+    )
+    group.add_argument(
+        "--no-lpips", dest="lpips", action="store_const", const=False, help="leave the LPIPS change out"
+    )
+
+
+def print_lpips_note(args: argparse.Namespace, note: object) -> None:
+    """Print, in one line on stderr, why the LPIPS change was left out when the user did not choose."""
+    if args.lpips is None and note:
+        print(note, file=sys.stderr)  # noqa: T201 - the one line a user sees
 
 
 def check_config_argument(args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from axion_terratorch.cli.options import (
     add_scene_arguments,
     add_units_argument,
     check_config_argument,
+    print_lpips_note,
     quality_check,
 )
 
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             optical_bands=args.bands,
             optical_units=args.optical_units,
             timesteps=args.timesteps,
-            lpips=not args.no_lpips,
+            lpips=args.lpips,
             config=args.config,
             s1_units=args.s1_units,
             optical_nodata=args.optical_nodata,
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
         return report("predict", err)
     print(f"{sidecar['output']}: {verdict_line(sidecar)} (sidecar {sidecar_path(args.output)})")
+    print_lpips_note(args, sidecar["lpips_note"])
     return verdict_status(str(sidecar["quality_flag"]))
 
 

@@ -25,7 +25,7 @@ def check_scene(
     optical_units: OpticalUnits = "auto",
     grounded_units: OpticalUnits = "auto",
     check: QualityCheck | None = None,
-    lpips: bool = True,
+    lpips: bool | None = None,
     max_scored_blocks: int = 64,
     device: str = "cpu",
     s1_units: S1Units = "auto",
@@ -42,7 +42,8 @@ def check_scene(
         optical_units: Units of the input: ``auto`` (judged from the values, docs/inference.md), ``dn`` or ``reflectance``.
         grounded_units: The same for the grounded file.
         check: Thresholds of the verdict (default :class:`QualityCheck`).
-        lpips: Report the LPIPS change when its weights are available.
+        lpips: Report the LPIPS change: ``None`` when its backbone weights are on this machine
+            (no download), ``True`` always, ``False`` never (:func:`~.statistics.optional_lpips`).
         max_scored_blocks: At most this many 256 px blocks, spread over the scene, are scored.
         device: Torch device of the scores.
         s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).

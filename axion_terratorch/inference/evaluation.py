@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from axion_terratorch.config import instantiate, read_yaml
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.inference.tile_scores import Row, score_tiles
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.lpips import LPIPSDistance
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def iterate_batches(
 def evaluate(
     model: nn.Module,
     batches: Iterator[dict[str, Any]],
-    lpips: LPIPSLoss | None = None,
+    lpips: LPIPSDistance | None = None,
     target_key: str = "target",
     mask_key: str = "valid_mask",
     progress: bool = True,

@@ -63,7 +63,7 @@ def predict_scene(
     optical_bands: Sequence[str] | None = None,
     optical_units: OpticalUnits = "auto",
     timesteps: int | None = None,
-    lpips: bool = True,
+    lpips: bool | None = None,
     config: PathLike | None = None,
     s1_units: S1Units = "auto",
     optical_nodata: float | None = None,
@@ -87,7 +87,8 @@ def predict_scene(
         optical_bands: Names of the optical file's bands, in file order (when not in its descriptions).
         optical_units: ``auto`` (DN when the 99th percentile is above 2, else reflectance), ``dn`` or ``reflectance``.
         timesteps: Diffusion steps of a generative model.
-        lpips: Compute the LPIPS change when its weights are available.
+        lpips: Compute the LPIPS change: ``None`` when its backbone weights are on this machine
+            (no download), ``True`` always, ``False`` never (:func:`~.statistics.optional_lpips`).
         config: Run YAML to rebuild the model when the checkpoint has no model config.
         s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).
         optical_nodata: Optical nodata value of a file that declares none.

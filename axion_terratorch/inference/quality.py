@@ -162,8 +162,8 @@ def check_tiles(
     Returns:
         Per tile a :class:`TileCheck`.
     """
+    from axion_terratorch.functional import sar_agreement
     from axion_terratorch.metrics.drift import band_drift
-    from axion_terratorch.metrics.functional import sar_agreement
     from axion_terratorch.metrics.imprint import sar_imprint
 
     check = QualityCheck() if check is None else check

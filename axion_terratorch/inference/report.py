@@ -17,7 +17,7 @@ from axion_terratorch.inference.comparison import paired_comparison, read_tiles_
 from axion_terratorch.inference.evaluation import evaluate, summarise
 from axion_terratorch.inference.files import write_csv, write_json
 from axion_terratorch.inference.tile_scores import Row
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.lpips import LPIPSDistance
 from axion_terratorch.panels import save_comparison_panel
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def write_report(
     model: nn.Module,
     batches: Callable[[], Iterator[dict[str, Any]]],
     folder: str | os.PathLike[str],
-    lpips: LPIPSLoss | None = None,
+    lpips: LPIPSDistance | None = None,
     target_key: str = "target",
     mask_key: str = "valid_mask",
     baseline: str | os.PathLike[str] | None = None,

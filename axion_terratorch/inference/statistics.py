@@ -8,20 +8,29 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.functional import sar_agreement
+from axion_terratorch.lpips import LPIPSDistance, left_out_note, wants_lpips
 from axion_terratorch.metrics.drift import DriftHistogram
-from axion_terratorch.metrics.functional import sar_agreement
 from axion_terratorch.metrics.imprint import imprint_from_sums, sar_imprint_sums
 
 logger = logging.getLogger(__name__)
 
 
-def optional_lpips(bands: Sequence[str], enabled: bool = True) -> tuple[LPIPSLoss | None, str | None]:
-    """LPIPS on ``bands`` if wanted and its backbone weights can be had, else ``None`` and the reason."""
-    if not enabled:
+def optional_lpips(
+    bands: Sequence[str], enabled: bool | None = None
+) -> tuple[LPIPSDistance | None, str | None]:
+    """LPIPS on ``bands`` if wanted, else ``None`` and the reason.
+
+    ``enabled``: ``None`` when its backbone weights are on this machine (the note then says how to
+    add it: ``--lpips``), ``True`` always (a download if need be; a warning when that fails),
+    ``False`` never.
+    """
+    if enabled is False:
         return None, "LPIPS turned off"
+    if not wants_lpips(enabled):
+        return None, left_out_note("alex", "--lpips")
     try:
-        return LPIPSLoss(bands), None
+        return LPIPSDistance(bands), None
     except RuntimeError as err:  # backbone weights missing offline: the message says where to put them
         logger.warning("LPIPS change left out: %s", err)
         return None, f"LPIPS unavailable: {err}"
@@ -37,18 +46,18 @@ class SceneStatistics:
     ``update(output, optical, sar, valid, score)`` takes one block as numpy arrays: ``output`` and
     ``optical`` float32 ``(C, h, w)`` reflectance, ``sar`` ``(2, h, w)`` dB, ``valid`` bool ``(h, w)``.
     Changes (``output - optical``) are exact sums over all valid pixels. Agreements and LPIPS are
-    computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.metrics.functional.sar_agreement`
+    computed on the blocks given with ``score=True`` (:func:`~axion_terratorch.functional.sar_agreement`
     with the block's valid mask) and averaged weighted by their valid pixel counts; the SAR imprint
     (:func:`~axion_terratorch.metrics.imprint.sar_imprint`) adds up the same blocks' sums. The band
     drift (:func:`~axion_terratorch.metrics.drift.band_drift`) is over all valid pixels of every block.
 
     Args:
         bands: Optical bands (B02, B03, B04 needed for luminance and LPIPS).
-        lpips: An :class:`LPIPSLoss` for the LPIPS change, or ``None`` to leave it out.
+        lpips: An :class:`LPIPSDistance` for the LPIPS change, or ``None`` to leave it out.
         device: Torch device of the agreement and LPIPS computations.
     """
 
-    def __init__(self, bands: Sequence[str], lpips: LPIPSLoss | None = None, device: str = "cpu") -> None:
+    def __init__(self, bands: Sequence[str], lpips: LPIPSDistance | None = None, device: str = "cpu") -> None:
         self.bands = tuple(bands)
         self.device = torch.device(device)
         self.lpips = None if lpips is None else lpips.to(self.device)

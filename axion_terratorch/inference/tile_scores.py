@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from axion_terratorch.inference.quality import QualityCheck, check_tiles
-from axion_terratorch.losses.lpips import LPIPSLoss
-from axion_terratorch.metrics.functional import (
+from axion_terratorch.functional import (
     absolute_error_sum,
     copy_of_sar_ratio,
     psnr_from_mse,
@@ -17,6 +15,8 @@ from axion_terratorch.metrics.functional import (
     squared_error_sum,
     ssim_per_sample,
 )
+from axion_terratorch.inference.quality import QualityCheck, check_tiles
+from axion_terratorch.lpips import LPIPSDistance
 
 Row = dict[str, float | int | str | bool | None]
 #: Columns of a tile's scores against its target (``None`` without one).
@@ -43,7 +43,7 @@ def score_tiles(
     bands: Sequence[str],
     target: Tensor | None = None,
     mask: Tensor | None = None,
-    lpips: LPIPSLoss | None = None,
+    lpips: LPIPSDistance | None = None,
     check: QualityCheck | None = None,
 ) -> list[Row]:
     """Scores and quality verdict of each tile of a batch.

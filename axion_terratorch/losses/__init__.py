@@ -1,5 +1,7 @@
-"""Stage 3 losses: each term a module of its own, plus the composite :class:`Stage3Loss`."""
+"""Stage 3 losses: each term a module over one protocol (:class:`LossTerm`), a composite of named terms
+(:class:`LossComposite`), and its preset with the seed's weights (:class:`Stage3Loss`)."""
 
+from axion_terratorch.losses.composite import LossComposite, LossTerm, WeightedTerm
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
@@ -12,6 +14,8 @@ __all__ = [
     "CycleLoss",
     "IdentityLoss",
     "LPIPSLoss",
+    "LossComposite",
+    "LossTerm",
     "SARAgreementCeiling",
     "SARAgreementExcess",
     "SARAgreementHinge",
@@ -19,4 +23,5 @@ __all__ = [
     "SSIMLoss",
     "SpectralLoss",
     "Stage3Loss",
+    "WeightedTerm",
 ]

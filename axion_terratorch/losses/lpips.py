@@ -1,68 +1,20 @@
-"""LPIPS between optical images, on their RGB bands."""
+"""The perceptual term: LPIPS between the output and the Stage 2 input."""
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Sequence
-from typing import Literal
 
-import lpips
-import torch
 from torch import Tensor, nn
 
-from axion_terratorch.checks import check_positive
-from axion_terratorch.constants import DEFAULT_BANDS, rgb_indices
-from axion_terratorch.functional import as_weight, check_pair, masked_mean
-
-logger = logging.getLogger(__name__)
-
-#: torchvision ImageNet weights each LPIPS backbone downloads on first use.
-#: LPIPS backbones (the ``lpips`` package's ``net`` names).
-LPIPSNet = Literal["alex", "vgg", "squeeze"]
-BACKBONE_WEIGHTS = {
-    "alex": "alexnet-owt-7be5be79.pth",
-    "vgg": "vgg16-397923af.pth",
-    "squeeze": "squeezenet1_1-b8a52dc0.pth",
-}
-
-
-def build_lpips(net: LPIPSNet, pretrained_backbone: bool) -> lpips.LPIPS:
-    """Frozen ``lpips.LPIPS`` with a spatial output.
-
-    Raises:
-        RuntimeError: If the backbone weights cannot be had (no network); the message names the file,
-            where to put it and how to turn LPIPS off. There is no silent fallback to random weights.
-    """
-    if net not in BACKBONE_WEIGHTS:
-        msg = f"lpips net must be one of {sorted(BACKBONE_WEIGHTS)}, got {net!r}"
-        raise ValueError(msg)
-    if not pretrained_backbone:
-        warnings.warn(
-            "LPIPS with a randomly initialised backbone: its values are not meaningful (for tests only).",
-            UserWarning,
-            stacklevel=3,
-        )
-    try:
-        model = lpips.LPIPS(net=net, pnet_rand=not pretrained_backbone, spatial=True, verbose=False)
-    except (OSError, RuntimeError) as err:
-        folder = f"{torch.hub.get_dir()}/checkpoints"
-        msg = (
-            f"LPIPS needs torchvision's pretrained {net!r} weights ({BACKBONE_WEIGHTS[net]}), which could "
-            f"not be loaded: {err}. Put the file in {folder} (or set TORCH_HOME), or turn LPIPS off: "
-            "`use_lpips: false` (or `lpips_weight: 0`) in the loss and `lpips: false` in the metrics."
-        )
-        raise RuntimeError(msg) from err
-    model.requires_grad_(False)
-    return model.eval()
+from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.lpips import LPIPSDistance, LPIPSNet
 
 
 class LPIPSLoss(nn.Module):
-    """LPIPS between two optical images on their red, green and blue bands.
+    """Mean LPIPS between the output and the Stage 2 input over valid pixels (scalar), on the RGB bands.
 
-    Reflectance is mapped to LPIPS's [-1, 1] input range as ``clamp(x / rgb_max, 0, 1) * 2 - 1``
-    (bands taken in R, G, B order: B04, B03, B02), and the spatial LPIPS map is averaged over valid
-    pixels. The network is frozen and stays in eval mode; gradients flow to the inputs.
+    A loss term (:class:`~axion_terratorch.losses.LossTerm`) over
+    :class:`~axion_terratorch.lpips.LPIPSDistance`, which holds the frozen network.
 
     Args:
         bands: Bands of the optical inputs; must include B02, B03 and B04.
@@ -80,42 +32,15 @@ class LPIPSLoss(nn.Module):
         pretrained_backbone: bool = True,
     ) -> None:
         super().__init__()
-        check_positive({"rgb_max": rgb_max})
-        rgb_indices(bands)
-        self.bands = tuple(bands)
-        self.rgb_max = rgb_max
-        self.net = net
-        self.lpips = build_lpips(net, pretrained_backbone)
+        self.distance = LPIPSDistance(bands, net, rgb_max, pretrained_backbone)
 
-    @property
-    def rgb(self) -> list[int]:
-        """Positions of B04, B03, B02 in :attr:`bands` (follows a change of the bands)."""
-        return list(rgb_indices(self.bands))
-
-    def train(self, mode: bool = True) -> LPIPSLoss:
-        """Keep the LPIPS network in eval mode whatever the parent's mode."""
-        super().train(mode)
-        self.lpips.eval()
-        return self
-
-    def to_lpips_range(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) reflectance -> (B, 3, H, W) RGB in [-1, 1]."""
-        return (x[:, self.rgb] / self.rgb_max).clamp(0, 1) * 2 - 1
-
-    def distance_map(self, output: Tensor, reference: Tensor) -> Tensor:
-        """Spatial LPIPS, (B, 1, H, W)."""
-        check_pair(output, reference)
-        return self.lpips(self.to_lpips_range(output), self.to_lpips_range(reference), normalize=False)
-
-    def per_sample(self, output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:
-        """LPIPS of each sample, (B,), averaged over its valid pixels."""
-        weight = as_weight(mask, output)
-        total = (self.distance_map(output, reference) * weight).sum(dim=(-3, -2, -1))
-        return total / weight.sum(dim=(-3, -2, -1)).clamp_min(1e-6)
-
-    def forward(self, output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:
-        """Mean LPIPS over valid pixels (scalar)."""
-        return masked_mean(self.distance_map(output, reference), as_weight(mask, output))
-
-    def extra_repr(self) -> str:
-        return f"bands={self.bands}, net={self.net!r}, rgb_max={self.rgb_max}"
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """LPIPS(output, optical) averaged over valid pixels."""
+        return self.distance(output, optical, mask)

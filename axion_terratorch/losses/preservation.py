@@ -4,21 +4,35 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from axion_terratorch.losses.functional import cycle_loss, identity_loss
+from axion_terratorch.functional import cycle_loss, identity_loss
 
 
 class CycleLoss(nn.Module):
     """Masked MSE between output and Stage 2 input ("minimise changes"). Scalar."""
 
-    def forward(self, output: Tensor, reference: Tensor, mask: Tensor | None = None) -> Tensor:
-        """(B, C, H, W) output and reference reflectance -> scalar."""
-        return cycle_loss(output, reference, mask)
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """(B, C, H, W) output and input reflectance -> scalar."""
+        return cycle_loss(output, optical, mask)
 
 
 class IdentityLoss(nn.Module):
-    """Masked mean of ``|output - reference| * (1 - conf)``, ``conf = sigmoid(10 (b - 0.1))`` with ``b``
+    """Masked mean of ``|output - optical| * (1 - conf)``, ``conf = sigmoid(10 (b - 0.1))`` with ``b``
     the per-sample min-max normalised mean(VV, VH): preserve the input where the SAR is dark. Scalar."""
 
-    def forward(self, output: Tensor, reference: Tensor, sar: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         """(B, C, H, W) reflectance, (B, 2, H, W) dB -> scalar."""
-        return identity_loss(output, reference, sar, mask)
+        return identity_loss(output, optical, sar, mask)

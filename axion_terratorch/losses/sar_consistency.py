@@ -8,8 +8,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.functional import orientation_agreement
-from axion_terratorch.losses.functional import SAR_SIGMA, sar_edge_loss, sar_texture_loss
+from axion_terratorch.functional import SAR_SIGMA, orientation_agreement, sar_edge_loss, sar_texture_loss
 
 
 class SARConsistencyLoss(nn.Module):
@@ -31,7 +30,8 @@ class SARConsistencyLoss(nn.Module):
 
     Shape:
         - output: ``(B, C, H, W)`` reflectance in ``bands``; sar: ``(B, 2, H, W)`` dB;
-          mask: ``(B, 1, H, W)`` (True = valid).
+          mask: ``(B, 1, H, W)`` (True = valid); optical and target are not used (the arguments of
+          every loss term, :class:`~axion_terratorch.losses.LossTerm`).
         - Output: scalar.
     """
 
@@ -59,7 +59,14 @@ class SARConsistencyLoss(nn.Module):
         self.sar_sigma = sar_sigma
         self.bands = tuple(bands)
 
-    def forward(self, output: Tensor, sar: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         """Weighted sum of the enabled terms (scalar)."""
         total = output.new_zeros(())
         if self.structure_weight:

@@ -110,7 +110,7 @@ class SARAgreementExcess(SARAgreementCeiling):
 
     The other side of :class:`SARAgreementHinge`: it charges agreement past the true image's (or past
     the input's plus ``headroom``) and never pulls agreement up. The agreement is the project's
-    metric (:func:`~axion_terratorch.metrics.functional.sar_agreement`, jointly coherence-weighted),
+    metric (:func:`~axion_terratorch.functional.sar_agreement`, jointly coherence-weighted),
     the one ``sar_agreement_excess`` logs, so the term and the logged excess are the same number.
     Why not the hinge's SAR weighting: under it, an output that sharpens the main edges and
     smooths the fine texture stays at the truth's agreement while the metric's, which counts the

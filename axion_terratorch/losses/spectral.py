@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from axion_terratorch.losses.functional import spectral_l1_loss
+from axion_terratorch.functional import spectral_l1_loss
 
 
 class SpectralLoss(nn.Module):
-    """Masked L1 between output and target reflectance, (B, C, H, W) each. Scalar."""
+    """Masked L1 between output and target reflectance, (B, C, H, W) each; 0 without a target. Scalar."""
 
-    def forward(self, output: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         """Mean absolute error over valid pixels."""
-        return spectral_l1_loss(output, target, mask)
+        return output.new_zeros(()) if target is None else spectral_l1_loss(output, target, mask)

@@ -6,14 +6,15 @@ import torch
 from torch import Tensor, nn
 
 from axion_terratorch.checks import check_positive
-from axion_terratorch.metrics.functional import ssim_per_sample
+from axion_terratorch.functional import ssim_per_sample
 
 
 class SSIMLoss(nn.Module):
-    """``1 - SSIM(output, target)``, mean over samples, in [0, 2]; 0 when the output equals the target.
+    """``1 - SSIM(output, target)``, mean over samples, in [0, 2]; 0 when the output equals the target
+    and when there is no target.
 
     Each sample's SSIM is torchmetrics' (Gaussian window 11 px, sigma 1.5) averaged over its valid
-    pixels (:func:`~axion_terratorch.metrics.functional.ssim_per_sample`, the ``val/ssim`` metric).
+    pixels (:func:`~axion_terratorch.functional.ssim_per_sample`, the ``val/ssim`` metric).
     Computed in float32 whatever the autocast context: SSIM subtracts squared local means, which
     loses every digit of reflectance variances in float16.
 
@@ -26,8 +27,17 @@ class SSIMLoss(nn.Module):
         check_positive({"data_range": data_range})
         self.data_range = data_range
 
-    def forward(self, output: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
-        """(B, C, H, W) reflectance each -> scalar."""
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """(B, C, H, W) reflectance each -> scalar (0 without a target)."""
+        if target is None:
+            return output.new_zeros(())
         with torch.autocast(output.device.type, enabled=False):
             ssim = ssim_per_sample(output.float(), target.float(), mask, self.data_range)
         return (1 - ssim).mean()

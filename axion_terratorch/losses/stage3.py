@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from axion_terratorch.checks import check_at_least
-from axion_terratorch.constants import DEFAULT_BANDS, assign_bands
-from axion_terratorch.init_config import RecordsInitArgs
-from axion_terratorch.losses.functional import SAR_SIGMA
-from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
+from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.functional import SAR_SIGMA
+from axion_terratorch.losses.composite import LossComposite, WeightedTerm
+from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
 from axion_terratorch.losses.sar_hinge import SAR_HEADROOM, SARAgreementExcess, SARAgreementHinge
 from axion_terratorch.losses.spectral import SpectralLoss
 from axion_terratorch.losses.ssim import SSIMLoss
+from axion_terratorch.lpips import LPIPSNet, left_out_note, wants_lpips
 
 SARObjective = Literal["hinge", "unbounded"]
 
@@ -25,11 +25,11 @@ SARObjective = Literal["hinge", "unbounded"]
 UNBOUNDED_ONLY = {"structure_weight": 1.0, "edge_weight": 0.0, "texture_weight": 0.0, "sar_sigma": SAR_SIGMA}
 
 
-class Stage3Loss(RecordsInitArgs, nn.Module):
-    """``loss = a SAR + b cycle + g identity + d LPIPS + e spectral + z ssim``.
+class Stage3Loss(LossComposite):
+    """``loss = a SAR + b cycle + g identity + d LPIPS + e spectral + z ssim + x sar_excess + extra terms``.
 
-    Weights ``a..e`` default to the seed's 1.0 / 0.5 / 0.3 / 0.1 / 1.0 and ``z`` (``ssim_weight``)
-    to 1.0. When the batch has a real Sentinel-2 ``target``, fidelity to it is the main objective:
+    Weights ``a..e`` default to the seed's 1.0 / 0.5 / 0.3 / 0.1 / 1.0, ``z`` (``ssim_weight``)
+    to 1.0 and ``x`` (``sar_excess_weight``) to 0. When the batch has a real Sentinel-2 ``target``, fidelity to it is the main objective:
     ``spectral`` (masked L1) and ``ssim`` (``1 - SSIM``, :class:`SSIMLoss`). Both are 0 without a
     target. ``ssim_weight`` 1.0 because ``1 - SSIM`` and the SAR hinge are both unitless structure
     scores of the same order (0..2), while an L1 on reflectance is a few hundredths: at weight 1 a
@@ -51,8 +51,8 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
     ``sar_excess_weight`` (default 0) adds the other side of the constraint, ``sar_excess``
     (:class:`SARAgreementExcess`): per tile ``relu(agreement(output) - agreement(target))`` (without a
     target, above the input's plus ``sar_headroom``), mean over tiles, with the agreement the
-    metrics log (jointly coherence-weighted), so it is the logged ``sar_agreement_excess``. The hinge only stops rewarding agreement past the truth's; the
-    excess term also charges for it. A restoration that sharpens the main edges but cannot restore
+    metrics log (jointly coherence-weighted), so it is the logged ``sar_agreement_excess``. The
+    hinge only stops rewarding agreement past the truth's; the excess term also charges for it. A restoration that sharpens the main edges but cannot restore
     the true image's fine texture ends up agreeing with the SAR more than the truth does; the
     excess term keeps it at the truth's level (``configs/stage3.real.yaml``, ``docs/quality.md``).
     It is computed and returned only when its weight is above 0.
@@ -62,13 +62,25 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
     (``DEFAULT_BANDS`` when the loss is used on its own), so a config writes the bands once, in the
     model. Bands given explicitly must equal the model's.
 
-    ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms. LPIPS is
-    built only when ``use_lpips`` and ``lpips_weight > 0``.
+    ``optical`` (the Stage 2 input) is the reference of the cycle, identity and LPIPS terms. LPIPS
+    is a term when ``lpips_weight > 0`` and ``use_lpips`` allows it: ``None`` (default) when its
+    backbone weights are on this machine, else it is left out and :attr:`lpips_note` says so (nothing
+    is downloaded unasked, :mod:`axion_terratorch.lpips`); ``True`` always (downloading the weights if
+    need be); ``False`` never.
 
-    Returns a dict: ``loss`` (the weighted total), the raw terms ``sar_consistency`` (the active SAR
-    form), ``cycle``, ``identity``, ``lpips`` (only when LPIPS is built), ``spectral``, ``ssim``,
-    ``sar_excess`` (only with ``sar_excess_weight > 0``), and
-    ``cycle_identity`` (the weighted preservation part, ``b cycle + g identity``).
+    ``extra_terms`` adds terms of your own after these, each a module with the arguments of every
+    term (:class:`~axion_terratorch.losses.LossTerm`) and its weight
+    (:class:`~axion_terratorch.losses.WeightedTerm`), e.g. in YAML::
+
+        extra_terms:
+          tv: {term: {class_path: my_package.TotalVariation}, weight: 0.05}
+
+    The preset is a :class:`~axion_terratorch.losses.LossComposite` of named terms. Returns a dict:
+    ``loss`` (the weighted total) and each term's raw value under its name: ``sar_hinge``
+    (``sar_objective: hinge``) or ``sar_consistency`` (``unbounded``), ``cycle``, ``identity``,
+    ``lpips`` (only when LPIPS is a term), ``spectral``, ``ssim``, ``sar_excess`` (only with
+    ``sar_excess_weight > 0``), the extra terms, and ``cycle_identity`` (the weighted preservation
+    part, ``b cycle + g identity``). ``sar_consistency_weight`` weights whichever SAR term is active.
 
     Shape:
         - output, optical, target: ``(B, C, H, W)`` reflectance; sar: ``(B, 2, H, W)`` dB;
@@ -86,7 +98,7 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         edge_weight: float = 0.0,
         texture_weight: float = 0.0,
         sar_sigma: float = SAR_SIGMA,
-        use_lpips: bool = True,
+        use_lpips: bool | None = None,
         lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
         bands: Sequence[str] | None = None,
@@ -94,18 +106,19 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         sar_objective: SARObjective = "hinge",
         sar_headroom: float = SAR_HEADROOM,
         sar_excess_weight: float = 0.0,
+        extra_terms: Mapping[str, WeightedTerm] | None = None,
     ) -> None:
         super().__init__()
-        self.weights = {
-            "sar_consistency": sar_consistency_weight,
-            "cycle": cycle_weight,
-            "identity": identity_weight,
-            "lpips": lpips_weight,
-            "spectral": spectral_weight,
-            "ssim": ssim_weight,
-            "sar_excess": sar_excess_weight,
+        weights = {
+            "sar_consistency_weight": sar_consistency_weight,
+            "cycle_weight": cycle_weight,
+            "identity_weight": identity_weight,
+            "lpips_weight": lpips_weight,
+            "spectral_weight": spectral_weight,
+            "ssim_weight": ssim_weight,
+            "sar_excess_weight": sar_excess_weight,
         }
-        check_at_least(0, {f"{name}_weight": value for name, value in self.weights.items()})
+        check_at_least(0, weights)
         check_at_least(0, {"sar_headroom": sar_headroom}, finite=True)  # named as the user configures it
         #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
         self.follows_model_bands = bands is None
@@ -127,24 +140,29 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
                             "(scale the SAR term with sar_consistency_weight)"
                         )
                         raise ValueError(msg)
-                self.sar_consistency = SARAgreementHinge(sar_headroom, bands)
+                self.add_term("sar_hinge", SARAgreementHinge(sar_headroom, bands), sar_consistency_weight)
             case "unbounded":
-                self.sar_consistency = SARConsistencyLoss(
-                    structure_weight, edge_weight, texture_weight, sar_sigma, bands
-                )
+                sar_term = SARConsistencyLoss(structure_weight, edge_weight, texture_weight, sar_sigma, bands)
+                self.add_term("sar_consistency", sar_term, sar_consistency_weight)
             case _:
                 msg = f"sar_objective must be 'hinge' or 'unbounded', got {sar_objective!r}"
                 raise ValueError(msg)
-        self.sar_excess = SARAgreementExcess(sar_headroom, bands) if sar_excess_weight > 0 else None
-        self.cycle = CycleLoss()
-        self.identity = IdentityLoss()
-        self.spectral = SpectralLoss()
-        self.ssim = SSIMLoss()
-        self.lpips = (
-            LPIPSLoss(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
-            if use_lpips and lpips_weight > 0
-            else None
-        )
+        #: Why LPIPS is not a term though ``lpips_weight > 0`` (its weights are not here), else ``None``;
+        #: the task prints it when training starts.
+        self.lpips_note: str | None = None
+        self.add_term("cycle", CycleLoss(), cycle_weight)
+        self.add_term("identity", IdentityLoss(), identity_weight)
+        if lpips_weight > 0 and wants_lpips(use_lpips, lpips_net, lpips_pretrained_backbone):
+            lpips_term = LPIPSLoss(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
+            self.add_term("lpips", lpips_term, lpips_weight)
+        elif lpips_weight > 0 and use_lpips is None:
+            self.lpips_note = left_out_note(lpips_net, "`use_lpips: true` in the loss")
+        self.add_term("spectral", SpectralLoss(), spectral_weight)
+        self.add_term("ssim", SSIMLoss(), ssim_weight)
+        if sar_excess_weight > 0:
+            self.add_term("sar_excess", SARAgreementExcess(sar_headroom, bands), sar_excess_weight)
+        for name, entry in (extra_terms or {}).items():
+            self.add_term(name, entry.term, entry.weight)
 
     def forward(
         self,
@@ -154,37 +172,12 @@ class Stage3Loss(RecordsInitArgs, nn.Module):
         target: Tensor | None = None,
         mask: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        """Named terms and their weighted total under ``"loss"``."""
-        zero = output.new_zeros(())
-        # At weight 0 the SAR term is still logged, but no graph is kept for it (a structure tensor of
-        # output and reference per step otherwise, with nothing to backpropagate).
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights["sar_consistency"] > 0):
-            sar_term = (
-                self.sar_consistency(output, optical, sar, target, mask)
-                if self.sar_objective == "hinge"
-                else self.sar_consistency(output, sar, mask)
-            )
-        terms = {
-            "sar_consistency": sar_term,
-            "cycle": self.cycle(output, optical, mask),
-            "identity": self.identity(output, optical, sar, mask),
-        }
-        if self.lpips is not None:
-            terms["lpips"] = self.lpips(output, optical, mask)
-        terms["spectral"] = zero if target is None else self.spectral(output, target, mask)
-        terms["ssim"] = zero if target is None else self.ssim(output, target, mask)
-        if self.sar_excess is not None:
-            terms["sar_excess"] = self.sar_excess(output, optical, sar, target, mask)
-        total = sum(self.weights[name] * value for name, value in terms.items())
+        """Named terms, their weighted total under ``"loss"`` and ``cycle_identity``."""
+        terms = super().forward(output, optical, sar, target, mask)
         terms["cycle_identity"] = (
             self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]
         )
-        return {"loss": total, **terms}
-
-    def use_bands(self, bands: Sequence[str]) -> None:
-        """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""
-        assign_bands(self, bands)
+        return terms
 
     def extra_repr(self) -> str:
-        weights = ", ".join(f"{name}_weight={value}" for name, value in self.weights.items())
-        return f"{weights}, sar_objective={self.sar_objective!r}, bands={self.bands}"
+        return f"{super().extra_repr()}, sar_objective={self.sar_objective!r}, bands={self.bands}"

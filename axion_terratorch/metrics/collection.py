@@ -10,14 +10,14 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
 from axion_terratorch.constants import DEFAULT_BANDS, assign_bands, rgb_indices
-from axion_terratorch.init_config import RecordsInitArgs
-from axion_terratorch.losses.lpips import LPIPSLoss, LPIPSNet
-from axion_terratorch.metrics.functional import (
+from axion_terratorch.functional import (
     copy_of_sar_ratio,
     edge_cosine_agreement,
     sar_agreement,
     ssim_per_sample,
 )
+from axion_terratorch.init_config import RecordsInitArgs
+from axion_terratorch.lpips import LPIPSDistance, LPIPSNet, left_out_note, wants_lpips
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle
 from axion_terratorch.metrics.lpips_change import LPIPSChange
 
@@ -45,13 +45,13 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
 
     - ``sar_agreement`` (output), ``sar_agreement_input`` (the Stage 2 input) and
       ``sar_agreement_gain`` (per tile output minus input);
-    - ``lpips_change`` = LPIPS(input, output), when ``lpips``;
+    - ``lpips_change`` = LPIPS(input, output), when ``lpips`` allows it;
     - when a target is given: ``psnr``, ``ssim``, ``sam``, ``mae`` (those in ``target_metrics``) and
       the over-grounding metrics ``sar_agreement_target`` (the target's agreement),
       ``sar_agreement_excess`` (per tile ``max(0, agreement(output) - agreement(target))``: clipped
       so that tiles below the true image's agreement, which are not over-grounded, do not offset
       tiles above it), ``copy_of_sar_ratio``
-      (:func:`~axion_terratorch.metrics.functional.copy_of_sar_ratio`, below 1 when the output looks
+      (:func:`~axion_terratorch.functional.copy_of_sar_ratio`, below 1 when the output looks
       more like the SAR than like the target; a tile equal to its target gives a huge ratio),
       ``psnr_gain`` (:class:`PSNRGain`: from squared errors summed over the epoch, equal to PSNR of
       the output minus PSNR of the input) and ``ssim_gain`` (per tile SSIM of the output minus SSIM
@@ -72,7 +72,9 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
             :meth:`use_bands` (``DEFAULT_BANDS`` on their own). Given explicitly, they must equal
             the model's.
         agreement: ``structure_tensor`` (the project's metric) or ``edge_cosine`` (the seed's).
-        lpips: Compute ``lpips_change`` (needs the LPIPS backbone weights, see ``LPIPSLoss``).
+        lpips: Compute ``lpips_change``: ``None`` (default) when the LPIPS backbone weights are on this
+            machine (else it is left out and :attr:`lpips_note` says so; nothing is downloaded
+            unasked), ``True`` always (downloading them if need be), ``False`` never.
         lpips_net: LPIPS backbone.
         lpips_pretrained_backbone: ``False`` only for tests (random backbone).
         target_metrics: Metrics against the target.
@@ -82,7 +84,7 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
         self,
         bands: Sequence[str] | None = None,
         agreement: AgreementFormula = "structure_tensor",
-        lpips: bool = True,
+        lpips: bool | None = None,
         lpips_net: LPIPSNet = "alex",
         lpips_pretrained_backbone: bool = True,
         target_metrics: Sequence[TargetMetric] = ("psnr", "ssim", "sam"),
@@ -103,9 +105,10 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
             "mae": lambda: MaskedMAE(num_bands=len(bands)),
         }
         metrics: dict[str, Metric] = {name: MeanMetric() for name in SAR_METRICS}
-        if lpips:
+        with_lpips = wants_lpips(lpips, lpips_net, lpips_pretrained_backbone)
+        if with_lpips:
             metrics["lpips_change"] = LPIPSChange(
-                LPIPSLoss(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
+                LPIPSDistance(bands, net=lpips_net, pretrained_backbone=lpips_pretrained_backbone)
             )
         metrics |= {name: builders[name]() for name in target_metrics}
         metrics |= {name: PSNRGain() if name == "psnr_gain" else MeanMetric() for name in GROUNDING_METRICS}
@@ -115,6 +118,11 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
         #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
         self.follows_model_bands = follows_model_bands
         self.agreement = agreement
+        #: Why ``lpips_change`` is left out (its weights are not here, ``lpips=None``), else ``None``;
+        #: the task prints it when training starts.
+        self.lpips_note = (
+            None if with_lpips or lpips is not None else left_out_note(lpips_net, "`lpips: true`")
+        )
         self.register_load_state_dict_pre_hook(_drop_old_groups)
 
     def use_bands(self, bands: Sequence[str]) -> None:

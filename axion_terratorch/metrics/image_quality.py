@@ -5,14 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from axion_terratorch.metrics.accumulators import Float64Sums, PerSampleMean, SumCount
-from axion_terratorch.metrics.functional import (
+from axion_terratorch.functional import (
     absolute_error_sum,
     psnr_from_mse,
     spectral_angle_sum,
     squared_error_sum,
     ssim_per_sample,
 )
+from axion_terratorch.metrics.accumulators import Float64Sums, PerSampleMean, SumCount
 
 
 class MaskedPSNR(SumCount):

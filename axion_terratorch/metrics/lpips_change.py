@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from axion_terratorch.losses.lpips import LPIPSLoss
+from axion_terratorch.lpips import LPIPSDistance
 from axion_terratorch.metrics.accumulators import PerSampleMean
 
 
@@ -14,14 +14,14 @@ class LPIPSChange(PerSampleMean):
     ``update(preds, reference, mask=None)`` with (B, C, H, W) reflectance in ``lpips.bands``.
 
     Args:
-        lpips: The :class:`~axion_terratorch.losses.LPIPSLoss` that scores each sample (its bands,
-            backbone and the same clear error offline), e.g. ``LPIPSChange(LPIPSLoss(bands))``.
+        lpips: The :class:`~axion_terratorch.lpips.LPIPSDistance` that scores each sample (its bands,
+            backbone and the same clear error offline), e.g. ``LPIPSChange(LPIPSDistance(bands))``.
     """
 
     higher_is_better = False
     is_differentiable = False
 
-    def __init__(self, lpips: LPIPSLoss) -> None:
+    def __init__(self, lpips: LPIPSDistance) -> None:
         super().__init__()
         self.lpips = lpips
         self.bands = lpips.bands

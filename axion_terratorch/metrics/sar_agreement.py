@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from torch import Tensor
 
 from axion_terratorch.constants import DEFAULT_BANDS, rgb_indices
-from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA
+from axion_terratorch.functional import (
+    AGREEMENT_RHO,
+    AGREEMENT_SAR_SIGMA,
+    edge_cosine_agreement,
+    sar_agreement,
+)
 from axion_terratorch.metrics.accumulators import PerSampleMean
-from axion_terratorch.metrics.functional import edge_cosine_agreement, sar_agreement
 
 
 class SARAgreement(PerSampleMean):
@@ -17,7 +21,7 @@ class SARAgreement(PerSampleMean):
 
     ``update(preds, sar, mask=None)`` with ``preds`` (B, C, H, W) reflectance in ``bands``, ``sar``
     (B, 2, H, W) VV/VH dB, ``mask`` (B, 1, H, W) valid pixels; ``compute()`` is the mean over samples
-    of :func:`~axion_terratorch.metrics.functional.sar_agreement`, in [-1, 1] (higher is better).
+    of :func:`~axion_terratorch.functional.sar_agreement`, in [-1, 1] (higher is better).
 
     Example:
         >>> metric = SARAgreement()

@@ -75,7 +75,7 @@ def apply_lora(module: nn.Module, settings: LoraSettings, default_targets: str) 
         for param in wrapped.parameters():
             param.requires_grad_(True)
     matched = sum(1 for name, _ in wrapped.named_modules() if name.endswith("lora_A"))
-    trainable, total = count_parameters(wrapped)
+    trainable, total = wrapped.get_nb_trainable_parameters()
     logger.info(
         "LoRA rank %d on %d layers (%s): %s of %s parameters trainable",
         settings.rank,
@@ -98,7 +98,8 @@ def coerce_lora(lora: LoraSettings | dict | None) -> LoraSettings | None:
 
 
 def count_parameters(module: nn.Module) -> tuple[int, int]:
-    """Return ``(trainable, total)`` parameter counts of ``module``."""
+    """Return ``(trainable, total)`` parameter counts of ``module``, which may hold a peft model among
+    other layers (a peft model on its own counts with its ``get_nb_trainable_parameters()``)."""
     total = trainable = 0
     for param in module.parameters():
         total += param.numel()

@@ -371,12 +371,17 @@ class SARGroundingTask(TerraTorchTask):
         return weight if valid is None else valid.float() * weight
 
     def on_fit_start(self) -> None:
-        """Print total and trainable parameter counts (the seed's LoRA check)."""
+        """Print total and trainable parameter counts (the seed's LoRA check), and what the loss and
+        metrics left out (LPIPS without its weights on this machine, one line each)."""
         trainable, total = count_parameters(self.model)
         rank_zero_info(
             f"Total parameters: {total:,}\n"
             f"Trainable parameters: {trainable:,} ({100.0 * trainable / max(total, 1):.3f}%)"
         )
+        for name, module in (("loss", self.loss), ("metrics", self.val_metrics)):
+            note = getattr(module, "lpips_note", None)
+            if note:
+                rank_zero_info(f"{name}: {note}")
 
     def on_train_start(self) -> None:
         """After resuming from a mid-epoch checkpoint, skip the batches that epoch already trained on.

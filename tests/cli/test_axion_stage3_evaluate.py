@@ -4,12 +4,15 @@ import csv
 import json
 
 import pytest
+import torch
 import yaml
 from inference.scene_data import tiny_model, write_checkpoint
 from tile_writers import write_npz
 
 from axion_terratorch.cli import main
 
+#: What the commands print when the LPIPS backbone weights are not on the machine (after "LPIPS left out: ").
+NO_WEIGHTS = "torchvision's 'alex' weights are not in {hub}/checkpoints; --lpips downloads them and adds it"
 DATA = {
     "data": {
         "class_path": "axion_terratorch.datamodules.SyntheticGroundingDataModule",
@@ -61,7 +64,7 @@ def test_evaluate_needs_data_and_output(tmp_path, capsys):
     assert "--data" in capsys.readouterr().err
 
 
-def test_tiles_are_named_by_their_files(tmp_path):
+def test_tiles_are_named_by_their_files(tmp_path, monkeypatch, capsys, recwarn):
     names = [f"patch_{i}" for i in range(3)]
     for seed, name in enumerate(names):
         write_npz(tmp_path / "tiles", name, size=32, seed=seed, split="test")
@@ -78,8 +81,13 @@ def test_tiles_are_named_by_their_files(tmp_path):
     data = tmp_path / "data.yaml"
     data.write_text(yaml.safe_dump(config))
     out = tmp_path / "report"
-    args = ["evaluate", "--identity", "--data", str(data), "--output-dir", str(out), "--no-lpips", "--quiet"]
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # no LPIPS weights here
+    args = ["evaluate", "--identity", "--data", str(data), "--output-dir", str(out), "--quiet"]
     assert main(args) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"LPIPS left out: {NO_WEIGHTS.format(hub=tmp_path / 'hub')}"
+    ]  # no download, no warning
+    assert not [w for w in recwarn.list if "lpips" in str(w.message).lower() or "download" in str(w.message)]
     with (out / "tiles.csv").open() as f:
         assert sorted(row["tile"] for row in csv.DictReader(f)) == names
     panels = json.loads((out / "summary.json").read_text())["panels"]

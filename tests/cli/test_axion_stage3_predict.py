@@ -16,7 +16,8 @@ from axion_terratorch.inference.sidecar import VERDICT_SCORES
 from run_configs import tiny_run_config
 
 
-def test_predict_writes_a_geotiff_and_its_sidecar(tmp_path, capsys):
+def test_predict_writes_a_geotiff_and_its_sidecar(tmp_path, capsys, monkeypatch, recwarn):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # no LPIPS weights here
     s1, opt = write_pair(tmp_path, 48, 40)
     ckpt = write_checkpoint(tiny_model(), tmp_path / "model.ckpt")
     out = tmp_path / "out" / "grounded.tif"
@@ -36,12 +37,17 @@ def test_predict_writes_a_geotiff_and_its_sidecar(tmp_path, capsys):
         "8",
         "--batch-size",
         "2",
-        "--no-lpips",
         "--quiet",
         "--dn",
     ]
     assert main(args) == 0
-    assert "grounded.tif" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "grounded.tif" in printed.out
+    note = (
+        f"LPIPS left out: torchvision's 'alex' weights are not in {tmp_path / 'hub' / 'checkpoints'}; --lpips"
+    )
+    assert [line[: len(note)] for line in printed.err.splitlines()] == [note]  # one line, no download
+    assert not [w for w in recwarn.list if "lpips" in str(w.message).lower() or "download" in str(w.message)]
     with rasterio.open(out) as dst, rasterio.open(opt) as src:
         assert dst.dtypes[0] == "uint16"
         assert (dst.crs, dst.transform, dst.shape, dst.nodata) == (

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from stand_in import Brightness
 from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch import SARGroundingTask
@@ -17,11 +18,14 @@ from axion_terratorch.losses import Stage3Loss
 from run_configs import FAST_FIT as FAST
 
 
-def logged_metrics(run_dir: Path) -> set[str]:
+def logged_rows(run_dir: Path) -> list[dict[str, str]]:
     (metrics_csv,) = run_dir.glob("csv/version_*/metrics.csv")
     with metrics_csv.open() as f:
-        rows = list(csv.DictReader(f))
-    return {key for row in rows for key, value in row.items() if value}
+        return list(csv.DictReader(f))
+
+
+def logged_metrics(run_dir: Path) -> set[str]:
+    return {key for row in logged_rows(run_dir) for key, value in row.items() if value}
 
 
 def test_fit_trains_validates_logs_and_checkpoints(demo_run):
@@ -29,11 +33,25 @@ def test_fit_trains_validates_logs_and_checkpoints(demo_run):
     task = cli.model
     assert isinstance(task, SARGroundingTask)
     assert isinstance(task.loss, Stage3Loss)  # a class_path loss arrives as a module
+    assert isinstance(task.loss.terms["brightness"], Brightness)
     assert cli.trainer.global_step == 2
     logged = logged_metrics(run_dir)
+    weights = {
+        "sar_hinge": 1.0,
+        "cycle": 0.5,
+        "identity": 0.3,
+        "spectral": 1.0,
+        "ssim": 1.0,
+        "brightness": 0.25,
+    }
+    for row in (row for row in logged_rows(run_dir) if row["train/loss"]):  # the user's term is in the total
+        total = sum(w * float(row[f"train/loss/{name}"]) for name, w in weights.items())
+        assert float(row["train/loss"]) == pytest.approx(total, rel=1e-5)
     for key in (
         "train/loss",
-        "train/loss/sar_consistency",
+        "train/loss/brightness",
+        "val/loss/brightness",
+        "train/loss/sar_hinge",
         "train/loss/cycle_identity",
         "train/loss/spectral",
         "train/loss/ssim",

@@ -23,6 +23,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+import torch
 from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch.cli import SUBCOMMANDS, build_parser, main
@@ -131,3 +132,18 @@ def test_documented_command_runs_as_written(doc, command, monkeypatch, capsys):
         extra = ["--smoke"] if args.validate_config else [] if args.print_config else ["--print-config"]
         assert main([*tokens[1:], *extra]) == 0
         capsys.readouterr()
+
+
+def test_readme_python_example_runs_offline(tmp_path, monkeypatch, capsys, recwarn):
+    """The README's Python example as written, with no network: random weights, nothing downloaded,
+    nothing said about downloads (no LPIPS weights in the torch hub folder)."""
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (example,) = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - the documented example itself
+    grounded = namespace["grounded"]
+    assert grounded.shape == namespace["optical_reflectance"].shape
+    assert capsys.readouterr() == ("", "")
+    assert not [w for w in recwarn.list if "download" in str(w.message).lower()]
+    assert not (tmp_path / "hub").exists()

@@ -15,7 +15,7 @@ from torchmetrics.functional.image import (
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
-from axion_terratorch.functional import luminance
+from axion_terratorch.functional import luminance, sar_agreement
 from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
 from axion_terratorch.inference.evaluation import (
     IdentityGrounding,
@@ -26,8 +26,7 @@ from axion_terratorch.inference.evaluation import (
 from axion_terratorch.inference.quality import check_tiles
 from axion_terratorch.inference.report import write_report
 from axion_terratorch.inference.tile_scores import copy_of_sar_ratio, score_tiles
-from axion_terratorch.losses.lpips import LPIPSLoss
-from axion_terratorch.metrics.functional import sar_agreement
+from axion_terratorch.lpips import LPIPSDistance
 
 DATA = {
     "class_path": "axion_terratorch.datamodules.SyntheticGroundingDataModule",
@@ -130,7 +129,7 @@ def test_report_files_and_summary_match_the_rows(tmp_path, model):
 
 @pytest.mark.slow
 def test_identity_baseline_and_paired_comparison(tmp_path, model):
-    lpips = LPIPSLoss(model.bands, pretrained_backbone=False)  # random backbone: only checks the plumbing
+    lpips = LPIPSDistance(model.bands, pretrained_backbone=False)  # random backbone: only checks the plumbing
     baseline = write_report(
         IdentityGrounding(model.bands), batches(), tmp_path / "identity", lpips, progress=False
     )

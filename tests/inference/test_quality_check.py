@@ -110,18 +110,26 @@ def test_verdict_reasons_and_thresholds():
         QualityCheck(max_imprint=2.5)
 
 
-def _check(tmp_path, grounded, *extra):
+def _check(tmp_path, grounded, *extra, lpips="--no-lpips"):
     report = tmp_path / "report.json"
     args = ["check", "--s1", str(tmp_path / "s1.tif"), "--optical", str(tmp_path / "optical.tif")]
-    code = main([*args, "--grounded", str(grounded), "--json", str(report), "--no-lpips", *extra])
+    code = main(
+        [*args, "--grounded", str(grounded), "--json", str(report), *([lpips] if lpips else []), *extra]
+    )
     return code, json.loads(report.read_text()) if report.exists() else None
 
 
-def test_check_cli_passes_the_input_and_flags_a_sar_imprint(tmp_path, capsys):
+def test_check_cli_passes_the_input_and_flags_a_sar_imprint(tmp_path, capsys, monkeypatch, recwarn):
     write_pair(tmp_path, 96, 80)
     sar, optical = scene_arrays(96, 80)
-    code, report = _check(tmp_path, tmp_path / "optical.tif")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # no LPIPS weights here
+    code, report = _check(tmp_path, tmp_path / "optical.tif", lpips=None)
     assert (code, report["quality_flag"], report["sar_imprint"]) == (0, "production", 0.0)
+    (note,) = capsys.readouterr().err.splitlines()  # one line, no download, no warning
+    assert note.startswith("LPIPS left out")
+    assert "--lpips" in note
+    assert report["lpips_note"] == note
+    assert not [w for w in recwarn.list if "lpips" in str(w.message).lower() or "download" in str(w.message)]
     imprinted = PointwiseGrounding()(
         {"S1GRD": torch.from_numpy(sar)[None], "S2L2A": torch.from_numpy(optical)[None]}
     )

@@ -9,10 +9,10 @@ import torch
 from scene_data import BANDS, PointwiseGrounding
 from tile_writers import write_tif
 
+from axion_terratorch.functional import sar_agreement
 from axion_terratorch.inference.pipeline import predict_scene
 from axion_terratorch.inference.quality import check_tiles
 from axion_terratorch.inference.scene import GroundingOptions
-from axion_terratorch.metrics.functional import sar_agreement
 
 from run_configs import SHARED_DATA
 

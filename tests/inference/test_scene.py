@@ -177,10 +177,12 @@ def test_band_names_given_in_file_order_select_and_reorder(tmp_path):
 
 
 def test_sidecar_says_why_lpips_is_missing(tmp_path, monkeypatch):
-    # The real offline failure: an empty torch hub folder and no network for the backbone weights.
+    # No backbone weights in the torch hub folder: LPIPS is left out, nothing is downloaded.
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
     s1, opt = write_pair(tmp_path, 32, 32)
     sidecar = predict_scene(PointwiseGrounding(), s1, opt, tmp_path / "out.tif", GroundingOptions(**QUIET))
     assert sidecar["lpips_change"] is None
-    assert "LPIPS unavailable" in sidecar["lpips_note"]
+    assert "LPIPS left out" in sidecar["lpips_note"]
+    assert "--lpips" in sidecar["lpips_note"]
+    assert not (tmp_path / "hub").exists()

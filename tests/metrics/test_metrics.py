@@ -12,7 +12,7 @@ from torchmetrics.image import (
 )
 
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.functional import luminance
+from axion_terratorch.functional import luminance, sar_agreement
 from axion_terratorch.inference.tile_scores import score_tiles
 from axion_terratorch.metrics import (
     EdgeCosineAgreement,
@@ -25,7 +25,6 @@ from axion_terratorch.metrics import (
     SpectralAngle,
 )
 from axion_terratorch.metrics.collection import GROUNDING_METRICS, SAR_METRICS
-from axion_terratorch.metrics.functional import sar_agreement
 
 
 def structured_pair(seed: int = 0, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,8 +7,8 @@ import torch
 from scipy import ndimage
 
 from axion_terratorch.constants import rgb_indices
+from axion_terratorch.functional import copy_of_sar_ratio, sar_agreement
 from axion_terratorch.metrics import GroundingMetrics, MaskedPSNR, PSNRGain, collection
-from axion_terratorch.metrics.functional import copy_of_sar_ratio, sar_agreement
 
 BANDS = ("B02", "B03", "B04", "B08")
 

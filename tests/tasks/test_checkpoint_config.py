@@ -54,7 +54,8 @@ def test_load_from_checkpoint_needs_only_the_file(trained):
     task, path, image = trained
     reloaded = SARGroundingTask.load_from_checkpoint(path, map_location="cpu").eval()
     assert isinstance(reloaded.model, TerraMindResidualGrounding)
-    assert reloaded.loss.lpips is None  # the loss as configured, not the LPIPS default
+    assert "lpips" not in reloaded.loss.terms
+    assert reloaded.hparams["loss"]["init_args"]["use_lpips"] is False  # the loss as configured
     with torch.no_grad():
         assert torch.equal(reloaded(image), task(image))
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from axion_terratorch import SARGroundingTask
+from axion_terratorch import lpips as lpips_module
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
 from axion_terratorch.losses import Stage3Loss
-from axion_terratorch.losses import lpips as lpips_module
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import TerraMindResidualGrounding
 
@@ -35,10 +35,14 @@ def batch():
 
 
 def test_default_loss_and_metrics_follow_the_model_bands(model, monkeypatch):
-    # The defaults include LPIPS (the seed's); a random backbone stands in for its download here.
+    # The defaults include LPIPS (the seed's) when its weights are on the machine; a random backbone
+    # stands in for them here.
     real_build = lpips_module.build_lpips
+    monkeypatch.setattr(lpips_module, "backbone_on_disk", lambda net: True)
     monkeypatch.setattr(lpips_module, "build_lpips", lambda net, pretrained_backbone: real_build(net, False))
     task = SARGroundingTask(model)
+    assert "lpips" in task.loss.terms
+    assert "lpips_change" in task.val_metrics
     assert task.loss.bands == BANDS
     assert task.val_metrics.bands == BANDS
     assert task.val_metrics is not task.test_metrics
@@ -137,7 +141,7 @@ def test_loss_terms_are_fidelity_first_without_duplicates(model, batch):
     terms = task.compute_loss(task(batch["image"]), batch)
     assert set(terms) == {
         "loss",
-        "sar_consistency",
+        "sar_hinge",
         "cycle",
         "identity",
         "spectral",

@@ -1,8 +1,6 @@
-"""Functional core of the Stage 3 losses.
+"""The Stage 3 loss terms' own math: the seed's SAR edge and texture terms, cycle, identity, spectral L1.
 
-Optical tensors are ``(B, C, H, W)`` reflectance, SAR is ``(B, 2, H, W)`` VV/VH in dB, masks are
-``(B, 1, H, W)`` or ``(B, H, W)`` (bool or float, 1 = valid). Every reduction is a mean over valid
-pixels only.
+Every reduction is a mean over valid pixels only.
 """
 
 from __future__ import annotations
@@ -13,14 +11,7 @@ from kornia.filters import box_blur, sobel
 from torch import Tensor
 
 from axion_terratorch.constants import S1GRD_MEAN, S1GRD_STD
-from axion_terratorch.functional import (
-    EPS,
-    as_weight,
-    check_pair,
-    check_sar,
-    masked_mean,
-    smooth,
-)
+from axion_terratorch.functional.tensors import EPS, as_weight, check_pair, check_sar, masked_mean, smooth
 
 #: Default Gaussian sigma (px) smoothing the SAR before edge/texture terms (0 = the seed's raw formula).
 SAR_SIGMA = 1.5

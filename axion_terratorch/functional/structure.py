@@ -1,8 +1,6 @@
-"""Tensor helpers shared by losses and metrics: shape checks, masks, smoothing, structure tensors.
-
-Optical tensors are ``(B, C, H, W)`` reflectance with named ``bands``; SAR is ``(B, 2, H, W)``
-VV/VH in dB; masks are ``(B, 1, H, W)`` or ``(B, H, W)``, bool or float, 1 = valid.
-"""
+"""SAR agreement: structure tensors of the optical luminance and the SAR, the agreement of their
+orientations (the project's metric and the SAR loss terms), the seed's edge-cosine formula, and how
+much an output looks like its SAR rather than its target. Per-sample functions return ``(B,)``."""
 
 from __future__ import annotations
 
@@ -11,65 +9,16 @@ from typing import Literal
 
 import torch
 from kornia.color import rgb_to_grayscale
-from kornia.filters import gaussian_blur2d, spatial_gradient
+from kornia.filters import sobel, spatial_gradient
 from torch import Tensor
 
 from axion_terratorch.constants import DEFAULT_BANDS, rgb_indices
+from axion_terratorch.functional.tensors import TINY, as_weight, check_sar, smooth
 
-EPS = 1e-6
-#: Guard of the structure-tensor divisions (gradients of reflectance are small numbers).
-TINY = 1e-12
 #: Gaussian sigma (px) smoothing the SAR intensity before its structure tensor.
 AGREEMENT_SAR_SIGMA = 1.5
 #: Integration scale (px) of the structure tensors.
 AGREEMENT_RHO = 2.0
-
-
-def check_pair(a: Tensor, b: Tensor, names: tuple[str, str] = ("output", "reference")) -> None:
-    """Raise ValueError unless ``a`` and ``b`` are 4-D with equal shapes."""
-    if a.ndim != 4 or a.shape != b.shape:
-        msg = f"{names[0]} and {names[1]} must be (B, C, H, W) of one shape, got {tuple(a.shape)} and {tuple(b.shape)}"
-        raise ValueError(msg)
-
-
-def check_sar(optical: Tensor, sar: Tensor) -> None:
-    """Raise ValueError unless ``sar`` is ``(B, 2, H, W)`` on the grid of ``optical``."""
-    if (
-        sar.ndim != 4
-        or sar.shape[1] != 2
-        or sar.shape[0] != optical.shape[0]
-        or sar.shape[-2:] != optical.shape[-2:]
-    ):
-        msg = (
-            f"sar must be (B, 2, H, W) VV/VH matching optical {tuple(optical.shape)}, got {tuple(sar.shape)}"
-        )
-        raise ValueError(msg)
-
-
-def as_weight(mask: Tensor | None, like: Tensor) -> Tensor:
-    """Mask as a float ``(B, 1, H, W)`` weight (all ones when ``mask`` is None)."""
-    if mask is None:
-        return like.new_ones(like.shape[0], 1, *like.shape[-2:])
-    if mask.ndim == 3:
-        mask = mask.unsqueeze(1)
-    if mask.shape != (like.shape[0], 1, *like.shape[-2:]):
-        msg = f"mask must be (B, 1, H, W) or (B, H, W) for {tuple(like.shape)}, got {tuple(mask.shape)}"
-        raise ValueError(msg)
-    return mask.to(like.dtype)
-
-
-def masked_mean(x: Tensor, weight: Tensor) -> Tensor:
-    """Weighted mean of ``x`` (B, C, H, W) with a ``(B, 1, H, W)`` weight, over all elements."""
-    weight = weight.expand_as(x)
-    return (x * weight).sum() / weight.sum().clamp_min(EPS)
-
-
-def smooth(x: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur with standard deviation ``sigma`` px (identity for ``sigma <= 0``)."""
-    if sigma <= 0:
-        return x
-    size = 2 * round(3 * sigma) + 1
-    return gaussian_blur2d(x, (size, size), (sigma, sigma), border_type="reflect")
 
 
 def luminance(optical: Tensor, bands: Sequence[str] = DEFAULT_BANDS) -> Tensor:
@@ -110,7 +59,7 @@ def orientation_agreement(
     1: same local orientations; ~0: unrelated structure. Computed in float32 whatever the autocast
     context: squared gradients and ``TINY`` underflow in float16.
 
-    With ``"joint"`` it is the project's SAR agreement (``metrics.functional.sar_agreement``):
+    With ``"joint"`` it is the project's SAR agreement (``axion_terratorch.functional.sar_agreement``):
     unlike the seed's edge-cosine formula it ranks, on real BigEarthNet pairs, the true Sentinel-2
     above the same image blurred, shifted or pixel-shuffled (``docs/concepts.md``). ``1 -`` its
     ``"sar"`` form is the structure term of the SAR losses.
@@ -140,3 +89,52 @@ def _orientation_agreement(
         w = w * r_o / (t_o + TINY)
     w = w * weight
     return (w * cosine).sum(dim=(-2, -1)) / w.sum(dim=(-2, -1)).clamp_min(TINY)
+
+
+#: The project's SAR agreement, per sample ``(B,)`` in [-1, 1]: the jointly coherence-weighted
+#: orientation agreement, :func:`orientation_agreement` with its default
+#: ``weighting="joint"`` (one formula, under the name the metrics and reports use).
+sar_agreement = orientation_agreement
+
+
+def edge_cosine_agreement(
+    optical: Tensor, sar: Tensor, bands: Sequence[str] = DEFAULT_BANDS, mask: Tensor | None = None
+) -> Tensor:
+    """The seed's formula, per sample, in [0, 1]: cosine similarity of max-normalised Sobel magnitudes
+    of the luminance and of mean(VV, VH), over valid pixels. It rewards blur (speckle makes the SAR
+    edge map nearly uniform); kept for comparison with the seed's targets."""
+    check_sar(optical, sar)
+    weight = as_weight(mask, optical).flatten(1)
+    edges = []
+    for image in (luminance(optical, bands), sar.mean(dim=1, keepdim=True)):
+        magnitude = sobel(image).flatten(1) * weight
+        edges.append(magnitude / magnitude.amax(dim=1, keepdim=True).clamp_min(TINY))
+    return torch.nn.functional.cosine_similarity(edges[0], edges[1], dim=1, eps=TINY)
+
+
+def _zscore(image: Tensor, weight: Tensor) -> Tensor:
+    """Standardise each sample of a ``(B, 1, H, W)`` image over its valid pixels."""
+    count = weight.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1)
+    mean = (image * weight).sum(dim=(1, 2, 3), keepdim=True) / count
+    var = ((image - mean) ** 2 * weight).sum(dim=(1, 2, 3), keepdim=True) / count
+    return (image - mean) / var.sqrt().clamp_min(TINY)
+
+
+def copy_of_sar_ratio(
+    output: Tensor, sar: Tensor, target: Tensor, bands: Sequence[str], mask: Tensor | None = None
+) -> Tensor:
+    """Distance of the output to the SAR image over its distance to the target, per sample ``(B,)``.
+
+    Images are compared as standardised (per sample, over valid pixels) luminance of the optical
+    images and mean(VV, VH) in dB: the distance is the RMS difference, ``sqrt(2 (1 - r))`` for a
+    Pearson correlation ``r``. Above 1 the output looks more like the target than like the SAR; an
+    output that copies the SAR's structure instead of grounding in it falls below 1.
+    """
+    weight = as_weight(mask, output)
+    out_z = _zscore(luminance(output, bands), weight)
+    count = weight.sum(dim=(1, 2, 3)).clamp_min(1)
+
+    def distance(other: Tensor) -> Tensor:
+        return (((out_z - _zscore(other, weight)) ** 2 * weight).sum(dim=(1, 2, 3)) / count).sqrt()
+
+    return distance(sar.mean(dim=1, keepdim=True)) / distance(luminance(target, bands)).clamp_min(TINY)

@@ -1,0 +1,111 @@
+"""An open loss: a weighted sum of named terms, each a module called as ``term(output, optical, sar, target, mask)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from axion_terratorch.checks import check_at_least
+from axion_terratorch.constants import assign_bands
+from axion_terratorch.init_config import RecordsInitArgs
+
+#: Names a term cannot take: the total's key, and what :class:`Stage3Loss` derives from its terms.
+RESERVED_NAMES = ("loss", "cycle_identity")
+
+
+class LossTerm(Protocol):
+    """What every loss term is: a callable (an ``nn.Module``) from one batch to a scalar.
+
+    Shape:
+        - output, optical: ``(B, C, H, W)`` reflectance (the grounded output and the Stage 2 input);
+          sar: ``(B, 2, H, W)`` VV/VH dB; target: ``(B, C, H, W)`` real Sentinel-2 or ``None``;
+          mask: ``(B, 1, H, W)`` or ``(B, H, W)`` per-pixel weight (1 = valid) or ``None``.
+        - Output: scalar. A term that needs a target returns 0 without one.
+    """
+
+    def __call__(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor: ...
+
+
+@dataclass
+class WeightedTerm:
+    """A loss term and its weight, as one entry of :class:`LossComposite` (or ``extra_terms`` of
+    :class:`Stage3Loss`) gives them in YAML::
+
+        tv:
+          term: {class_path: my_package.TotalVariation}
+          weight: 0.05
+    """
+
+    term: nn.Module
+    weight: float = 1.0
+
+
+class LossComposite(RecordsInitArgs, nn.Module):
+    """``loss = sum of weight * term`` over named terms (:class:`LossTerm`), in the order given.
+
+    Returns a dict: the total under ``loss`` and each term's raw (unweighted) value under its name,
+    which :class:`~axion_terratorch.SARGroundingTask` logs as ``train/loss/<name>`` and
+    ``val/loss/<name>``. A term of weight 0 is computed and returned (logged, monitored only)
+    without keeping a graph for it.
+
+    Terms with a ``bands`` attribute compute on the bands of the model of the
+    :class:`~axion_terratorch.SARGroundingTask` the loss is given to (:meth:`use_bands`).
+
+    Args:
+        terms: Name to :class:`WeightedTerm`; names must not be ``loss`` or ``cycle_identity``.
+    """
+
+    #: The task gives the model's bands to every term (:meth:`use_bands`).
+    follows_model_bands = True
+
+    def __init__(self, terms: Mapping[str, WeightedTerm] | None = None) -> None:
+        super().__init__()
+        self.terms = nn.ModuleDict()
+        #: Weight of each term, by name.
+        self.weights: dict[str, float] = {}
+        for name, entry in (terms or {}).items():
+            self.add_term(name, entry.term, entry.weight)
+
+    def add_term(self, name: str, term: nn.Module, weight: float = 1.0) -> None:
+        """Add ``term`` under ``name`` with ``weight`` (>= 0) after the terms already there."""
+        if name in RESERVED_NAMES or name in self.terms:
+            taken = "reserved" if name in RESERVED_NAMES else "already a term"
+            msg = f"loss term name {name!r} is {taken}; terms so far: {list(self.terms)}"
+            raise ValueError(msg)
+        check_at_least(0, {f"weight of loss term {name!r}": weight}, finite=True)
+        self.terms[name] = term
+        self.weights[name] = weight
+
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """Named terms and their weighted total under ``"loss"``."""
+        values = {}
+        for name, term in self.terms.items():
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights[name] > 0):
+                values[name] = term(output, optical, sar, target, mask)
+        total = sum(self.weights[name] * value for name, value in values.items())
+        return {"loss": total, **values}
+
+    def use_bands(self, bands: Sequence[str]) -> None:
+        """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""
+        assign_bands(self, bands)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={weight}" for name, weight in self.weights.items())
