@@ -314,8 +314,9 @@ class SceneWriter(BasePredictionWriter):
             self._checkpoint,
             self._lpips_note,
             fallbacks,
-            self._digest,
-            self._input_options,
+            windows=statistics.windows,
+            checkpoint_sha256=self._digest,
+            input_options=self._input_options,
         )
         dump_json(scene.sidecar_tmp, sidecar)
         scene.stack.close()  # closes the files, removes the sum, renames GeoTIFF and sidecar together

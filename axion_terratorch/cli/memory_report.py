@@ -96,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     phase = Phases()
     try:
-        phase(f"reading {args.config}")
-        config, settings = resolve_settings(args)
+        config, settings = resolve_settings(args)  # bad input: one line, before any progress line
         check_outputs({"--json": args.json}, {"--config": args.config})
         check_bounds(
             {

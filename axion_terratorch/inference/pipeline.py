@@ -148,9 +148,9 @@ def predict_scene(
             checkpoint,
             note,
             fallbacks,
-            statistics.windows,
-            digest,
-            input_options(optical_bands, optical_units, timesteps, s1_units, optical_nodata),
+            windows=statistics.windows,
+            checkpoint_sha256=digest,
+            input_options=input_options(optical_bands, optical_units, timesteps, s1_units, optical_nodata),
         )
         dump_json(sidecar_tmp, sidecar)
         check_written_raster(output_tmp, output)

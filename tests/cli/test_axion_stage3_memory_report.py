@@ -73,7 +73,6 @@ def test_phases_are_printed_as_they_run_with_an_estimate(capsys):
     printed = capsys.readouterr()
     phases = [line.split(": ", 1)[1].split(" (")[0] for line in printed.err.splitlines()]
     assert phases == [
-        f"reading {demo}",
         "building the task",
         "timing a forward pass on a 32 px tile",
         "the measured step",

@@ -116,7 +116,7 @@ def test_export_never_replaces_a_folder_holding_its_config(tmp_path, scene, caps
     config.write_text(yaml.safe_dump({"model": {"init_args": {"model": TINY_CONFIG}}}))
     args = ["export", "--checkpoint", str(scene["ckpt"]), "--output", str(folder), "--config", str(config)]
     err = one_line(capsys, main([*args, "--overwrite"]))
-    assert "would replace a folder holding the --config input" in err
+    assert f"--overwrite refuses to replace {folder}: it holds the config {config}" in err
     assert config.exists()
 
 
