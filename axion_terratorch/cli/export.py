@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         checkpoint = args.checkpoint
         if args.run_dir:
             candidates = sorted(Path(args.run_dir).glob("**/*.ckpt"))
+            if not candidates:
+                what = "holds no .ckpt file" if Path(args.run_dir).is_dir() else "no such folder"
+                msg = f"--run-dir {args.run_dir}: {what}"
+                raise FileNotFoundError(msg)
             weights = dict(_weight(item) for item in args.weight) or None
             ranked = rank_checkpoints(candidates, args.select, args.run_dir, weights)
             checkpoint = ranked[0].path

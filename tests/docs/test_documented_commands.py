@@ -1,38 +1,62 @@
-"""Every command in README.md and docs/*.md runs as written, reduced where running it whole is a job.
+"""Every command in README.md and docs/*.md runs as written, or fails at once naming what is missing.
 
-Commands are read from the ```bash blocks. How each is run here:
+Commands are read from the ```bash blocks (``VAR=value`` prefixes and ``srun`` are set aside). How
+each is run here:
 
 * ``axion-stage3 ...``: parsed by the real command line (an unknown flag or a missing argument
-  fails), every ``configs/`` or ``examples/`` path it names exists; then, reduced:
-  ``train`` resolves its config with ``--print-config`` (the training itself: the ``--smoke`` run of
-  every shipped config in ``tests/cli/test_train_smoke.py``; ``--validate-config`` builds with
-  ``--smoke``), ``memory-report`` resolves its settings from the config (the measured step at test
-  size is ``tests/cli/test_axion_stage3_memory_report.py``). Commands on placeholder files
-  (``CKPT``, ``S1.tif``) are parsed only; their runs are the tests of each command.
-* ``terratorch fit -c ...``: LightningCLI resolves the config with ``--print_config``.
-* ``python benchmarks/<script>.py``: the script exists and takes every flag shown.
+  fails), every ``configs/`` or ``examples/`` path it names exists. Then, when a file or folder the
+  command needs is absent from this checkout (``CKPT``, ``S1.tif``, ``tiles/``, a ``--resume``
+  checkpoint, ``outputs/demo``): run as written, it must exit with status 2 within 5 s and print one
+  line naming what is missing. When everything it needs is here: ``train`` resolves its config with
+  ``--print-config`` (the training itself: the ``--smoke`` run of every shipped config in
+  ``tests/cli/test_train_smoke.py``; ``--validate-config`` builds with ``--smoke``),
+  ``memory-report`` resolves its settings from the config (the measured step at test size is
+  ``tests/cli/test_axion_stage3_memory_report.py``), other commands on the reader's own files are
+  parsed only (their runs are the tests of each command).
+* ``terratorch fit -c ...``: LightningCLI resolves the config with ``--print_config``. A config that
+  downloads pretrained TerraMind weights not in the Hugging Face cache is also run as written with
+  ``HF_HUB_OFFLINE=1``: it must fail within 5 s with the weights message as its first error line.
+  Configs that train offline (the demo, the real-data recipes) are run by their own tests.
+* ``python benchmarks/<script>.py``: the script exists and takes every flag shown (the scripts
+  train or time models for minutes; they are not run).
+* ``make <target>``: the Makefile has the target; ``pip install``: the package and extra exist;
+  ``.venv/bin/python -m pytest <path>``: the path exists and every ``AXION_*`` variable set before
+  it is read by the tests.
 
-Lines with ``[optional]`` synopsis brackets, ``...`` or an upper-case placeholder (``CONFIG``) and
-``make`` targets are skipped; a ``--resume`` needs a checkpoint of that run and is parsed only.
+Lines with ``[optional]`` synopsis brackets, ``...`` or an upper-case placeholder (``CONFIG``) are
+parsed with every optional part in (``axion-stage3``) or skipped (``terratorch``).
 """
 
 import argparse
 import importlib
+import logging
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch.cli import SUBCOMMANDS, build_parser, main
 from axion_terratorch.cli.memory_report import resolve_settings
+from axion_terratorch.models.hub import is_cached
 
 from run_configs import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-PROGRAMS = ("axion-stage3 ", "terratorch fit ", "python benchmarks/")
+PROGRAMS = (
+    "axion-stage3 ",
+    "terratorch fit ",
+    "python benchmarks/",
+    "make ",
+    "pip install ",
+    ".venv/bin/python -m pytest ",
+)
+#: Seconds within which a heavy command missing its inputs must fail.
+FAIL_FAST = 5.0
 
 
 def documented_commands() -> list[tuple[str, str]]:
@@ -43,6 +67,7 @@ def documented_commands() -> list[tuple[str, str]]:
         for block in blocks:
             for line in block.replace("\\\n", " ").splitlines():
                 command = re.sub(r"\s+#.*$", "", line).strip()
+                command = re.sub(r"^(srun|(\w+=\S+\s+)+)", "", command).strip()
                 if command.startswith(PROGRAMS):
                     found.append((path.name, " ".join(command.split())))
     return found
@@ -83,7 +108,7 @@ def parse(tokens: list[str]) -> tuple[str, argparse.Namespace]:
 
 def test_the_docs_show_commands():
     programs = {command.split()[0] for _, command in COMMANDS}
-    assert programs == {"axion-stage3", "terratorch", "python"}
+    assert {"axion-stage3", "terratorch", "python", "make", "pip"} <= programs
     assert sum(command.startswith("axion-stage3") for _, command in COMMANDS) >= 15
 
 
@@ -91,7 +116,7 @@ def runnable(command: str) -> bool:
     """Every command but a ``terratorch`` synopsis or placeholder line (``axion-stage3`` synopses are
     parsed with every optional part in; benchmark lines are checked for their flags)."""
     tokens = shlex.split(command)
-    if command.startswith(("axion-stage3", "python benchmarks/")):
+    if command.startswith(("axion-stage3", "python benchmarks/", "make ", "pip ", ".venv/")):
         return True
     return not (is_synopsis(command) or (command.startswith("terratorch") and has_placeholder(tokens)))
 
@@ -99,13 +124,62 @@ def runnable(command: str) -> bool:
 RUNNABLE = [(doc, command) for doc, command in COMMANDS if runnable(command)]
 
 
+def missing_inputs(name: str, args: argparse.Namespace) -> list[str]:
+    """What a documented ``axion-stage3`` command needs that this checkout lacks (the reader's files)."""
+    needed = [
+        getattr(args, key, None)
+        for key in ("checkpoint", "s1", "optical", "grounded", "data", "run_dir", "resume", "baseline")
+    ]
+    needed += list(getattr(args, "compare", None) or [])
+    if name == "train":
+        needed.append(args.data_dir or "tiles")  # the shipped lowvr configs' data root
+    return [str(path) for path in needed if path is not None and not Path(path).exists()]
+
+
+def assert_fails_fast(tokens: list[str], missing: list[str], capsys) -> None:
+    """Run as written: exit status 2 within :data:`FAIL_FAST` s, one stderr line naming a missing input."""
+    start = time.perf_counter()
+    status = main(tokens[1:])
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2, f"exit status {status}, expected 2 (input error): {err}"
+    assert elapsed < FAIL_FAST, f"took {elapsed:.1f} s to refuse missing {missing}"
+    assert len(err) == 1, f"expected one line, got {len(err)}: {err}"
+    assert any(path.rstrip("/") in err[0] for path in missing), f"{err[0]!r} names none of {missing}"
+
+
+def pretrained_weights(printed: str) -> list[str]:
+    """terratorch names of the TerraMind weights a resolved config downloads (none when not pretrained)."""
+    model = re.search(r"variant: (\w+)\s", printed)
+    if model is None or not re.search(r"\bpretrained: true", printed):
+        return []
+    return [f"terramind_v1_{model.group(1)}"]
+
+
 @pytest.mark.parametrize(("doc", "command"), RUNNABLE, ids=[f"{d}:{c[:60]}" for d, c in RUNNABLE])
-def test_documented_command_runs_as_written(doc, command, monkeypatch, capsys):
+def test_documented_command_runs_as_written(doc, command, monkeypatch, capsys, caplog):
     monkeypatch.chdir(REPO)  # the docs' paths are relative to the checkout
     tokens = shlex.split(command)
     for token in tokens:
         if token.startswith(("configs/", "examples/", "benchmarks/")) and not token.endswith(".json"):
             assert Path(token).exists(), f"{doc}: {token} does not exist"
+    if command.startswith("make "):
+        targets = re.findall(r"^([\w-]+):", Path("Makefile").read_text(), flags=re.MULTILINE)
+        assert tokens[1] in targets, f"{doc}: the Makefile has no target {tokens[1]}"
+        return
+    if command.startswith("pip install"):
+        project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
+        for token in tokens[2:]:
+            name, _, extra = token.partition("[")
+            assert name in (project["name"], "-e", "."), f"{doc}: pip installs {name}, not {project['name']}"
+            assert not extra or extra.rstrip("]") in project["optional-dependencies"], (
+                f"{doc}: no extra {extra}"
+            )
+        return
+    if command.startswith(".venv/bin/python -m pytest"):
+        for token in (t for t in tokens[3:] if t.startswith("tests/")):
+            assert Path(token).exists(), f"{doc}: {token} does not exist"
+        return
     if command.startswith("python benchmarks/"):
         source = Path(tokens[1]).read_text()
         for flag in (t for t in tokens[2:] if t.startswith("--")):
@@ -120,12 +194,30 @@ def test_documented_command_runs_as_written(doc, command, monkeypatch, capsys):
         with pytest.raises(SystemExit) as done:
             build_lightning_cli([*tokens[1:], "--print_config"])
         assert done.value.code in (0, None)
-        assert "class_path" in capsys.readouterr().out
+        printed = capsys.readouterr().out
+        assert "class_path" in printed
+        weights = pretrained_weights(printed)
+        if weights and not all(is_cached(name) for name in weights):
+            monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+            start = time.perf_counter()
+            with caplog.at_level(logging.ERROR), pytest.raises((ValueError, OSError, SystemExit)):
+                build_lightning_cli(tokens[1:])
+            elapsed = time.perf_counter() - start
+            errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+            assert elapsed < FAIL_FAST, f"{doc}: took {elapsed:.1f} s to refuse the download offline"
+            assert errors, f"{doc}: no error logged offline"
+            assert errors[0].startswith("cannot download TerraMind's pretrained weights"), errors[0]
+            assert all(name in errors[0] for name in weights), errors[0]
+            assert "pretrained: false" in errors[0], errors[0]
         return
     name, args = parse(tokens[1:])
-    if has_placeholder(tokens):
-        return  # a command on the reader's own files: parsed; its run is the command's own tests
-    if name == "memory-report":
+    cheap = name == "train" and (args.smoke or args.print_config or args.validate_config)
+    missing = [] if cheap or name == "memory-report" else missing_inputs(name, args)
+    if missing:
+        assert_fails_fast(tokens, missing, capsys)
+    elif has_placeholder(tokens):
+        return  # the reader's own files are here: parsed; its run is the command's own tests
+    elif name == "memory-report":
         _, settings = resolve_settings(args)
         assert settings["tile_size"] > 0
     elif name == "train" and args.resume is None:
@@ -147,3 +239,14 @@ def test_readme_python_example_runs_offline(tmp_path, monkeypatch, capsys, recwa
     assert capsys.readouterr() == ("", "")
     assert not [w for w in recwarn.list if "download" in str(w.message).lower()]
     assert not (tmp_path / "hub").exists()
+
+
+def test_documented_environment_variables_are_read():
+    """Every ``AXION_*`` variable a documented command sets is read by the code or the tests."""
+    documented = {var for path in DOCS for var in re.findall(r"\b(AXION_[A-Z_]+)=", path.read_text())}
+    sources = " ".join(
+        p.read_text() for p in [*REPO.glob("tests/**/*.py"), *REPO.glob("axion_terratorch/**/*.py")]
+    )
+    assert documented, "the docs set no AXION_* variable"
+    for var in documented:
+        assert var in sources, f"{var} is documented but read nowhere"

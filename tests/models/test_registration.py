@@ -50,3 +50,34 @@ def test_registered_full_model_builds_by_name():
 def test_unknown_lora_key_is_refused():
     with pytest.raises(TypeError, match="rnk"):
         BACKBONE_REGISTRY.build("axion_terramind_v1_tiny_lora", pretrained=False, lora={"rnk": 4})
+
+
+def test_terratorch_peft_config_route_adapts_the_same_layers_as_the_registered_backbone():
+    """docs/plugin.md: terratorch's own ``peft_config`` with the documented regex gives our backbone's adapters."""
+    from terratorch.models import EncoderDecoderFactory
+
+    regex = r".*encoder\.\d+\.attn\.(qkv|proj)"
+    with pytest.warns(UserWarning, match="PEFT without a pretrained backbone"):
+        stock = EncoderDecoderFactory().build_model(
+            task="segmentation",
+            backbone="terramind_v1_tiny",
+            backbone_pretrained=False,
+            backbone_modalities=["S2L2A", "S1GRD"],
+            necks=[{"name": "SelectIndices", "indices": [11]}, {"name": "ReshapeTokensToImage"}],
+            decoder="IdentityDecoder",
+            num_classes=2,
+            peft_config={
+                "method": "LORA",
+                "peft_config_kwargs": {"r": 8, "lora_alpha": 16, "target_modules": regex},
+            },
+        )
+    ours = BACKBONE_REGISTRY.build(
+        "axion_terramind_v1_tiny_lora", pretrained=False, lora={"rank": 8, "alpha": 16}
+    )
+
+    def adapted(module: torch.nn.Module) -> set[str]:
+        names = (n for n, p in module.named_parameters() if p.requires_grad and "lora_" in n)
+        return {n[n.rindex("encoder.") :] for n in names}
+
+    assert adapted(stock.encoder) == adapted(ours)
+    assert sum(p.numel() for p in stock.encoder.parameters() if p.requires_grad) == 110_592
