@@ -89,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from axion_terratorch.inference.files import check_outputs
-    from axion_terratorch.inference.preflight import check_bounds
     from axion_terratorch.profiling.budget import GIB
     from axion_terratorch.profiling.memory import PROBE_TILE, estimate_step_seconds, measure_training_memory
     from axion_terratorch.profiling.task_config import build_task
@@ -98,13 +97,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         config, settings = resolve_settings(args)  # bad input: one line, before any progress line
         check_outputs({"--json": args.json}, {"--config": args.config})
-        check_bounds(
-            {
-                "--tile-size": settings["tile_size"],
-                "--batch-size": settings["batch_size"],
-                "--timesteps": args.timesteps,
-            }
-        )
         precision, batch_size, tile_size, overrides = (
             settings[key] for key in ("precision", "batch_size", "tile_size", "overrides")
         )
@@ -155,6 +147,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         FileNotFoundError, TypeError, ValueError: For a missing or malformed config or a bad value;
             the message names the key.
     """
+    from axion_terratorch.inference.preflight import check_bounds
     from axion_terratorch.profiling.budget import normalize_precision
     from axion_terratorch.profiling.task_config import load_config
 
@@ -178,11 +171,13 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         },
         "quick": False,
     }
-    if settings["batch_size"] < 1 or settings["tile_size"] < 1:
-        msg = (
-            f"batch_size and tile_size must be >= 1, got {settings['batch_size']} and {settings['tile_size']}"
-        )
-        raise ValueError(msg)
+    check_bounds(
+        {
+            "--tile-size": settings["tile_size"],
+            "--batch-size": settings["batch_size"],
+            "--timesteps": args.timesteps,
+        }
+    )
     if args.quick and _model_takes(config, "timesteps"):
         settings["overrides"] = {"timesteps": 1, "gradient_steps": 1, **settings["overrides"]}
         settings["quick"] = True

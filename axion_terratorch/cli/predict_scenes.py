@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision,
             fallback=args.fallback,
             check=quality_check(args),
-            lpips=not args.no_lpips,
+            lpips=args.lpips,
             overwrite=args.overwrite,
             on_error=args.on_error,
             quicklook=args.quicklook,
