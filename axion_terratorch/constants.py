@@ -36,7 +36,7 @@ TERRAMIND_S2L2A_NAMES: tuple[str, ...] = (
     "COASTAL_AEROSOL", "BLUE", "GREEN", "RED", "RED_EDGE_1", "RED_EDGE_2", "RED_EDGE_3",
     "NIR_BROAD", "NIR_NARROW", "WATER_VAPOR", "SWIR_1", "SWIR_2",
 )  # fmt: skip
-#: The seed's optical bands: blue, green, red, NIR (10 m bands).
+#: The original Stage 3 guide's optical bands: blue, green, red, NIR (10 m bands).
 DEFAULT_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
 
 #: Sentinel-2 reflectance = DN / REFLECTANCE_SCALE.

@@ -11,14 +11,14 @@ from torch.optim.lr_scheduler import LambdaLR
 
 
 class WarmupCosineLR(LambdaLR):
-    """Linear warmup from ~0 to the optimizer's lr, then cosine decay to ``min_lr`` (the seed's schedule).
+    """Linear warmup from ~0 to the optimizer's lr, then cosine decay to ``min_lr`` (original guide).
 
     Step it once per optimizer step (``interval: step`` in the task's ``scheduler_hparams``), so
     gradient accumulation does not stretch it. Through :class:`~axion_terratorch.SARGroundingTask`
     ``total_steps`` defaults to the trainer's number of optimizer steps
     (``trainer.estimated_stepping_batches``, which accounts for ``max_steps``, epochs and accumulation).
     Unlike ``diffusers.optimization.get_cosine_schedule_with_warmup`` (a factory function, decaying to
-    0) it is a class that a YAML ``scheduler`` path can name, with the seed's ``min_lr`` floor and a
+    0) it is a class that a YAML ``scheduler`` path can name, with the guide's ``min_lr`` floor and a
     ``warmup_ratio`` option.
 
     Why not terratorch's ``SequentialLR`` form, ``SequentialLR([LinearLR(start_factor=1 / (W + 1),

@@ -1,4 +1,5 @@
-"""``axion-stage3 train``: the seed's training command line, mapped onto a terratorch ``fit`` run.
+"""``axion-stage3 train``: the original Stage 3 guide's training command line, mapped onto a terratorch
+``fit`` run.
 
 Each flag edits the YAML config before LightningCLI reads it; arguments it does not know
 (e.g. ``--trainer.precision=bf16-mixed``) go to LightningCLI unchanged.
@@ -42,7 +43,7 @@ DATA_DIR_ARGS = ("root", "data_dir", "data_root", "root_dir")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The seed's flags."""
+    """The original Stage 3 guide's flags."""
     parser.add_argument("-c", "--config", type=Path, required=True, help="run config (terratorch YAML)")
     parser.add_argument("--data-dir", type=Path, help="folder of the training data")
     parser.add_argument("--output-dir", type=Path, help="folder for logs and checkpoints")
@@ -183,7 +184,7 @@ def report_smoke(trainer: Any, output_dir: Path) -> int:
 
 
 def apply_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Return ``config`` with the seed's flags written into their keys."""
+    """Return ``config`` with the original Stage 3 guide's flags written into their keys."""
     trainer = config.setdefault("trainer", {})
     if args.output_dir is not None:
         out = str(args.output_dir)

@@ -5,11 +5,11 @@ in dB; masks are ``(B, 1, H, W)`` or ``(B, H, W)``, bool or float, 1 = valid. Pe
 return ``(B,)``.
 
 - :mod:`.tensors`: shape checks, masks as weights, masked means, smoothing;
-- :mod:`.structure`: structure tensors, the SAR agreement (:func:`sar_agreement`), the seed's
-  edge-cosine formula, :func:`copy_of_sar_ratio`;
+- :mod:`.structure`: structure tensors, the SAR agreement (:func:`sar_agreement`), the original
+  Stage 3 guide's edge-cosine formula, :func:`copy_of_sar_ratio`;
 - :mod:`.image_quality`: masked PSNR, SSIM per sample, spectral angle and error sums;
-- :mod:`.losses`: the loss terms' own math (the seed's SAR edge and texture terms, cycle, identity,
-  spectral L1).
+- :mod:`.losses`: the loss terms' own math (the original Stage 3 guide's SAR edge and texture terms,
+  cycle, identity, spectral L1).
 
 The LPIPS network both use is :mod:`axion_terratorch.lpips`.
 """

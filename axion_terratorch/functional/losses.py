@@ -1,4 +1,5 @@
-"""The Stage 3 loss terms' own math: the seed's SAR edge and texture terms, cycle, identity, spectral L1.
+"""The Stage 3 loss terms' own math: the original Stage 3 guide's SAR edge and texture terms, cycle,
+identity, spectral L1.
 
 Every reduction is a mean over valid pixels only.
 """
@@ -13,7 +14,8 @@ from torch import Tensor
 from axion_terratorch.constants import S1GRD_MEAN, S1GRD_STD
 from axion_terratorch.functional.tensors import EPS, as_weight, check_pair, check_sar, masked_mean, smooth
 
-#: Default Gaussian sigma (px) smoothing the SAR before edge/texture terms (0 = the seed's raw formula).
+#: Default Gaussian sigma (px) smoothing the SAR before edge/texture terms (0 = the original Stage 3
+#: guide's raw formula).
 SAR_SIGMA = 1.5
 
 

@@ -1,6 +1,7 @@
 """SAR agreement: structure tensors of the optical luminance and the SAR, the agreement of their
-orientations (the project's metric and the SAR loss terms), the seed's edge-cosine formula, and how
-much an output looks like its SAR rather than its target. Per-sample functions return ``(B,)``."""
+orientations (the project's metric and the SAR loss terms), the original Stage 3 guide's edge-cosine
+formula, and how much an output looks like its SAR rather than its target. Per-sample functions return
+``(B,)``."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def orientation_agreement(
     context: squared gradients and ``TINY`` underflow in float16.
 
     With ``"joint"`` it is the project's SAR agreement (``axion_terratorch.functional.sar_agreement``):
-    unlike the seed's edge-cosine formula it ranks, on real BigEarthNet pairs, the true Sentinel-2
+    unlike the original guide's edge-cosine formula it ranks, on real BigEarthNet pairs, the true Sentinel-2
     above the same image blurred, shifted or pixel-shuffled (``docs/concepts.md``). ``1 -`` its
     ``"sar"`` form is the structure term of the SAR losses.
     """
@@ -100,9 +101,9 @@ sar_agreement = orientation_agreement
 def edge_cosine_agreement(
     optical: Tensor, sar: Tensor, bands: Sequence[str] = DEFAULT_BANDS, mask: Tensor | None = None
 ) -> Tensor:
-    """The seed's formula, per sample, in [0, 1]: cosine similarity of max-normalised Sobel magnitudes
-    of the luminance and of mean(VV, VH), over valid pixels. It rewards blur (speckle makes the SAR
-    edge map nearly uniform); kept for comparison with the seed's targets."""
+    """The original Stage 3 guide's formula, per sample, in [0, 1]: cosine similarity of max-normalised
+    Sobel magnitudes of the luminance and of mean(VV, VH), over valid pixels. It rewards blur (speckle
+    makes the SAR edge map nearly uniform); kept for comparison with the guide's targets."""
     check_sar(optical, sar)
     weight = as_weight(mask, optical).flatten(1)
     edges = []

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 #: The data module loader an evaluation reads.
 EvalLoader = Literal["val", "test", "predict"]
-#: LPIPS change below which a tile counts as perceptually unchanged (the seed's threshold).
+#: LPIPS change below which a tile counts as perceptually unchanged (the original Stage 3 guide's threshold).
 LPIPS_CHANGE_LIMIT = 0.15
 _STAGES: dict[EvalLoader, tuple[str, str]] = {
     "val": ("validate", "val_dataloader"),

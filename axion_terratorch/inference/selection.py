@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 Criterion = Literal["fidelity", "composite", "sar_agreement"]
 #: Validation metric of ``fidelity`` selection: PSNR against the targets.
 FIDELITY_METRIC = "val/psnr"
-#: Validation metric of ``sar_agreement`` selection (kept for comparison with the seed; it favours imprint).
+#: Validation metric of ``sar_agreement`` selection (kept for comparison with the original Stage 3
+#: guide; it favours imprint).
 AGREEMENT_METRIC = "val/sar_agreement"
 #: Default composite score: SSIM against the targets, minus the SAR agreement in excess of the
 #: targets' and the LPIPS change; terms the run did not log are left out (the same for every

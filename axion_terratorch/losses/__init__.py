@@ -1,5 +1,6 @@
 """Stage 3 losses: each term a module over one protocol (:class:`LossTerm`), a composite of named terms
-(:class:`LossComposite`), and its preset with the seed's weights (:class:`Stage3Loss`)."""
+(:class:`LossComposite`), and its preset with the original Stage 3 guide's
+weights (:class:`Stage3Loss`)."""
 
 from axion_terratorch.losses.composite import LossComposite, LossTerm, WeightedTerm
 from axion_terratorch.losses.lpips import LPIPSLoss

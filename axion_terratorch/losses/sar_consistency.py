@@ -18,14 +18,16 @@ class SARConsistencyLoss(nn.Module):
       (:func:`~axion_terratorch.functional.orientation_agreement`, ``weighting="sar"``), mean over
       samples, in [0, 2]: lowest when the output's local orientations follow the SAR's wherever
       the SAR has structure; on real pairs it ranks the true Sentinel-2 below its blurred, shifted,
-      shuffled and speckled versions, which the seed's edge and texture terms do not.
-    - ``L_edge`` (seed): backscatter-weighted L1 between max-normalised Sobel magnitudes of the
+      shuffled and speckled versions, which the original guide's edge and texture terms do
+      not.
+    - ``L_edge`` (original guide): backscatter-weighted L1 between max-normalised Sobel magnitudes of the
       optical (channel mean) and the SAR (VV/VH mean, smoothed with ``sar_sigma``).
-    - ``L_tex`` (seed): MSE between 5 x 5 local variances, each divided by its mean.
+    - ``L_tex`` (original guide): MSE between 5 x 5 local variances, each divided by its mean.
 
-    Defaults are ``1 / 0 / 0``: measured on real BigEarthNet pairs, the seed's edge and texture terms
-    score the true Sentinel-2 worse than a speckled or blurred copy of it, so they would pull the
-    output toward speckle and blur; ``L_struct`` ranks the true image best. The seed's weighting is
+    Defaults are ``1 / 0 / 0``: measured on real BigEarthNet pairs, the original guide's edge and texture
+    terms score the true Sentinel-2 worse than a speckled or blurred copy of it, so they would pull the
+    output toward speckle and blur; ``L_struct`` ranks the true image best. The original Stage 3 guide's
+    weighting is
     ``structure_weight=0, edge_weight=1.0, texture_weight=0.5, sar_sigma=0``.
 
     Shape:

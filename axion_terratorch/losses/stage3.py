@@ -28,8 +28,9 @@ UNBOUNDED_ONLY = {"structure_weight": 1.0, "edge_weight": 0.0, "texture_weight":
 class Stage3Loss(LossComposite):
     """``loss = a SAR + b cycle + g identity + d LPIPS + e spectral + z ssim + x sar_excess + extra terms``.
 
-    Weights ``a..e`` default to the seed's 1.0 / 0.5 / 0.3 / 0.1 / 1.0, ``z`` (``ssim_weight``)
-    to 1.0 and ``x`` (``sar_excess_weight``) to 0. When the batch has a real Sentinel-2 ``target``, fidelity to it is the main objective:
+    Weights ``a..e`` default to the original Stage 3 guide's 1.0 / 0.5 / 0.3 / 0.1 / 1.0, ``z``
+    (``ssim_weight``) to 1.0 and ``x`` (``sar_excess_weight``) to 0. When the batch has a real
+    Sentinel-2 ``target``, fidelity to it is the main objective:
     ``spectral`` (masked L1) and ``ssim`` (``1 - SSIM``, :class:`SSIMLoss`). Both are 0 without a
     target. ``ssim_weight`` 1.0 because ``1 - SSIM`` and the SAR hinge are both unitless structure
     scores of the same order (0..2), while an L1 on reflectance is a few hundredths: at weight 1 a
@@ -43,8 +44,8 @@ class Stage3Loss(LossComposite):
       ``relu(agreement(optical) + sar_headroom - agreement(output))`` without; mean over tiles. It
       raises the output's agreement up to the true image's (or the input's plus ``sar_headroom``)
       and never rewards going past it.
-    - ``"unbounded"``, :class:`SARConsistencyLoss`: ``1 - agreement`` (plus the seed's edge and
-      texture terms by ``structure_weight``, ``edge_weight``, ``texture_weight``, ``sar_sigma``),
+    - ``"unbounded"``, :class:`SARConsistencyLoss`: ``1 - agreement`` (plus the original guide's edge
+      and texture terms by ``structure_weight``, ``edge_weight``, ``texture_weight``, ``sar_sigma``),
       minimised by copying the SAR's structure into the output; kept for comparison. Those four
       arguments apply to it only and must keep their defaults with ``"hinge"``.
 

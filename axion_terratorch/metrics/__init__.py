@@ -1,5 +1,5 @@
-"""Metrics: SAR agreement (the project's and the seed's), its gain, LPIPS change, masked image quality,
-over-grounding against the target."""
+"""Metrics: SAR agreement (the project's and the original Stage 3 guide's), its gain, LPIPS change,
+masked image quality, over-grounding against the target."""
 
 from axion_terratorch.metrics.collection import GroundingMetrics
 from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, MaskedSSIM, PSNRGain, SpectralAngle

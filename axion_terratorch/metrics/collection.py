@@ -22,7 +22,7 @@ from axion_terratorch.metrics.image_quality import MaskedMAE, MaskedPSNR, Masked
 from axion_terratorch.metrics.lpips_change import LPIPSChange
 
 TargetMetric = Literal["psnr", "ssim", "sam", "mae"]
-#: SAR agreement formulas: the project's and the seed's.
+#: SAR agreement formulas: the project's and the original Stage 3 guide's.
 AgreementFormula = Literal["structure_tensor", "edge_cosine"]
 #: Names of the per-tile SAR agreement means; the gain is output minus input per tile.
 SAR_METRICS = ("sar_agreement", "sar_agreement_input", "sar_agreement_gain")
@@ -71,7 +71,8 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
             :class:`~axion_terratorch.SARGroundingTask` the metrics are given to, which calls
             :meth:`use_bands` (``DEFAULT_BANDS`` on their own). Given explicitly, they must equal
             the model's.
-        agreement: ``structure_tensor`` (the project's metric) or ``edge_cosine`` (the seed's).
+        agreement: ``structure_tensor`` (the project's metric) or ``edge_cosine`` (the original
+            Stage 3 guide's).
         lpips: Compute ``lpips_change``: ``None`` (default) when the LPIPS backbone weights are on this
             machine (else it is left out and :attr:`lpips_note` says so; nothing is downloaded
             unasked), ``True`` always (downloading them if need be), ``False`` never.

@@ -53,9 +53,9 @@ class SARAgreement(PerSampleMean):
 
 
 class EdgeCosineAgreement(SARAgreement):
-    """The seed's SAR agreement (cosine of max-normalised Sobel magnitudes), in [0, 1].
+    """The original Stage 3 guide's SAR agreement (cosine of max-normalised Sobel magnitudes), in [0, 1].
 
-    Kept for comparison with the seed's targets (+0.05..0.10 gain, > 0.70); it rewards blur, so the
+    Kept for comparison with the guide's targets (+0.05..0.10 gain, > 0.70); it rewards blur, so the
     project does not train or stop on it. Same ``update`` signature as :class:`SARAgreement`.
     """
 

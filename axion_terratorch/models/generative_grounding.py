@@ -1,4 +1,5 @@
-"""TerraMind v1 generation (S1GRD + S2L2A -> S2L2A) made differentiable: the seed's Stage 3 model."""
+"""TerraMind v1 generation (S1GRD + S2L2A -> S2L2A) made differentiable: the Stage 3 model of the
+original Stage 3 guide."""
 
 from __future__ import annotations
 
@@ -109,8 +110,8 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
             backpropagation through the sampler, DRaFT-K: Clark et al. 2023, "Directly Fine-Tuning
             Diffusion Models on Differentiable Rewards"). The output is the same; the gradient
             keeps the codes' direct path into those last steps and drops their path through the
-            earlier ones, for a fraction of the backward pass. ``None``: every step (the seed's
-            behaviour). Composes with ``checkpoint_steps`` (which then applies to the recorded
+            earlier ones, for a fraction of the backward pass. ``None``: every step (the original
+            Stage 3 guide's behaviour). Composes with ``checkpoint_steps`` (which then applies to the recorded
             steps). A call with fewer steps than ``gradient_steps`` (an inference override)
             records them all.
 

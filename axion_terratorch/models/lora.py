@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LoraSettings:
-    """LoRA adapters on a frozen model, the seed's ``model.lora`` block.
+    """LoRA adapters on a frozen model, the original Stage 3 guide's ``model.lora`` block.
 
     Attributes:
         rank: LoRA rank ``r`` (seed: 4, 8 or 16).

@@ -70,7 +70,7 @@ class MemoryBudget:
 
     @property
     def total_bytes(self) -> int:
-        """The seed's total: resident memory plus the activations kept for backward."""
+        """The original Stage 3 guide's total: resident memory plus the activations kept for backward."""
         return self.resident_bytes + self.activation_bytes
 
     @property
@@ -91,7 +91,7 @@ class MemoryBudget:
         return out
 
     def table(self) -> str:
-        """The seed's table as Markdown, in GiB (MiB below 0.1 GiB)."""
+        """The original Stage 3 guide's table as Markdown, in GiB (MiB below 0.1 GiB)."""
         settings = ", ".join(f"{k} {v}" for k, v in self.model_settings.items())
         rows = [
             ("Frozen weights (model + loss networks)", self.frozen_bytes),

@@ -1,10 +1,11 @@
 """The training memory budget of a configured task, measured on one real training step.
 
-The seed's table (frozen weights, LoRA adapters, gradients, optimizer state, activations, total),
-measured instead of estimated: the task is built from a config's ``model:`` section as LightningCLI
-builds it, then one training step runs in the steady state of gradient accumulation (gradients and
-optimizer state already allocated): forward pass and loss under the configured precision, backward
-pass, optimizer step. Weight values do not change any size, so pretrained downloads are turned off.
+The original Stage 3 guide's table (frozen weights, LoRA adapters, gradients, optimizer state,
+activations, total), measured instead of estimated: the task is built from a config's ``model:``
+section as LightningCLI builds it, then one training step runs in the steady state of gradient
+accumulation (gradients and optimizer state already allocated): forward pass and loss under the
+configured precision, backward pass, optimizer step. Weight values do not change any size, so
+pretrained downloads are turned off.
 """
 
 from __future__ import annotations
