@@ -88,7 +88,8 @@ class SARGroundingTask(TerraTorchTask):
     Args:
         model: Grounding model, e.g. :class:`~axion_terratorch.models.TerraMindResidualGrounding`
             (or its ``{"class_path", "init_args"}`` config, as a checkpoint stores it).
-        loss: Loss module; default :class:`~axion_terratorch.losses.Stage3Loss` with the seed's weights.
+        loss: Loss module; default :class:`~axion_terratorch.losses.Stage3Loss` with the original Stage 3
+            guide's weights.
         metrics: Validation/test metrics; default :class:`~axion_terratorch.metrics.GroundingMetrics`.
         target_key: Batch key of the real Sentinel-2 target (``"mask"`` for terratorch's
             ``GenericMultiModalDataModule`` with label data).
@@ -104,7 +105,8 @@ class SARGroundingTask(TerraTorchTask):
             logged as ``loss/gate``. 0 (default) adds nothing; batches without an error mask add 0.
         optimizer: Name of a ``torch.optim`` optimizer.
         lr: Learning rate.
-        optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (seed).
+        optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (the original Stage 3
+            guide's).
         scheduler: Name of a ``torch.optim.lr_scheduler`` class, import path of a scheduler class
             (e.g. ``axion_terratorch.schedulers.WarmupCosineLR``), or ``None``.
         scheduler_hparams: Its arguments (terratorch's convention, ``interval`` included).
@@ -298,8 +300,8 @@ class SARGroundingTask(TerraTorchTask):
         return weight if valid is None else valid.float() * weight
 
     def on_fit_start(self) -> None:
-        """Print total and trainable parameter counts (the seed's LoRA check), and what the loss and
-        metrics left out (LPIPS without its weights on this machine, one line each)."""
+        """Print total and trainable parameter counts (the original Stage 3 guide's LoRA check), and
+        what the loss and metrics left out (LPIPS without its weights on this machine, one line each)."""
         trainable, total = count_parameters(self.model)
         rank_zero_info(
             f"Total parameters: {total:,}\n"
