@@ -23,12 +23,14 @@ from rasterio.errors import RasterioError
 from tqdm.auto import tqdm
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
-from axion_terratorch.cli.errors import one_line
 from axion_terratorch.compat.lightning import return_no_predictions
 from axion_terratorch.compat.terratorch import is_batch_writer
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, PathLike
+from axion_terratorch.datasets.scene_bands import SceneInputError
+from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.tiling import Window
+from axion_terratorch.errors import one_line
 from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
 from axion_terratorch.inference.pipeline import input_options
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.run_report import report_row, run_report, write_quicklook, write_run_report
@@ -43,7 +45,6 @@ from axion_terratorch.inference.scene import (
 from axion_terratorch.inference.scene_list import SceneEntry, finished_sidecar, resume_key, scene_rank
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
-from axion_terratorch.inference.tiling import Window
 
 logger = logging.getLogger(__name__)
 

@@ -220,7 +220,7 @@ def apply_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, A
 def check_run(trainer: Any, model: Any) -> None:
     """Checks that need the built trainer and model: the task's trainer check (which ``fit`` runs
     again) and at least one trainable parameter."""
-    from axion_terratorch.tasks.sar_grounding import check_trainer_settings
+    from axion_terratorch.tasks.settings import check_trainer_settings
 
     check_trainer_settings(trainer)
     if not any(p.requires_grad for p in model.parameters()):

@@ -1,8 +1,8 @@
 """A scene list on Lightning's predict loop: the windows of many Sentinel-1 / optical scene pairs.
 
-:class:`SceneListDataModule` reads the list (:mod:`axion_terratorch.inference.scene_list`);
+:class:`SceneListDataModule` reads the list (:mod:`axion_terratorch.datasets.scene_list`);
 :class:`SceneWindowDataset` yields each scene's windows, batched exactly as single-scene ``predict``
-batches them (:func:`~axion_terratorch.inference.scene.window_batches`), scene after scene; the
+batches them (:func:`~axion_terratorch.datasets.scene_windows.window_batches`), scene after scene; the
 :class:`~axion_terratorch.callbacks.scene_writer.SceneWriter` callback blends them into each scene's
 GeoTIFF. Scenes are dealt out to ranks round-robin (:func:`~axion_terratorch.inference.scene_list.scene_rank`),
 so each scene is read and written by exactly one process; the writer decides, when the loader is
@@ -21,11 +21,11 @@ from rasterio.errors import RasterioError
 from torch.utils.data import DataLoader, IterableDataset
 
 from axion_terratorch.constants import DEFAULT_BANDS, OpticalUnits, PathLike
+from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.scene_list import SceneEntry, find_scene_pairs, read_scene_csv
+from axion_terratorch.datasets.scene_windows import WindowBatch, model_input, window_batches
+from axion_terratorch.datasets.tiling import TileLayout
 from axion_terratorch.datasets.units import S1Units
-from axion_terratorch.inference.geotiff import SceneInputs
-from axion_terratorch.inference.scene import WindowBatch, model_input, window_batches
-from axion_terratorch.inference.scene_list import SceneEntry, find_scene_pairs, read_scene_csv
-from axion_terratorch.inference.tiling import TileLayout
 
 logger = logging.getLogger(__name__)
 

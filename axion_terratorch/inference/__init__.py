@@ -38,9 +38,9 @@ __getattr__, __dir__ = lazy_attributes(
         "GroundingOptions": "axion_terratorch.inference.scene",
         "IdentityGrounding": "axion_terratorch.inference.evaluation",
         "QualityCheck": "axion_terratorch.inference.quality",
-        "SceneInputError": "axion_terratorch.inference.geotiff",
-        "SceneInputs": "axion_terratorch.inference.geotiff",
-        "TileLayout": "axion_terratorch.inference.tiling",
+        "SceneInputError": "axion_terratorch.datasets.scene_bands",
+        "SceneInputs": "axion_terratorch.datasets.scene_inputs",
+        "TileLayout": "axion_terratorch.datasets.tiling",
         "Verdict": "axion_terratorch.inference.quality",
         "build_datamodule": "axion_terratorch.inference.evaluation",
         "check_scene": "axion_terratorch.inference.check",
@@ -60,16 +60,17 @@ __getattr__, __dir__ = lazy_attributes(
 )
 
 if TYPE_CHECKING:
+    from axion_terratorch.datasets.scene_bands import SceneInputError
+    from axion_terratorch.datasets.scene_inputs import SceneInputs
+    from axion_terratorch.datasets.tiling import TileLayout
     from axion_terratorch.inference.check import check_scene
     from axion_terratorch.inference.checkpoint import CheckpointError, load_model
     from axion_terratorch.inference.comparison import paired_comparison
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, evaluate, summarise
     from axion_terratorch.inference.export import export_checkpoint, load_export
-    from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
     from axion_terratorch.inference.pipeline import predict_scene
     from axion_terratorch.inference.quality import QualityCheck, Verdict, check_tiles
     from axion_terratorch.inference.report import write_report
     from axion_terratorch.inference.scene import GroundingOptions, ground_scene
     from axion_terratorch.inference.scenes import predict_scenes
     from axion_terratorch.inference.selection import rank_checkpoints
-    from axion_terratorch.inference.tiling import TileLayout

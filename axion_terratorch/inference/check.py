@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import rasterio
 
-from axion_terratorch.constants import DEFAULT_BANDS, PathLike
+from axion_terratorch.constants import DEFAULT_BANDS, OpticalUnits, PathLike
+from axion_terratorch.datasets.scene_inputs import SceneInputs, companion_raster, read_window
 from axion_terratorch.datasets.units import S1Units
-from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs, companion_raster, read_window
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.scene import scene_blocks
 from axion_terratorch.inference.sidecar import build_sidecar
@@ -46,7 +46,7 @@ def check_scene(
             (no download), ``True`` always, ``False`` never (:func:`~.statistics.optional_lpips`).
         max_scored_blocks: At most this many 256 px blocks, spread over the scene, are scored.
         device: Torch device of the scores.
-        s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).
+        s1_units: Sentinel-1 units (:class:`~axion_terratorch.datasets.scene_inputs.SceneInputs`).
         optical_nodata: Nodata value of an optical input that declares none.
 
     Raises:

@@ -11,7 +11,8 @@ from rasterio.errors import RasterioIOError
 from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
-from axion_terratorch.constants import PathLike
+from axion_terratorch.constants import OpticalUnits, PathLike
+from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.datasets.units import S1Units
 from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import (
@@ -21,7 +22,6 @@ from axion_terratorch.inference.files import (
     file_sha256,
     write_failure,
 )
-from axion_terratorch.inference.geotiff import OpticalUnits, SceneInputs
 from axion_terratorch.inference.preflight import check_device, check_writable
 from axion_terratorch.inference.scene import (
     GroundingOptions,
@@ -90,7 +90,7 @@ def predict_scene(
         lpips: Compute the LPIPS change: ``None`` when its backbone weights are on this machine
             (no download), ``True`` always, ``False`` never (:func:`~.statistics.optional_lpips`).
         config: Run YAML to rebuild the model when the checkpoint has no model config.
-        s1_units: Sentinel-1 units (:class:`~axion_terratorch.inference.geotiff.SceneInputs`).
+        s1_units: Sentinel-1 units (:class:`~axion_terratorch.datasets.scene_inputs.SceneInputs`).
         optical_nodata: Optical nodata value of a file that declares none.
 
     Returns:

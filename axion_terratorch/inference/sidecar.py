@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import axion_terratorch
-from axion_terratorch.inference.geotiff import SceneInputs
+from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.scene import GroundingOptions
 from axion_terratorch.inference.statistics import SceneStatistics

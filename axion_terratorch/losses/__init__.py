@@ -2,7 +2,7 @@
 (:class:`LossComposite`), and its preset with the original Stage 3 guide's
 weights (:class:`Stage3Loss`)."""
 
-from axion_terratorch.losses.composite import LossComposite, LossTerm, WeightedTerm
+from axion_terratorch.losses.composite import LossComposite, LossTerm, TermModule, WeightedTerm
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
@@ -24,5 +24,6 @@ __all__ = [
     "SSIMLoss",
     "SpectralLoss",
     "Stage3Loss",
+    "TermModule",
     "WeightedTerm",
 ]

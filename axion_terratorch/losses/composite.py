@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import Tensor, nn
 
-from axion_terratorch.checks import check_at_least
+from axion_terratorch.argument_checks import check_at_least
 from axion_terratorch.constants import assign_bands
 from axion_terratorch.init_config import RecordsInitArgs
 
 #: Names a term cannot take: the total's key, and what :class:`Stage3Loss` derives from its terms.
 RESERVED_NAMES = ("loss", "cycle_identity")
+#: The inputs of every loss term, in the order :class:`LossTerm` takes them.
+TERM_INPUTS = ("output", "optical", "sar", "target", "mask")
 
 
 class LossTerm(Protocol):
@@ -35,6 +38,42 @@ class LossTerm(Protocol):
         target: Tensor | None = None,
         mask: Tensor | None = None,
     ) -> Tensor: ...
+
+
+class TermModule(nn.Module):
+    """Base of a loss term that reads only some of the :class:`LossTerm` inputs.
+
+    A subclass defines :meth:`term` with the inputs it reads, by their :data:`TERM_INPUTS` names (e.g.
+    ``term(self, output, target, mask)``); its ``forward`` takes all five, as every term is called,
+    and passes :meth:`term` those.
+    """
+
+    #: The inputs :meth:`term` reads, from its signature.
+    reads: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.reads = tuple(inspect.signature(cls.term).parameters)[1:]
+        unknown = [name for name in cls.reads if name not in TERM_INPUTS]
+        if unknown:
+            msg = f"{cls.__name__}.term reads {unknown}, which are not loss term inputs {list(TERM_INPUTS)}"
+            raise TypeError(msg)
+
+    def term(self, *inputs: Tensor | None) -> Tensor:
+        """The scalar term from the inputs its signature names."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        output: Tensor,
+        optical: Tensor,
+        sar: Tensor,
+        target: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """The term of one batch (:class:`LossTerm`'s call)."""
+        given = dict(zip(TERM_INPUTS, (output, optical, sar, target, mask), strict=True))
+        return self.term(*(given[name] for name in self.reads))
 
 
 @dataclass
@@ -101,7 +140,12 @@ class LossComposite(RecordsInitArgs, nn.Module):
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights[name] > 0):
                 values[name] = term(output, optical, sar, target, mask)
         total = sum(self.weights[name] * value for name, value in values.items())
-        return {"loss": total, **values}
+        return {"loss": total, **values, **self.derived_terms(values)}
+
+    def derived_terms(self, terms: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Values a subclass derives from the named ``terms`` and returns beside them (logged, not in
+        the total); none here."""
+        return {}
 
     def use_bands(self, bands: Sequence[str]) -> None:
         """Compute every term on ``bands`` (the model's); they must include B02, B03 and B04."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.losses.composite import TermModule
 from axion_terratorch.lpips import LPIPSDistance, LPIPSNet
 
 
-class LPIPSLoss(nn.Module):
+class LPIPSLoss(TermModule):
     """Mean LPIPS between the output and the Stage 2 input over valid pixels (scalar), on the RGB bands.
 
     A loss term (:class:`~axion_terratorch.losses.LossTerm`) over
@@ -34,13 +35,6 @@ class LPIPSLoss(nn.Module):
         super().__init__()
         self.distance = LPIPSDistance(bands, net, rgb_max, pretrained_backbone)
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
+    def term(self, output: Tensor, optical: Tensor, mask: Tensor | None) -> Tensor:
         """LPIPS(output, optical) averaged over valid pixels."""
         return self.distance(output, optical, mask)

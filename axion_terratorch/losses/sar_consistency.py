@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from axion_terratorch.checks import check_at_least
+from axion_terratorch.argument_checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import SAR_SIGMA, orientation_agreement, sar_edge_loss, sar_texture_loss
+from axion_terratorch.losses.composite import TermModule
 
 
-class SARConsistencyLoss(nn.Module):
+class SARConsistencyLoss(TermModule):
     """``structure_weight * L_struct + edge_weight * L_edge + texture_weight * L_tex``.
 
     - ``L_struct``: 1 - SAR-coherence-weighted agreement of structure-tensor orientations
@@ -61,14 +62,7 @@ class SARConsistencyLoss(nn.Module):
         self.sar_sigma = sar_sigma
         self.bands = tuple(bands)
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
+    def term(self, output: Tensor, sar: Tensor, mask: Tensor | None) -> Tensor:
         """Weighted sum of the enabled terms (scalar)."""
         total = output.new_zeros(())
         if self.structure_weight:

@@ -9,17 +9,18 @@ from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from axion_terratorch.checks import check_at_least
+from axion_terratorch.argument_checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA, check_pair, orientation_agreement
+from axion_terratorch.losses.composite import TermModule
 
 #: Default margin above the Stage 2 input's agreement for tiles without a target.
 SAR_HEADROOM = 0.05
 
 
-class SARAgreementCeiling(nn.Module, ABC):
+class SARAgreementCeiling(TermModule, ABC):
     """Base of the two sides of the SAR constraint: per tile, the output's agreement against a ceiling.
 
     The ceiling is ``agreement(target)`` with a target (real Sentinel-2), else
@@ -55,13 +56,8 @@ class SARAgreementCeiling(nn.Module, ABC):
     def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
         """Per-tile value of the term from the output's agreement and the ceiling, both ``(B,)``."""
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
+    def term(
+        self, output: Tensor, optical: Tensor, sar: Tensor, target: Tensor | None, mask: Tensor | None
     ) -> Tensor:
         """Mean over tiles (scalar), against ``target`` if given, else ``optical + headroom``."""
         reference, margin = (optical, self.headroom) if target is None else (target, 0.0)

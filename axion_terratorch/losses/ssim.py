@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from axion_terratorch.checks import check_positive
+from axion_terratorch.argument_checks import check_positive
 from axion_terratorch.functional import ssim_per_sample
+from axion_terratorch.losses.composite import TermModule
 
 
-class SSIMLoss(nn.Module):
+class SSIMLoss(TermModule):
     """``1 - SSIM(output, target)``, mean over samples, in [0, 2]; 0 when the output equals the target
     and when there is no target.
 
@@ -27,14 +28,7 @@ class SSIMLoss(nn.Module):
         check_positive({"data_range": data_range})
         self.data_range = data_range
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
+    def term(self, output: Tensor, target: Tensor | None, mask: Tensor | None) -> Tensor:
         """(B, C, H, W) reflectance each -> scalar (0 without a target)."""
         if target is None:
             return output.new_zeros(())

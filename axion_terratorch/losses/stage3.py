@@ -7,7 +7,7 @@ from typing import Literal
 
 from torch import Tensor
 
-from axion_terratorch.checks import check_at_least
+from axion_terratorch.argument_checks import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import SAR_SIGMA
 from axion_terratorch.losses.composite import LossComposite, WeightedTerm
@@ -165,20 +165,10 @@ class Stage3Loss(LossComposite):
         for name, entry in (extra_terms or {}).items():
             self.add_term(name, entry.term, entry.weight)
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> dict[str, Tensor]:
-        """Named terms, their weighted total under ``"loss"`` and ``cycle_identity``."""
-        terms = super().forward(output, optical, sar, target, mask)
-        terms["cycle_identity"] = (
-            self.weights["cycle"] * terms["cycle"] + self.weights["identity"] * terms["identity"]
-        )
-        return terms
+    def derived_terms(self, terms: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """``cycle_identity``: the weighted cycle and identity terms together."""
+        weights = self.weights
+        return {"cycle_identity": weights["cycle"] * terms["cycle"] + weights["identity"] * terms["identity"]}
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, sar_objective={self.sar_objective!r}, bands={self.bands}"

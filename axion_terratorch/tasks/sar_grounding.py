@@ -3,46 +3,52 @@
 from __future__ import annotations
 
 import copy
-import inspect
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from lightning.pytorch import Callback
-from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from terratorch.tasks.base_task import TerraTorchTask
-from terratorch.tasks.optimizer_factory import optimizer_factory
 from torch import Tensor, nn
 
+from axion_terratorch.argument_checks import check_at_least, check_positive
 from axion_terratorch.callbacks.progress import step_progress_bar
-from axion_terratorch.checks import check_at_least, check_positive
 from axion_terratorch.compat.lightning import batches_processed_in_epoch
-from axion_terratorch.config import import_object, instantiate
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
-from axion_terratorch.init_config import init_config
 from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
+from axion_terratorch.losses.gate import gate_loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.base_reference import (
-    CHECKPOINT_KEY,
     CheckpointWeights,
     check_checkpoint_weights,
-    complete_other_frozen,
-    complete_state_dict,
     save_trained_only,
-    saved_reference,
 )
 from axion_terratorch.models.lora import count_parameters
-from axion_terratorch.state_dict_mismatch import config_differences, shape_mismatches, summary
+from axion_terratorch.tasks.checkpointing import (
+    MODEL_PREFIX,
+    MODULE_ARGS,
+    complete_loaded_checkpoint,
+    record_cli_configs,
+    record_module_configs,
+)
+from axion_terratorch.tasks.optimizers import configure_optimizer
+from axion_terratorch.tasks.settings import (
+    build_module,
+    check_data_bands,
+    check_trainer_settings,
+    on_model_bands,
+)
 
-logger = logging.getLogger(__name__)
-
-#: Constructor arguments that are modules: never saved as live modules; their configs are recorded instead.
-MODULE_ARGS = ("model", "loss", "metrics")
-#: Prefix of the model's weights in the task's state dict.
-MODEL_PREFIX = "model."
+__all__ = [
+    "MODEL_PREFIX",
+    "MODULE_ARGS",
+    "SARGroundingTask",
+    "build_module",
+    "check_trainer_settings",
+    "gate_loss",
+]
 #: Metrics shown in the progress bar: fidelity, and the SAR agreement beside it.
 #: Validation metrics on the progress bar: fidelity, its gain over the input, and the SAR agreement
 #: with its excess over the true image's (the over-grounding signal the docs say to watch).
@@ -82,7 +88,8 @@ class SARGroundingTask(TerraTorchTask):
     Args:
         model: Grounding model, e.g. :class:`~axion_terratorch.models.TerraMindResidualGrounding`
             (or its ``{"class_path", "init_args"}`` config, as a checkpoint stores it).
-        loss: Loss module; default :class:`~axion_terratorch.losses.Stage3Loss` with the seed's weights.
+        loss: Loss module; default :class:`~axion_terratorch.losses.Stage3Loss` with the original Stage 3
+            guide's weights.
         metrics: Validation/test metrics; default :class:`~axion_terratorch.metrics.GroundingMetrics`.
         target_key: Batch key of the real Sentinel-2 target (``"mask"`` for terratorch's
             ``GenericMultiModalDataModule`` with label data).
@@ -98,7 +105,8 @@ class SARGroundingTask(TerraTorchTask):
             logged as ``loss/gate``. 0 (default) adds nothing; batches without an error mask add 0.
         optimizer: Name of a ``torch.optim`` optimizer.
         lr: Learning rate.
-        optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (seed).
+        optimizer_hparams: Extra optimizer arguments; default ``{"weight_decay": 1e-5}`` (the original Stage 3
+            guide's).
         scheduler: Name of a ``torch.optim.lr_scheduler`` class, import path of a scheduler class
             (e.g. ``axion_terratorch.schedulers.WarmupCosineLR``), or ``None``.
         scheduler_hparams: Its arguments (terratorch's convention, ``interval`` included).
@@ -159,8 +167,8 @@ class SARGroundingTask(TerraTorchTask):
             for name, value in zip(MODULE_ARGS, (model, loss, metrics), strict=True)
         )
         self.model = model
-        self.loss = self._on_model_bands("loss", Stage3Loss() if loss is None else loss)
-        metrics = self._on_model_bands("metrics", GroundingMetrics() if metrics is None else metrics)
+        self.loss = on_model_bands("loss", Stage3Loss() if loss is None else loss, self.bands)
+        metrics = on_model_bands("metrics", GroundingMetrics() if metrics is None else metrics, self.bands)
         self.val_metrics = copy.deepcopy(metrics)
         self.test_metrics = copy.deepcopy(metrics)
         self._record_module_configs()
@@ -173,29 +181,8 @@ class SARGroundingTask(TerraTorchTask):
         configuration LightningCLI saves replaces them in :meth:`setup`. Either way every checkpoint
         can be reloaded with ``load_from_checkpoint(path)`` or ``load_model(path)``.
         """
-        for name, module in zip(MODULE_ARGS, (self.model, self.loss, self.val_metrics), strict=True):
-            config = init_config(module)
-            if config is not None:
-                self.hparams[name] = config
-            elif name == "model":
-                logger.warning(
-                    "%s records no config: checkpoints of this task need the run's YAML to be rebuilt "
-                    "(load_model(path, config=...)); pass the model of the task to load_from_checkpoint",
-                    type(module).__name__,
-                )
-
-    def _record_cli_configs(self) -> None:
-        """Take the modules' configs from the run's LightningCLI configuration, when there is one."""
-        for callback in self.trainer.callbacks:
-            if not isinstance(callback, SaveConfigCallback):
-                continue
-            task_config = callback.config.get("model")
-            init_args = task_config.get("init_args") if task_config is not None else None
-            for name in MODULE_ARGS:
-                value = init_args.get(name) if init_args is not None else None
-                value = value.as_dict() if hasattr(value, "as_dict") else value
-                if isinstance(value, Mapping) and "class_path" in value:
-                    self.hparams[name] = dict(value)
+        modules = (self.model, self.loss, self.val_metrics)
+        record_module_configs(self.hparams, dict(zip(MODULE_ARGS, modules, strict=True)))
 
     def configure_models(self) -> None:
         """Nothing: the model is attached by the constructor (it is an argument, not built from hparams)."""
@@ -211,74 +198,32 @@ class SARGroundingTask(TerraTorchTask):
         """Optical bands of the model (``DEFAULT_BANDS`` when the model does not say)."""
         return tuple(getattr(self.model, "bands", DEFAULT_BANDS))
 
-    def _on_model_bands(self, name: str, module: nn.Module) -> nn.Module:
-        """``module`` computing on the model's bands: given them when it follows the model
-        (``follows_model_bands``, built without ``bands``), else checked against them."""
-        if getattr(module, "follows_model_bands", False):
-            module.use_bands(self.bands)
-            return module
-        bands = getattr(module, "bands", None)
-        if bands is not None and tuple(bands) != self.bands:
-            msg = (
-                f"{name} is configured for bands {list(bands)} but the model for {list(self.bands)}; "
-                f"leave {name}.init_args.bands out to use the model's"
-            )
-            raise ValueError(msg)
-        return module
-
     def check_data_bands(self, datamodule: Any) -> None:
         """Refuse a data module whose optical ``bands`` differ from the model's, naming both lists.
 
         Data modules without a ``bands`` attribute (e.g. terratorch's generic ones) are not checked.
         """
-        bands = getattr(datamodule, "bands", None)
-        if bands is not None and tuple(bands) != self.bands:
-            msg = (
-                f"the data module reads the optical bands {list(bands)} but the model takes "
-                f"{list(self.bands)}: give both the same bands, in the same order (data: tiles.bands "
-                "or bands; model: bands)"
-            )
-            raise ValueError(msg)
+        check_data_bands(datamodule, self.bands)
 
     def configure_optimizers(self) -> Any:
-        """The optimizer over the trainable parameters, with an optional scheduler.
-
-        The optimizer comes from terratorch's ``optimizer_factory``, and so does the scheduler when
-        ``scheduler`` is a ``torch.optim.lr_scheduler`` name (terratorch's convention, including its
-        ``SequentialLR`` form). An import path of a scheduler class, e.g.
-        ``axion_terratorch.schedulers.WarmupCosineLR``, is built here, because only here is the
-        run's length known: a class with a ``total_steps`` argument that ``scheduler_hparams``
-        leaves out gets the trainer's number of optimizer steps.
-        """
-        params = [p for p in self.parameters() if p.requires_grad]
-        named = self.scheduler_name is None or "." not in self.scheduler_name
-        config = optimizer_factory(
+        """The optimizer over the trainable parameters, with an optional scheduler: a
+        ``torch.optim.lr_scheduler`` name or the import path of a scheduler class
+        (:func:`~axion_terratorch.tasks.optimizers.configure_optimizer`)."""
+        return configure_optimizer(
+            [p for p in self.parameters() if p.requires_grad],
             self.optimizer_name,
             self.lr,
-            params,
             self.optimizer_hparams,
-            self.scheduler_name if named else None,
-            self.monitor,
+            self.scheduler_name,
             self.scheduler_hparams,
+            self.monitor,
+            lambda: int(self.trainer.estimated_stepping_batches),
         )
-        if named:
-            return config
-        optimizer = config["optimizer"]
-        hparams = dict(self.scheduler_hparams or {})
-        interval = hparams.pop("interval", "epoch")
-        scheduler_class = import_object(self.scheduler_name)
-        if "total_steps" in inspect.signature(scheduler_class).parameters and "total_steps" not in hparams:
-            hparams["total_steps"] = int(self.trainer.estimated_stepping_batches)
-        scheduler = scheduler_class(optimizer, **hparams)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": interval, "monitor": self.monitor},
-        }
 
     def setup(self, stage: str) -> None:
         """Record the run's module configs, check the data module's bands against the model's and
         the trainer settings the trainer itself does not check."""
-        self._record_cli_configs()
+        record_cli_configs(self.hparams, self.trainer)
         self.check_data_bands(self.trainer.datamodule)
         if stage == "fit":
             check_trainer_settings(self.trainer)
@@ -322,24 +267,8 @@ class SARGroundingTask(TerraTorchTask):
             ValueError: If a weight has another shape than in this task's model; the message names
                 the config keys that differ from the checkpoint's ``hyper_parameters`` and the tensors.
         """
-        saved = saved_reference(checkpoint)
-        if saved is not None:
-            where = str(getattr(self._trainer, "ckpt_path", None) or "the checkpoint")
-            state = checkpoint["state_dict"]
-            # a random base is rebuilt from this run's own model config, never from the file's
-            complete_state_dict(state, self.model, saved, self.hparams.get("model"), MODEL_PREFIX, where)
-            complete_other_frozen(state, self, checkpoint[CHECKPOINT_KEY], MODEL_PREFIX, where)
-        mismatched = shape_mismatches(self.state_dict(), checkpoint.get("state_dict") or {})
-        if not mismatched:
-            return
-        saved = (checkpoint.get("hyper_parameters") or {}).get("model")
-        differences = config_differences(saved, self.hparams.get("model"), "model") if saved else []
-        where = f"config keys {summary(differences)}" if differences else f"weights {summary(mismatched)}"
-        msg = (
-            f"the checkpoint was trained with another model configuration than this run's: {where}. "
-            "Resume with the config it was trained with (its hyper_parameters), or start a new run"
-        )
-        raise ValueError(msg)
+        where = str(getattr(self._trainer, "ckpt_path", None) or "the checkpoint")
+        complete_loaded_checkpoint(self, self.model, checkpoint, where)
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Grounded optical image ``(B, C, H, W)`` reflectance for ``batch["image"]``."""
@@ -371,8 +300,8 @@ class SARGroundingTask(TerraTorchTask):
         return weight if valid is None else valid.float() * weight
 
     def on_fit_start(self) -> None:
-        """Print total and trainable parameter counts (the seed's LoRA check), and what the loss and
-        metrics left out (LPIPS without its weights on this machine, one line each)."""
+        """Print total and trainable parameter counts (the original Stage 3 guide's LoRA check), and
+        what the loss and metrics left out (LPIPS without its weights on this machine, one line each)."""
         trainable, total = count_parameters(self.model)
         rank_zero_info(
             f"Total parameters: {total:,}\n"
@@ -459,31 +388,6 @@ class SARGroundingTask(TerraTorchTask):
         for name, value in metrics.compute().items():
             self.log(f"{stage}/{name}", value, prog_bar=name in PROGRESS_BAR_METRICS)
         metrics.reset()
-
-
-def check_trainer_settings(trainer: Any) -> None:
-    """Refuse trainer settings that cannot work together; the message names the keys."""
-    if trainer.max_steps >= 0 and trainer.min_steps and trainer.min_steps > trainer.max_steps:
-        msg = (
-            f"trainer.min_steps ({trainer.min_steps}) is larger than trainer.max_steps ({trainer.max_steps}):"
-            " early stopping could never act and the run could not reach min_steps"
-        )
-        raise ValueError(msg)
-
-
-def build_module(config: Mapping[str, Any], name: str) -> nn.Module:
-    """Instantiate the ``{"class_path", "init_args"}`` config of argument ``name`` (what checkpoints
-    store) as LightningCLI does."""
-    return instantiate(config, nn.Module, name)
-
-
-def gate_loss(gate: Tensor, errors: Tensor, valid: Tensor | None = None) -> Tensor:
-    """Binary cross-entropy between a per-pixel gate and the error mask, mean over valid pixels."""
-    weight = torch.ones_like(gate) if valid is None else valid.to(gate.dtype)
-    bce = nn.functional.binary_cross_entropy(
-        gate.float().clamp(1e-6, 1 - 1e-6), errors.float(), reduction="none"
-    )
-    return (bce * weight).sum() / weight.sum().clamp_min(1)
 
 
 def _batch_size(batch: dict[str, Any]) -> int:
