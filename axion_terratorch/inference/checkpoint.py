@@ -166,7 +166,14 @@ def build_from_spec(
     except ModelConfigError as error:
         raise CheckpointError(str(error)) from error
     mismatched = shape_mismatches(meta.state_dict(), shapes or {})
-    if mismatched:
+    if mismatched:  # the model's own load checks (decoder kind, radiometry) name their fix first
+        try:
+            meta.load_state_dict(dict(shapes or {}), strict=False, assign=True)
+        except ValueError as error:
+            msg = f"{weights_file or source}: {error}"
+            raise CheckpointError(msg) from error
+        except RuntimeError:
+            pass  # the size mismatches, named below
         msg = (
             f"{weights_file or source}: the weights do not fit the {spec.kind} built from {source}: "
             f"{summary(mismatched)}; it was trained with another model configuration (decoder width, LoRA "

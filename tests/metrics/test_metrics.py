@@ -33,7 +33,9 @@ def structured_pair(seed: int = 0, size: int = 48) -> tuple[torch.Tensor, torch.
     field = torch.from_numpy(ndimage.gaussian_filter(torch.rand(size, size, generator=g).numpy(), 3))
     field = (field - field.min()) / (field.max() - field.min())
     optical = torch.stack([0.05 + 0.2 * field * s for s in (0.6, 0.8, 1.0, 1.6)])[None].float()
-    speckle = torch.distributions.Gamma(4.5, 4.5).sample((1, 2, size, size))
+    with torch.random.fork_rng(devices=[]):  # Gamma draws from the global generator: seed it here
+        torch.manual_seed(seed)
+        speckle = torch.distributions.Gamma(4.5, 4.5).sample((1, 2, size, size))
     sar = 10 * torch.log10((0.02 + 0.2 * field)[None, None] * speckle).float()
     return optical, sar
 
