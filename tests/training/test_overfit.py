@@ -1,4 +1,4 @@
-"""Debug mode: overfitting a single batch drives the loss towards 0 (the seed's sanity check)."""
+"""Debug mode: overfitting a single batch drives the loss towards 0 (the original Stage 3 guide's sanity check)."""
 
 import csv
 
@@ -21,7 +21,7 @@ def test_overfit_single_batch_drives_the_loss_down(tmp_path):
             "-c",
             str(config),
             "--trainer.overfit_batches=1",
-            "--trainer.max_steps=100",
+            "--trainer.max_steps=50",
             "--trainer.max_epochs=-1",
             "--trainer.log_every_n_steps=1",
             "--trainer.limit_val_batches=0",
@@ -36,10 +36,10 @@ def test_overfit_single_batch_drives_the_loss_down(tmp_path):
     )
     with next(tmp_path.glob("csv/version_*/metrics.csv")).open() as f:
         losses = [float(r["train/loss"]) for r in csv.DictReader(f) if r.get("train/loss")]
-    assert len(losses) == 100
-    # Measured: 0.025 -> 0.0065 (tiny TerraMind, frozen base, LoRA rank 8): the adapters and the small
-    # decoder memorise most of one batch, not all of it.
-    assert losses[-1] < 0.35 * losses[0]
+    assert len(losses) == 50
+    # Measured: 0.274 -> 0.125 in 50 steps (tiny TerraMind, frozen base, LoRA rank 8): the adapters and
+    # the small decoder memorise one batch steadily, not all of it.
+    assert losses[-1] < 0.6 * losses[0]
     assert losses[-1] == min(losses[-10:]) or losses[-1] < 1.05 * min(
         losses[-10:]
     )  # still settling, no blow-up
