@@ -2,14 +2,19 @@
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from scene_data import tiny_model, write_checkpoint, write_pair
 
 from axion_terratorch.cli import main
 from axion_terratorch.inference.scene_list import find_scene_pairs, read_scene_csv
+
+from run_configs import REPO
 
 TILING = ["--window", "32", "--overlap", "8", "--batch-size", "2", "--no-lpips", "--quiet"]
 
@@ -216,3 +221,34 @@ def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path
         sidecars = [json.loads((tmp_path / d / f"{name}.json").read_text()) for d in ("tt", "axion")]
         assert [s.pop("output") for s in sidecars] != [None, None]
         assert sidecars[0] == sidecars[1]
+
+
+@pytest.mark.slow
+def test_a_scene_list_killed_mid_run_resumes_to_the_outputs_of_an_uninterrupted_run(tmp_path, checkpoint):
+    data = tmp_path / "data"
+    data.mkdir()
+    names = scene_folder(data, seeds=range(6))
+    reference, out = tmp_path / "reference", tmp_path / "out"
+    args = ["--scenes-dir", str(data)]
+    assert scenes(checkpoint, *args, "--output-dir", str(reference)) == 0
+    command = ["predict", "--checkpoint", str(checkpoint), *TILING, *args, "--output-dir", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen([sys.executable, "-m", "axion_terratorch.cli", *command], env=env)
+    deadline = time.monotonic() + 240
+    while child.poll() is None and time.monotonic() < deadline and not (out / "scene0.json").exists():
+        time.sleep(0.002)
+    if child.poll() is not None:
+        pytest.fail(f"the run ended (exit {child.returncode}) before its first scene was written")
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    done = sorted(p.stem for p in out.glob("scene*.json"))
+    assert 1 <= len(done) < len(names), done  # killed mid-run: some scenes finished, others not
+    assert scenes(checkpoint, *args, "--output-dir", str(out)) == 0  # the same command again
+    rows, run = report(out)
+    assert {name: rows[name]["status"] for name in names} == {
+        name: "skipped" if name in done else "grounded" for name in names
+    }
+    assert (run["totals"]["skipped"], run["totals"]["grounded"]) == (len(done), len(names) - len(done))
+    for name in names:
+        assert (out / f"{name}.tif").read_bytes() == (reference / f"{name}.tif").read_bytes(), name
+    assert not list(out.glob(".*"))  # the killed scene's temporary files are gone
