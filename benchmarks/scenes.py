@@ -55,7 +55,8 @@ MODEL = {
 #: Runs one command and prints its wall time and the peak resident memory of its processes (KiB).
 _MEASURE = (
     "import resource, subprocess, sys, time; start = time.perf_counter(); "
-    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "code and sys.exit(f'exit {code}'); "
     "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
 )
 
@@ -72,8 +73,11 @@ def write_checkpoint(path: Path) -> Path:
 def measured(command: list[str]) -> tuple[float, float]:
     """``(seconds, peak resident MiB)`` of ``command`` run in a fresh process."""
     out = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=False
     )
+    if out.returncode != 0:
+        msg = f"{' '.join(command)} failed (exit {out.returncode}): {out.stderr.strip()[-2000:]}"
+        raise RuntimeError(msg)
     seconds, kib = out.stdout.split()
     return float(seconds), int(kib) / 1024
 

@@ -1,22 +1,21 @@
 """``SceneWriter``: blend the predicted windows of a scene list into one GeoTIFF and sidecar per scene.
 
-The prediction writer of :class:`~axion_terratorch.datamodules.scenes.SceneListDataModule` on
-Lightning's predict loop: the same blending, fallback and atomic writes as single-scene ``predict``
-(bit-identical outputs), finished scenes skipped, failing scenes recorded while the others go on, and
-the run report written by rank 0 (``docs/inference.md``, "Many scenes").
+The prediction writer of a ``SceneListDataModule`` on Lightning's predict loop: the blending, fallback
+and atomic writes of single-scene ``predict`` (bit-identical outputs), finished scenes skipped, failing
+ones recorded, the run report written by rank 0 (``docs/inference.md``, "Many scenes").
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as pl
+import rasterio
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from rasterio.errors import RasterioError
@@ -42,7 +41,7 @@ from axion_terratorch.inference.scene import (
     WindowBatch,
     remove_scene_temporaries,
 )
-from axion_terratorch.inference.scene_list import SceneEntry, finished_sidecar, resume_key, scene_rank
+from axion_terratorch.inference.scene_list import SceneEntry, expected_key, finished_sidecar, scene_rank
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
@@ -116,12 +115,8 @@ class SceneWriter(BasePredictionWriter):
         self.dn, self.precision, self.fallback = dn, precision, fallback
         self.check = QualityCheck() if check is None else check
         self.max_scored_blocks, self.lpips = max_scored_blocks, lpips
-        self.overwrite, self.on_error, self.quicklook, self.progress = (
-            overwrite,
-            on_error,
-            quicklook,
-            progress,
-        )
+        self.overwrite, self.on_error = overwrite, on_error
+        self.quicklook, self.progress = quicklook, progress
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.timesteps = timesteps
         #: Rows of this rank's scenes, by index in the list; after the run, every rank's (rank 0).
@@ -130,6 +125,7 @@ class SceneWriter(BasePredictionWriter):
         self.report: dict[str, Any] | None = None
         self._open: _OpenScene | None = None
         self._pending: dict[int, SceneInputs] = {}
+        self._gdal = contextlib.ExitStack()
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Attach to the data module, stop the predict loop from keeping predictions, and drop
@@ -152,6 +148,12 @@ class SceneWriter(BasePredictionWriter):
             trainer.callbacks = kept
         self._trainer = trainer
         self._module = pl_module
+        # one GDAL environment for the run: the scenes' own nest in it, whatever the loader reads ahead
+        self._gdal.enter_context(rasterio.Env())
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Leave the run's GDAL environment."""
+        self._gdal.close()
 
     def pending_scenes(self, datamodule: Any) -> list[tuple[int, SceneInputs]]:
         """Decide each of this rank's scenes: skipped (finished), failed (its inputs or list entry
@@ -203,7 +205,16 @@ class SceneWriter(BasePredictionWriter):
             self._failed(index, entry.problem)
             return
         if not self.overwrite:
-            done = finished_sidecar(output, self._expected(entry))
+            done = finished_sidecar(
+                output,
+                expected_key(
+                    entry,
+                    self._digest,
+                    self._input_options,
+                    dataclasses.asdict(self.options),
+                    self._lpips_note,
+                ),
+            )
             if done is not None:
                 self._row(index, "skipped", done)
                 self._scene_bar.update()
@@ -226,17 +237,6 @@ class SceneWriter(BasePredictionWriter):
             self._failed(index, one_line(error))
             return
         self._pending[index] = scene
-
-    def _expected(self, entry: SceneEntry) -> dict[str, object]:
-        """:func:`resume_key` of the sidecar this run would write for ``entry`` (JSON round trip)."""
-        sidecar = {
-            "inputs": {"s1": str(entry.s1), "optical": str(entry.optical)},
-            "checkpoint_sha256": self._digest,
-            "input_options": self._input_options,
-            "settings": dataclasses.asdict(self.options),
-            "lpips_note": self._lpips_note,
-        }
-        return resume_key(json.loads(json.dumps(sidecar)))
 
     def output_path(self, entry: SceneEntry) -> Path:
         """``<output_dir>/<name>.tif``."""

@@ -67,3 +67,21 @@ def finished_sidecar(output: PathLike, expected: Mapping[str, object]) -> dict[s
     if not isinstance(data, dict) or resume_key(data) != dict(expected):
         return None
     return data
+
+
+def expected_key(
+    entry: SceneEntry,
+    checkpoint_sha256: str | None,
+    input_options: Mapping[str, object],
+    settings: Mapping[str, object],
+    lpips_note: str | None,
+) -> dict[str, object]:
+    """:func:`resume_key` of the sidecar a run would write for ``entry`` (as read back from JSON)."""
+    sidecar = {
+        "inputs": {"s1": str(entry.s1), "optical": str(entry.optical)},
+        "checkpoint_sha256": checkpoint_sha256,
+        "input_options": input_options,
+        "settings": settings,
+        "lpips_note": lpips_note,
+    }
+    return resume_key(json.loads(json.dumps(sidecar)))

@@ -252,3 +252,18 @@ def test_a_scene_list_killed_mid_run_resumes_to_the_outputs_of_an_uninterrupted_
     for name in names:
         assert (out / f"{name}.tif").read_bytes() == (reference / f"{name}.tif").read_bytes(), name
     assert not list(out.glob(".*"))  # the killed scene's temporary files are gone
+
+
+def test_scenes_of_many_batches_each_are_all_written(tmp_path, checkpoint):
+    """The loader reads the next scene ahead while the last one is written: both in one GDAL environment."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for seed in range(2):
+        s1, opt = write_pair(data / f"tmp{seed}", 320, 320, seed=seed)
+        s1.rename(data / f"scene{seed}_S1.tif")
+        opt.rename(data / f"scene{seed}_S2.tif")
+    out = tmp_path / "out"
+    args = ["--scenes-dir", str(data), "--output-dir", str(out), "--window", "128", "--batch-size", "4"]
+    assert main(["predict", "--checkpoint", str(checkpoint), *TILING, *args]) == 0
+    rows, _ = report(out)
+    assert {name: row["status"] for name, row in rows.items()} == {"scene0": "grounded", "scene1": "grounded"}
