@@ -134,12 +134,12 @@ def read_model_config(config: object, source: str) -> ModelSpec:
     )
 
 
-def check_bounded(node: object, source: str) -> None:
+def check_bounded(node: object, source: str, what: str = "model config") -> None:
     """Refuse a config beyond :data:`MAX_NODES` visits, :data:`MAX_DEPTH` levels or :data:`MAX_STRING`
     characters, or holding anything but mappings with string keys, lists and plain scalars.
 
     Raises:
-        ModelConfigError: Naming ``source`` and the limit.
+        ModelConfigError: Naming ``source``, ``what`` the config is and the limit.
     """
     stack: list[tuple[object, int]] = [(node, 0)]
     visits = 0
@@ -147,27 +147,27 @@ def check_bounded(node: object, source: str) -> None:
         item, depth = stack.pop()
         visits += 1
         if visits > MAX_NODES:
-            msg = f"{source}: model config has more than {MAX_NODES} entries (shared ones counted each time); refused"
+            msg = (
+                f"{source}: {what} has more than {MAX_NODES} entries (shared ones counted each time); refused"
+            )
             raise ModelConfigError(msg)
         if depth > MAX_DEPTH:
-            msg = f"{source}: model config nests deeper than {MAX_DEPTH} levels; refused"
+            msg = f"{source}: {what} nests deeper than {MAX_DEPTH} levels; refused"
             raise ModelConfigError(msg)
         if isinstance(item, str):
             if len(item) > MAX_STRING:
-                msg = (
-                    f"{source}: model config holds a string of {len(item)} characters (at most {MAX_STRING})"
-                )
+                msg = f"{source}: {what} holds a string of {len(item)} characters (at most {MAX_STRING})"
                 raise ModelConfigError(msg)
         elif isinstance(item, Mapping):
             for key, value in item.items():
                 if not isinstance(key, str):
-                    msg = f"{source}: model config has a key of type {type(key).__name__}; keys are strings"
+                    msg = f"{source}: {what} has a key of type {type(key).__name__}; keys are strings"
                     raise ModelConfigError(msg)
                 stack += [(key, depth + 1), (value, depth + 1)]
         elif isinstance(item, list | tuple):
             stack += [(value, depth + 1) for value in item]
         elif not isinstance(item, _PLAIN):
-            msg = f"{source}: model config holds a {type(item).__name__}; only mappings, lists, numbers, strings"
+            msg = f"{source}: {what} holds a {type(item).__name__}; only mappings, lists, numbers, strings"
             raise ModelConfigError(msg)
 
 
@@ -229,7 +229,9 @@ class _MetaSized(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def _kind(class_path: object, source: str) -> str:
+def find_model_kind(class_path: object) -> str | None:
+    """The key of :data:`MODEL_KINDS` that ``class_path`` names (bare class name,
+    ``axion_terratorch.models.<Name>`` or its module path), else ``None``; nothing is imported."""
     if isinstance(class_path, str):
         for kind, cls in MODEL_KINDS.items():
             if class_path in (
@@ -238,6 +240,13 @@ def _kind(class_path: object, source: str) -> str:
                 f"{cls.__module__}.{cls.__qualname__}",
             ):
                 return kind
+    return None
+
+
+def _kind(class_path: object, source: str) -> str:
+    kind = find_model_kind(class_path)
+    if kind is not None:
+        return kind
     shown = repr(class_path) if len(repr(class_path)) <= 120 else repr(class_path)[:117] + "..."
     msg = (
         f"{source}: model.class_path names {shown}, which is not one of this package's models "
@@ -297,10 +306,11 @@ def _check(hint: Any, value: object, where: str) -> Any:
         return _refuse(where, "a finite number", value)
     if hint is str:
         return value if isinstance(value, str) else _refuse(where, "a string", value)
-    if origin in (Sequence, list, tuple) and get_args(hint)[:1] == (str,):
+    if origin in (Sequence, list, tuple) and len(get_args(hint)) == 1:
+        (inner,) = get_args(hint)
         if isinstance(value, list | tuple) and 1 <= len(value) <= MAX_ITEMS:
-            return [_check(str, item, f"{where}[{i}]") for i, item in enumerate(value)]
-        return _refuse(where, f"a list of 1 to {MAX_ITEMS} names", value)
+            return [_check(inner, item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return _refuse(where, f"a list of 1 to {MAX_ITEMS} {'names' if inner is str else 'items'}", value)
     if hint in OPTION_CLASSES:
         if not isinstance(value, Mapping):
             return _refuse(where, f"a mapping of {', '.join(_field_types(hint))}", value)
@@ -331,3 +341,13 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_copy(item) for item in value]
     return value
+
+
+def check_value(hint: Any, value: object, where: str) -> Any:
+    """``value`` checked as a plain value of type ``hint`` (the readers of :func:`read_model_config`:
+    booleans, bounded integers, finite floats, strings, ``Literal`` choices, lists, option dataclasses).
+
+    Raises:
+        ModelConfigError: Naming ``where`` and the expected type.
+    """
+    return _check(hint, value, where)

@@ -33,9 +33,9 @@ from axion_terratorch.tasks.checkpointing import (
     record_cli_configs,
     record_module_configs,
 )
+from axion_terratorch.tasks.module_configs import TrustClassPaths, build_from_checkpoint, trusting
 from axion_terratorch.tasks.optimizers import configure_optimizer
 from axion_terratorch.tasks.settings import (
-    build_module,
     check_data_bands,
     check_trainer_settings,
     on_model_bands,
@@ -45,7 +45,7 @@ __all__ = [
     "MODEL_PREFIX",
     "MODULE_ARGS",
     "SARGroundingTask",
-    "build_module",
+    "build_from_checkpoint",
     "check_trainer_settings",
     "gate_loss",
 ]
@@ -163,7 +163,7 @@ class SARGroundingTask(TerraTorchTask):
         # torch refuses module attributes before Module.__init__, so the modules are attached here,
         # after torchgeo's constructor has saved the hyperparameters.
         model, loss, metrics = (
-            build_module(value, name) if isinstance(value, Mapping) else value
+            build_from_checkpoint(value, name) if isinstance(value, Mapping) else value
             for name, value in zip(MODULE_ARGS, (model, loss, metrics), strict=True)
         )
         self.model = model
@@ -172,6 +172,43 @@ class SARGroundingTask(TerraTorchTask):
         self.val_metrics = copy.deepcopy(metrics)
         self.test_metrics = copy.deepcopy(metrics)
         self._record_module_configs()
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: Any,
+        map_location: Any = None,
+        hparams_file: Any = None,
+        strict: bool | None = None,
+        *,
+        trust_class_paths: TrustClassPaths = False,
+        **kwargs: Any,
+    ) -> SARGroundingTask:
+        """Lightning's ``load_from_checkpoint``, building the checkpoint's ``model``, ``loss`` and
+        ``metrics`` configs from this package's closed tables
+        (:mod:`~axion_terratorch.tasks.module_configs`): nothing the file names is imported unless
+        trusted, and Lightning's jsonargparse instantiator (``_instantiator`` in the file) is not used.
+
+        Args:
+            checkpoint_path: The ``.ckpt`` file (path, URL or file object, as Lightning takes it).
+            map_location: As Lightning's.
+            hparams_file: As Lightning's.
+            strict: As Lightning's.
+            trust_class_paths: ``True`` builds every class path of the file with jsonargparse (trust the
+                file); a collection of class paths (e.g. ``["my_package.TotalVariation"]``, a loss
+                term of your own) trusts those only; ``False`` (default) refuses any class outside
+                the package's tables with one line naming the key and the class path.
+            **kwargs: Lightning's other options (``weights_only``) and constructor arguments that
+                replace the checkpoint's (e.g. ``model=my_model``: its config is then not read).
+
+        Raises:
+            UntrustedClassPathError: A class outside the tables, not trusted.
+            ModelConfigError: A config the package's classes cannot take (the message names the key).
+        """
+        with trusting(trust_class_paths):
+            return super().load_from_checkpoint(
+                checkpoint_path, map_location, hparams_file, strict, _instantiator=None, **kwargs
+            )
 
     def _record_module_configs(self) -> None:
         """Put the model's, loss's and metrics' configs in the hyperparameters.

@@ -1,14 +1,11 @@
 """Checks of what :class:`~axion_terratorch.tasks.SARGroundingTask` is given: bands of its loss,
-metrics and data against the model's, trainer settings, and module configs (as checkpoints store them)."""
+metrics and data against the model's, and trainer settings."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
-
-from axion_terratorch.config import instantiate
 
 
 def on_model_bands(name: str, module: nn.Module, bands: tuple[str, ...]) -> nn.Module:
@@ -54,9 +51,3 @@ def check_trainer_settings(trainer: Any) -> None:
             " early stopping could never act and the run could not reach min_steps"
         )
         raise ValueError(msg)
-
-
-def build_module(config: Mapping[str, Any], name: str) -> nn.Module:
-    """Instantiate the ``{"class_path", "init_args"}`` config of argument ``name`` (what checkpoints
-    store) as LightningCLI does."""
-    return instantiate(config, nn.Module, name)
