@@ -42,11 +42,17 @@ MAX_NEGATIVE_SHARE = 0.01
 #: Sentinel-1 units: ``auto`` (dB, or linear power when non-negative with a median below 1),
 #: ``db``, ``power`` (linear sigma0) or ``amplitude`` (its square root).
 S1Units = Literal["auto", "db", "power", "amplitude"]
-#: Linear Sentinel-1 read as power looks like amplitude when VV and VH medians are above these dB and
-#: closer than :data:`AMPLITUDE_MAX_RATIO_DB` (power scenes: VV about -12, VH -19, ratio 6-9 dB; amplitude
-#: halves all three).
+#: Linear Sentinel-1 read as power looks like amplitude when its VV and VH medians are closer than
+#: :data:`AMPLITUDE_MAX_RATIO_DB` and either both above these dB, or its darkest VH (5th percentile)
+#: above :data:`AMPLITUDE_MIN_VH_P5_DB`: amplitude halves every dB value. Real power scenes: VV -7.9 to
+#: -24.5, VH -15.6 to -26.7, ratio 2.1-7.8 dB, VH 5th percentile -19.1 to -30.7 (the margins on the
+#: shared BigEarthNet, SSL4EO-S12 and SEN12MS-CR files are in docs/reliability.md).
 AMPLITUDE_MIN_MEDIANS_DB = (-8.5, -14.0)
 AMPLITUDE_MAX_RATIO_DB = 5.0
+#: Sigma0 of the darkest VH pixels lies near the noise floor (about -22 dB or below): taken as power,
+#: amplitude puts them above this (a scene near the noise floor, e.g. snow at -25 dB, has low medians
+#: in either form and is told apart by this tail only).
+AMPLITUDE_MIN_VH_P5_DB = -17.0
 
 
 #: How a training config fixes a unit problem (``TileOptions``); ``predict`` and ``check`` pass their options.
@@ -63,16 +69,17 @@ def is_linear_power(sar: np.ndarray) -> bool:
 
 def looks_like_amplitude(sar: np.ndarray) -> bool:
     """Whether linear ``(2, ...)`` VV/VH values look like amplitude rather than power (see
-    :data:`AMPLITUDE_MIN_MEDIANS_DB`): taken as power, both medians too high and too close."""
+    :data:`AMPLITUDE_MIN_MEDIANS_DB`): taken as power, the medians too close and either both too high
+    or the darkest VH too bright for sigma0 (:data:`AMPLITUDE_MIN_VH_P5_DB`)."""
     db = power_to_db(sar.reshape(2, -1))
-    medians = [
-        float(np.median(band[np.isfinite(band)])) if np.isfinite(band).any() else np.nan for band in db
-    ]
-    if not all(np.isfinite(medians)):
+    finite = [band[np.isfinite(band)] for band in db]
+    if not all(band.size for band in finite):
         return False
-    vv, vh = medians
+    vv, vh = (float(np.median(band)) for band in finite)
     low_vv, low_vh = AMPLITUDE_MIN_MEDIANS_DB
-    return vv > low_vv and vh > low_vh and vv - vh < AMPLITUDE_MAX_RATIO_DB
+    high_medians = vv > low_vv and vh > low_vh
+    no_dark_tail = float(np.percentile(finite[1], 5)) > AMPLITUDE_MIN_VH_P5_DB
+    return vv - vh < AMPLITUDE_MAX_RATIO_DB and (high_medians or no_dark_tail)
 
 
 def sentinel_share(values: np.ndarray) -> tuple[float, float]:
