@@ -16,6 +16,7 @@ import yaml
 from jsonargparse import ArgumentError, ArgumentParser
 
 from axion_terratorch.compat.jsonargparse import import_object as _jsonargparse_import
+from axion_terratorch.compat.jsonargparse import set_yaml_loader, yaml_loader
 
 #: Bytes of a YAML file :func:`read_yaml` reads.
 MAX_YAML_BYTES = 16 * 2**20
@@ -58,6 +59,49 @@ def read_yaml(path: str | os.PathLike[str], option: str) -> dict[str, Any]:
     return data
 
 
+def bound_jsonargparse_yaml() -> None:
+    """Make jsonargparse refuse YAML beyond :data:`MAX_YAML_BYTES` characters or :data:`MAX_YAML_NODES`
+    expanded nodes, process-wide: config files, files named as option values (``--data other.yaml``)
+    and YAML option values. Within the limits its own loader reads the text, so nothing else changes.
+    Installing it twice wraps once.
+
+    ``axion-stage3 train`` installs it before terratorch's CLI parses anything. ``terratorch fit`` runs
+    no code of this package before it reads its config (docs/reliability.md, "Known limits").
+    """
+    loader = yaml_loader()
+    if getattr(loader, "bounds_yaml", False):
+        return
+
+    def bounded(text: str) -> Any:
+        if isinstance(text, str):
+            check_yaml_text(text, "a YAML jsonargparse reads (config file or option value)")
+        return loader(text)
+
+    bounded.bounds_yaml = True  # type: ignore[attr-defined]
+    set_yaml_loader(bounded)
+
+
+def check_yaml_text(text: str, source: str) -> None:
+    """Refuse ``text`` beyond :data:`MAX_YAML_BYTES` characters or :data:`MAX_YAML_NODES` nodes once its
+    aliases are expanded (counted without expanding them); text that is not YAML is left to the reader.
+
+    Raises:
+        ValueError: Naming ``source`` and the limit.
+    """
+    if len(text) > MAX_YAML_BYTES:
+        msg = f"{source}: {len(text):,} characters, more than {MAX_YAML_BYTES:,} for a YAML config"
+        raise ValueError(msg)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+    if node is not None:
+        _check_expansion(node, source)
+
+
 def _bounded_yaml(text: str, source: str) -> Any:
     """``yaml.safe_load(text)``, refused when the expanded document exceeds :data:`MAX_YAML_NODES`."""
     loader = yaml.SafeLoader(text)
@@ -65,16 +109,20 @@ def _bounded_yaml(text: str, source: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        expanded = _expanded_size(node, {})
-        if expanded > MAX_YAML_NODES:
-            msg = (
-                f"{source}: the YAML expands to {expanded:,} nodes through its aliases (more than "
-                f"{MAX_YAML_NODES:,}); refused (an alias bomb?)"
-            )
-            raise ValueError(msg)
+        _check_expansion(node, source)
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _check_expansion(node: yaml.Node, source: str) -> None:
+    expanded = _expanded_size(node, {})
+    if expanded > MAX_YAML_NODES:
+        msg = (
+            f"{source}: the YAML expands to {expanded:,} nodes through its aliases (more than "
+            f"{MAX_YAML_NODES:,}); refused (an alias bomb?)"
+        )
+        raise ValueError(msg)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:

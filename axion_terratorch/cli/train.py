@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from axion_terratorch.config import check_class_paths, read_yaml
+    from axion_terratorch.config import bound_jsonargparse_yaml, check_class_paths, read_yaml
     from axion_terratorch.inference.files import check_outputs
 
     config = read_yaml(args.config, "--config")
@@ -100,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     check_class_paths(config, f"--config {args.config}")  # imports them: after the cheap checks
     config = apply_flags(config, args)
     extra = list(args.passthrough)
+    bound_jsonargparse_yaml()  # files and YAML values the passthrough options name (--data other.yaml)
     from terratorch.cli_tools import build_lightning_cli  # after the checks: the slow import
 
     with tempfile.TemporaryDirectory(prefix="axion-stage3-") as folder:
