@@ -1,4 +1,11 @@
-"""A training sampler whose order depends only on (seed, epoch), so a resumed run sees the same data."""
+"""A training sampler whose order depends only on (seed, epoch), so a resumed run sees the same data.
+
+Why not torchdata's ``StatefulDataLoader`` (whose state Lightning saves): resumed mid-epoch under
+Lightning, it does not give back the uninterrupted run's batches and draws in every case (with
+0 workers the next epoch's order differs; its ``RandomSampler`` carries no per-sample seed; with this
+sampler inside it the resumed epoch takes the first epoch's order). Measured in docs/experiments.md,
+"Resuming mid-epoch".
+"""
 
 from __future__ import annotations
 

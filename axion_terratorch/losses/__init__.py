@@ -1,4 +1,4 @@
-"""Stage 3 losses: each term a module over one protocol (:class:`LossTerm`), a composite of named terms
+"""Stage 3 losses: each term a module called as one :data:`LossTerm` is, a composite of named terms
 (:class:`LossComposite`), and its preset with the original Stage 3 guide's
 weights (:class:`Stage3Loss`)."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, TypeAlias
 
 import torch
 from torch import Tensor, nn
@@ -16,32 +16,19 @@ from axion_terratorch.init_config import RecordsInitArgs
 
 #: Names a term cannot take: the total's key, and what :class:`Stage3Loss` derives from its terms.
 RESERVED_NAMES = ("loss", "cycle_identity")
-#: The inputs of every loss term, in the order :class:`LossTerm` takes them.
+#: The inputs of every loss term, in the order :data:`LossTerm` takes them.
 TERM_INPUTS = ("output", "optical", "sar", "target", "mask")
 
 
-class LossTerm(Protocol):
-    """What every loss term is: a callable (an ``nn.Module``) from one batch to a scalar.
-
-    Shape:
-        - output, optical: ``(B, C, H, W)`` reflectance (the grounded output and the Stage 2 input);
-          sar: ``(B, 2, H, W)`` VV/VH dB; target: ``(B, C, H, W)`` real Sentinel-2 or ``None``;
-          mask: ``(B, 1, H, W)`` or ``(B, H, W)`` per-pixel weight (1 = valid) or ``None``.
-        - Output: scalar. A term that needs a target returns 0 without one.
-    """
-
-    def __call__(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor: ...
+#: What every loss term is: a module called as ``term(output, optical, sar, target=None, mask=None)``
+#: that returns a scalar (inputs and shapes: :meth:`TermModule.forward`). A term need not subclass
+#: :class:`TermModule`; any ``nn.Module`` with that ``forward`` is one.
+LossTerm: TypeAlias = Callable[..., Tensor]
 
 
 class TermModule(nn.Module):
-    """Base of a loss term that reads only some of the :class:`LossTerm` inputs.
+    """Base of the modules called with one batch's loss inputs: a loss term that reads only some of
+    them, and :class:`LossComposite`, which reads all.
 
     A subclass defines :meth:`term` with the inputs it reads, by their :data:`TERM_INPUTS` names (e.g.
     ``term(self, output, target, mask)``); its ``forward`` takes all five, as every term is called,
@@ -59,8 +46,8 @@ class TermModule(nn.Module):
             msg = f"{cls.__name__}.term reads {unknown}, which are not loss term inputs {list(TERM_INPUTS)}"
             raise TypeError(msg)
 
-    def term(self, *inputs: Tensor | None) -> Tensor:
-        """The scalar term from the inputs its signature names."""
+    def term(self, *inputs: Tensor | None) -> Any:
+        """The term of the inputs its signature names: a scalar (a composite: its named terms)."""
         raise NotImplementedError
 
     def forward(
@@ -70,8 +57,15 @@ class TermModule(nn.Module):
         sar: Tensor,
         target: Tensor | None = None,
         mask: Tensor | None = None,
-    ) -> Tensor:
-        """The term of one batch (:class:`LossTerm`'s call)."""
+    ) -> Any:
+        """The term of one batch (:data:`LossTerm`'s call).
+
+        Shape:
+            - output, optical: ``(B, C, H, W)`` reflectance (the grounded output and the Stage 2
+              input); sar: ``(B, 2, H, W)`` VV/VH dB; target: ``(B, C, H, W)`` real Sentinel-2 or
+              ``None``; mask: ``(B, 1, H, W)`` or ``(B, H, W)`` per-pixel weight (1 = valid) or ``None``.
+            - Output: scalar. A term that needs a target returns 0 without one.
+        """
         given = dict(zip(TERM_INPUTS, (output, optical, sar, target, mask), strict=True))
         return self.term(*(given[name] for name in self.reads))
 
@@ -90,8 +84,8 @@ class WeightedTerm:
     weight: float = 1.0
 
 
-class LossComposite(RecordsInitArgs, nn.Module):
-    """``loss = sum of weight * term`` over named terms (:class:`LossTerm`), in the order given.
+class LossComposite(RecordsInitArgs, TermModule):
+    """``loss = sum of weight * term`` over named terms (:data:`LossTerm`), in the order given.
 
     Returns a dict: the total under ``loss`` and each term's raw (unweighted) value under its name,
     which :class:`~axion_terratorch.SARGroundingTask` logs as ``train/loss/<name>`` and
@@ -126,15 +120,10 @@ class LossComposite(RecordsInitArgs, nn.Module):
         self.terms[name] = term
         self.weights[name] = weight
 
-    def forward(
-        self,
-        output: Tensor,
-        optical: Tensor,
-        sar: Tensor,
-        target: Tensor | None = None,
-        mask: Tensor | None = None,
+    def term(  # type: ignore[override]
+        self, output: Tensor, optical: Tensor, sar: Tensor, target: Tensor | None, mask: Tensor | None
     ) -> dict[str, Tensor]:
-        """Named terms and their weighted total under ``"loss"``."""
+        """Named terms and their weighted total under ``"loss"`` (called through ``forward``)."""
         values = {}
         for name, term in self.terms.items():
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.weights[name] > 0):

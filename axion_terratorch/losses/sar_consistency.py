@@ -34,7 +34,7 @@ class SARConsistencyLoss(TermModule):
     Shape:
         - output: ``(B, C, H, W)`` reflectance in ``bands``; sar: ``(B, 2, H, W)`` dB;
           mask: ``(B, 1, H, W)`` (True = valid); optical and target are not used (the arguments of
-          every loss term, :class:`~axion_terratorch.losses.LossTerm`).
+          every loss term, :data:`~axion_terratorch.losses.LossTerm`).
         - Output: scalar.
     """
 

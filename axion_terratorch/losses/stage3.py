@@ -70,7 +70,7 @@ class Stage3Loss(LossComposite):
     need be); ``False`` never.
 
     ``extra_terms`` adds terms of your own after these, each a module with the arguments of every
-    term (:class:`~axion_terratorch.losses.LossTerm`) and its weight
+    term (:data:`~axion_terratorch.losses.LossTerm`) and its weight
     (:class:`~axion_terratorch.losses.WeightedTerm`), e.g. in YAML::
 
         extra_terms:

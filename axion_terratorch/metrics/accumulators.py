@@ -1,8 +1,13 @@
 """Accumulators the metrics build on: float64 sums, a sum over a count, a mean of per-sample scores.
 
-Why not torchmetrics' ``MeanMetric``: it accumulates in the default dtype (float32); these sum in
-float64, so a mean over a long validation (or the sum of squared errors of a PSNR) does not lose
-digits, and :class:`SumCount` serves ratios of two sums (PSNR, spectral angle) as well as means.
+The states are torchmetrics' own: ``add_state`` with float64 defaults, which torchmetrics keeps in
+float64 through ``.half()`` and ``.float()`` (not through ``.to(dtype)``, which Lightning's
+``*-true`` precisions call) and sums across ranks. They sum in
+float64 so a mean over a long validation (or the sum of squared errors of a PSNR) does not lose
+digits. ``MeanMetric(nan_strategy="disable").set_dtype(torch.float64)`` gives the same bits as
+:class:`PerSampleMean` (it casts inputs before summing; docs/experiments.md), but :class:`SumCount`
+also serves ratios of two sums (PSNR, spectral angle), so one family serves both and the states
+keep their names.
 """
 
 from __future__ import annotations

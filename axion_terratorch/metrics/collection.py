@@ -34,8 +34,6 @@ GROUNDING_METRICS = (
     "psnr_gain",
     "ssim_gain",
 )
-#: Groups of the collection before it was a ``MetricCollection`` (state-dict keys of older checkpoints).
-_OLD_GROUPS = ("sar.", "change.", "target.", "grounding.")
 
 
 class GroundingMetrics(RecordsInitArgs, MetricCollection):
@@ -124,7 +122,6 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
         self.lpips_note = (
             None if with_lpips or lpips is not None else left_out_note(lpips_net, "`lpips: true`")
         )
-        self.register_load_state_dict_pre_hook(_drop_old_groups)
 
     def use_bands(self, bands: Sequence[str]) -> None:
         """Compute every metric on ``bands`` (the model's); they must include B02, B03 and B04."""
@@ -177,12 +174,3 @@ class GroundingMetrics(RecordsInitArgs, MetricCollection):
     def compute(self) -> dict[str, Tensor]:
         """Values of the metrics updated since the last reset, under their (prefixed) names."""
         return {name: m.compute() for name, m in self.items(keep_base=False) if m.update_count > 0}
-
-
-def _drop_old_groups(module: Any, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-    """Rename keys of checkpoints written before the collection was flat (``change.lpips_change.*``)."""
-    for key in [k for k in state_dict if k.startswith(prefix)]:
-        rest = key[len(prefix) :]
-        group = next((g for g in _OLD_GROUPS if rest.startswith(g)), None)
-        if group is not None:
-            state_dict[prefix + rest[len(group) :]] = state_dict.pop(key)

@@ -99,10 +99,6 @@ def coerce_lora(lora: LoraSettings | dict | None) -> LoraSettings | None:
 
 def count_parameters(module: nn.Module) -> tuple[int, int]:
     """Return ``(trainable, total)`` parameter counts of ``module``, which may hold a peft model among
-    other layers (a peft model on its own counts with its ``get_nb_trainable_parameters()``)."""
-    total = trainable = 0
-    for param in module.parameters():
-        total += param.numel()
-        if param.requires_grad:
-            trainable += param.numel()
-    return trainable, total
+    other layers: peft's ``PeftModel.get_nb_trainable_parameters`` over the whole module, as
+    ``peft.get_model_status`` counts a model that is not a ``PeftModel``."""
+    return peft.PeftModel.get_nb_trainable_parameters(module)  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
       token map as the deepest feature (``TokenUNetDecoder``). Deblurring and re-aligning the optical
       estimate need full-resolution, multi-scale features, which 16 px tokens alone do not carry.
     - ``fcn``: terratorch's ``FCNDecoder`` (4 x2 transposed-convolution stages), the model's first
-      decoder; checkpoints saved before the U-Net decoder have this one and need ``decoder: fcn``.
+      decoder.
 
     A small head sees the decoder's features with the standardised inputs and predicts a correction,
     in standardised units, that is added to the input. The head's last layer starts at zero, so the
@@ -214,10 +214,5 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
                 f"the weights hold a {saved[0]!r} decoder but the model was built with "
                 f"decoder={self.decoder_type!r}: set `decoder: {saved[0]}` in the model's init_args"
             )
-            if saved[0] == "fcn":
-                msg += (
-                    " (checkpoints saved before the U-Net decoder existed have an FCN decoder; their "
-                    "config does not name one, and the default is now 'unet')"
-                )
             raise ValueError(msg)
         super()._load_from_state_dict(state_dict, prefix, *args)

@@ -61,9 +61,6 @@ FIELD_BOUNDS: dict[str, tuple[int, int]] = {
 }
 #: Any other integer field.
 INT_BOUNDS = (-(2**31), 2**31 - 1)
-#: Model arguments added after checkpoints were written, by class name: the value that reproduces what
-#: such a checkpoint was trained with (``terratorch fit`` saves every argument, defaults included).
-LEGACY_INIT_ARGS: dict[str, dict[str, Any]] = {"TerraMindResidualGrounding": {"decoder": "fcn"}}
 
 _PLAIN = (type(None), bool, int, float, str)
 
@@ -108,7 +105,7 @@ def read_model_config(config: object, source: str) -> ModelSpec:
     ``class_path`` must name a class of :data:`MODEL_KINDS` (``TerraMindResidualGrounding``,
     ``axion_terratorch.models.TerraMindResidualGrounding`` or its module path); each init arg must be a
     parameter of that class with a value of its annotated type. Arguments the config leaves out take
-    :data:`LEGACY_INIT_ARGS`, then the constructor's defaults. Nothing is imported or called.
+    the constructor's defaults. Nothing is imported or called.
 
     Raises:
         ModelConfigError: One line naming ``source``, the key and what is wrong.
@@ -127,10 +124,12 @@ def read_model_config(config: object, source: str) -> ModelSpec:
         raise ModelConfigError(msg)
     hints = _field_types(MODEL_KINDS[kind])
     _refuse_unknown(init_args, tuple(hints), f"{source}: model.init_args ({kind})")
-    values = {**LEGACY_INIT_ARGS.get(kind, {}), **init_args}
     return ModelSpec(
         kind,
-        {key: _check(hints[key], value, f"{source}: model.init_args.{key}") for key, value in values.items()},
+        {
+            key: _check(hints[key], value, f"{source}: model.init_args.{key}")
+            for key, value in init_args.items()
+        },
     )
 
 

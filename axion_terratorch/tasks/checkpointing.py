@@ -29,18 +29,24 @@ MODULE_ARGS = ("model", "loss", "metrics")
 MODEL_PREFIX = "model."
 
 
-def record_module_configs(hparams: MutableMapping[str, Any], modules: Mapping[str, nn.Module]) -> None:
-    """Put the configs the ``modules`` (by argument name) record of themselves in ``hparams``.
+def record_module_configs(
+    hparams: MutableMapping[str, Any], modules: Mapping[str, nn.Module], trainer: Any = None
+) -> None:
+    """Put the config of each of the task's ``modules`` (by argument name) in ``hparams``, so every
+    checkpoint can be rebuilt with ``load_from_checkpoint(path)`` or ``load_model(path)``.
 
-    Built in plain Python, the modules record their own
-    (:class:`~axion_terratorch.init_config.RecordsInitArgs`); a model that records none is named in a
-    warning, as its checkpoints need the run's YAML to be rebuilt.
+    A module's config is the one in the run's LightningCLI configuration when ``trainer`` has one
+    (``terratorch fit``: what the YAML says), else the one the module records of itself
+    (:class:`~axion_terratorch.init_config.RecordsInitArgs`: built in Python). Given the ``trainer``
+    (the task's ``setup``), a model without either is named in a warning, as its checkpoints need the
+    run's YAML to be rebuilt.
     """
+    from_cli = _cli_module_configs(trainer) if trainer is not None else {}
     for name, module in modules.items():
-        config = init_config(module)
+        config = from_cli.get(name) or init_config(module)
         if config is not None:
             hparams[name] = config
-        elif name == "model":
+        elif name == "model" and trainer is not None:
             logger.warning(
                 "%s records no config: checkpoints of this task need the run's YAML to be rebuilt "
                 "(load_model(path, config=...)); pass the model of the task to load_from_checkpoint",
@@ -48,18 +54,21 @@ def record_module_configs(hparams: MutableMapping[str, Any], modules: Mapping[st
             )
 
 
-def record_cli_configs(hparams: MutableMapping[str, Any], trainer: Any) -> None:
-    """Put the modules' configs of the run's LightningCLI configuration, when there is one, in ``hparams``."""
+def _cli_module_configs(trainer: Any) -> dict[str, dict[str, Any]]:
+    """The configs of :data:`MODULE_ARGS` in the run's LightningCLI configuration, if there is one."""
     for callback in trainer.callbacks:
         if not isinstance(callback, SaveConfigCallback):
             continue
         task_config = callback.config.get("model")
         init_args = task_config.get("init_args") if task_config is not None else None
+        configs = {}
         for name in MODULE_ARGS:
             value = init_args.get(name) if init_args is not None else None
             value = value.as_dict() if hasattr(value, "as_dict") else value
             if isinstance(value, Mapping) and "class_path" in value:
-                hparams[name] = dict(value)
+                configs[name] = dict(value)
+        return configs
+    return {}
 
 
 def complete_loaded_checkpoint(

@@ -30,7 +30,6 @@ from axion_terratorch.tasks.checkpointing import (
     MODEL_PREFIX,
     MODULE_ARGS,
     complete_loaded_checkpoint,
-    record_cli_configs,
     record_module_configs,
 )
 from axion_terratorch.tasks.module_configs import TrustClassPaths, build_from_checkpoint, trusting
@@ -121,7 +120,8 @@ class SARGroundingTask(TerraTorchTask):
 
     monitor = "val/loss"
     mode = "min"
-    #: ``save_hyperparameters`` leaves the modules out; :meth:`_record_module_configs` stores their configs.
+    #: ``save_hyperparameters`` leaves the modules out; their configs are stored instead
+    #: (:func:`~axion_terratorch.tasks.checkpointing.record_module_configs`).
     ignore = MODULE_ARGS
 
     def __init__(
@@ -171,7 +171,7 @@ class SARGroundingTask(TerraTorchTask):
         metrics = on_model_bands("metrics", GroundingMetrics() if metrics is None else metrics, self.bands)
         self.val_metrics = copy.deepcopy(metrics)
         self.test_metrics = copy.deepcopy(metrics)
-        self._record_module_configs()
+        record_module_configs(self.hparams, self._modules_by_argument())
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -210,16 +210,9 @@ class SARGroundingTask(TerraTorchTask):
                 checkpoint_path, map_location, hparams_file, strict, _instantiator=None, **kwargs
             )
 
-    def _record_module_configs(self) -> None:
-        """Put the model's, loss's and metrics' configs in the hyperparameters.
-
-        Built in plain Python, the modules record their own
-        (:class:`~axion_terratorch.init_config.RecordsInitArgs`); under ``terratorch fit`` the
-        configuration LightningCLI saves replaces them in :meth:`setup`. Either way every checkpoint
-        can be reloaded with ``load_from_checkpoint(path)`` or ``load_model(path)``.
-        """
-        modules = (self.model, self.loss, self.val_metrics)
-        record_module_configs(self.hparams, dict(zip(MODULE_ARGS, modules, strict=True)))
+    def _modules_by_argument(self) -> dict[str, nn.Module]:
+        """The model, loss and metrics by constructor argument name (:data:`MODULE_ARGS`)."""
+        return dict(zip(MODULE_ARGS, (self.model, self.loss, self.val_metrics), strict=True))
 
     def configure_models(self) -> None:
         """Nothing: the model is attached by the constructor (it is an argument, not built from hparams)."""
@@ -258,9 +251,10 @@ class SARGroundingTask(TerraTorchTask):
         )
 
     def setup(self, stage: str) -> None:
-        """Record the run's module configs, check the data module's bands against the model's and
-        the trainer settings the trainer itself does not check."""
-        record_cli_configs(self.hparams, self.trainer)
+        """Record the module configs of the run (its LightningCLI configuration under ``terratorch
+        fit``), check the data module's bands against the model's and the trainer settings the
+        trainer itself does not check."""
+        record_module_configs(self.hparams, self._modules_by_argument(), self.trainer)
         self.check_data_bands(self.trainer.datamodule)
         if stage == "fit":
             check_trainer_settings(self.trainer)

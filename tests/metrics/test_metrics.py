@@ -215,14 +215,3 @@ def test_a_clone_per_stage_has_its_prefix_and_its_own_state():
     assert test.compute() == {}
     assert metrics.compute() == {}
 
-
-def test_checkpoints_of_the_grouped_collection_still_load():
-    metrics = GroundingMetrics(lpips=True, lpips_pretrained_backbone=False)
-    flat = metrics.state_dict()
-    assert flat
-    assert all(key.startswith("lpips_change.") for key in flat)
-    grouped = {f"change.{key}": value for key, value in flat.items()}
-    fresh = GroundingMetrics(lpips=True, lpips_pretrained_backbone=False)
-    fresh.load_state_dict(grouped)
-    for key, value in fresh.state_dict().items():
-        assert torch.equal(value, flat[key])

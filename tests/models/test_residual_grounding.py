@@ -11,9 +11,15 @@ from axion_terratorch.models import LoraSettings, TerraMindResidualGrounding, co
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
 
 #: A model config as checkpoints saved before the ``decoder`` argument hold it.
-OLD_CONFIG = {
+FCN_CONFIG = {
     "class_path": "axion_terratorch.models.TerraMindResidualGrounding",
-    "init_args": {"variant": "tiny", "pretrained": False, "decoder_channels": 8, "ckpt_path": None},
+    "init_args": {
+        "variant": "tiny",
+        "pretrained": False,
+        "decoder": "fcn",
+        "decoder_channels": 8,
+        "ckpt_path": None,
+    },
 }
 
 
@@ -137,17 +143,17 @@ def save_checkpoint(model: TerraMindResidualGrounding, config: dict, path: Path)
     return path
 
 
-def test_checkpoint_from_before_the_unet_loads_as_fcn_and_a_mismatch_names_the_fix(tmp_path):
+def test_fcn_checkpoint_loads_and_a_decoder_mismatch_names_the_fix(tmp_path):
     torch.manual_seed(0)
-    old = TerraMindResidualGrounding(variant="tiny", pretrained=False, decoder="fcn", decoder_channels=8)
-    perturb(old)
+    fcn = TerraMindResidualGrounding(variant="tiny", pretrained=False, decoder="fcn", decoder_channels=8)
+    perturb(fcn)
     image = make_image(32)
-    rebuilt = load_model(save_checkpoint(old, OLD_CONFIG, tmp_path / "old.ckpt"))  # config without `decoder`
-    assert torch.equal(rebuilt(image), old.eval()(image))
-    config = copy.deepcopy(OLD_CONFIG)
+    rebuilt = load_model(save_checkpoint(fcn, FCN_CONFIG, tmp_path / "fcn.ckpt"))
+    assert torch.equal(rebuilt(image), fcn.eval()(image))
+    config = copy.deepcopy(FCN_CONFIG)
     config["init_args"]["decoder"] = "unet"
     with pytest.raises(ValueError, match=r"'fcn' decoder .* decoder='unet': set `decoder: fcn`"):
-        load_model(save_checkpoint(old, config, tmp_path / "unet.ckpt"))
+        load_model(save_checkpoint(fcn, config, tmp_path / "unet.ckpt"))
     with pytest.raises(ValueError, match="set `decoder: unet`"):
         rebuilt.load_state_dict(TerraMindResidualGrounding(variant="tiny", pretrained=False).state_dict())
 
