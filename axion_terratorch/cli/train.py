@@ -32,14 +32,13 @@ import yaml
 
 from axion_terratorch.cli.errors import FAILED
 from axion_terratorch.cli.smoke import SMOKE_STEPS, smoke_config
+from axion_terratorch.preflight import DATA_DIR_ARGS, MissingInputsError
 
 logger = logging.getLogger(__name__)
 
 PASSTHROUGH = True
 #: Lightning handles SIGINT/SIGTERM during ``fit`` (graceful shutdown): no handler of ours.
 OWN_SIGNALS = True
-#: Data-module arguments that take the data directory, in order of preference.
-DATA_DIR_ARGS = ("root", "data_dir", "data_root", "root_dir")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except (ValueError, TypeError, OSError) as error:
         return report("train", error)
+    except MissingInputsError as error:  # found under the CLI: the same one line, status 2
+        return report("train", OSError(error.reason()))
     finally:
         hub_logger.removeHandler(quiet)
 

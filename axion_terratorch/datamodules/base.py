@@ -29,6 +29,7 @@ from axion_terratorch.datamodules.sampling import resumable_train_loader
 from axion_terratorch.datamodules.splits import Split, assign_splits
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import BAD_TILES_KEY, PairedTileDataset
+from axion_terratorch.preflight import check_cli_run
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class SplitDataModule(NonGeoDataModule, abc.ABC):
     def __init__(
         self, dataset_class: type[Dataset[Any]], batch_size: int, num_workers: int, train_repeats: int = 1
     ) -> None:
+        check_cli_run()  # under terratorch's CLI: every missing input on one line, before any scan
         check_at_least(1, {"batch_size": batch_size, "train_repeats": train_repeats})
         check_at_least(0, {"num_workers": num_workers})
         super().__init__(dataset_class, batch_size=batch_size, num_workers=num_workers)

@@ -79,16 +79,21 @@ def hub_unreachable() -> str | None:
     return None
 
 
-def weights_error(
-    names: list[str], cause: str, key: str = "model.init_args.model.init_args"
-) -> PretrainedWeightsError:
-    """The :class:`PretrainedWeightsError` for ``names`` that cannot be had, logged at ERROR level."""
+def weights_message(names: list[str], cause: str, key: str = "model.init_args.model.init_args") -> str:
+    """One line naming the weights ``names`` that cannot be had, why, and the ways around it."""
     sources = "; ".join(f"{name} from {hub_source(name)}" for name in names)
-    msg = (
+    return (
         f"cannot download TerraMind's pretrained weights ({cause}). Needed: {sources}. "
         f"Offline: download the file elsewhere and set {key}.ckpt_path to it, or train from random "
         f"weights with {key}.pretrained: false (or pre-fill the Hugging Face cache, HF_HOME)."
     )
+
+
+def weights_error(
+    names: list[str], cause: str, key: str = "model.init_args.model.init_args"
+) -> PretrainedWeightsError:
+    """The :class:`PretrainedWeightsError` for ``names`` that cannot be had, logged at ERROR level."""
+    msg = weights_message(names, cause, key)
     logger.error(msg)
     return PretrainedWeightsError(msg)
 
@@ -108,6 +113,9 @@ def pretrained_download(
         key: Config path of the model's arguments, named in the message.
         pretrained: Whether the block downloads ``names`` (``False``: only wrap errors).
     """
+    from axion_terratorch.preflight import check_cli_run
+
+    check_cli_run()  # under terratorch's CLI: the data folders too, before anything is built
     missing = [name for name in names if not is_cached(name)] if pretrained else []
     reason = hub_unreachable() if missing else None
     if reason is not None:

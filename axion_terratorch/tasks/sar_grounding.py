@@ -26,6 +26,7 @@ from axion_terratorch.models.base_reference import (
     save_trained_only,
 )
 from axion_terratorch.models.lora import count_parameters
+from axion_terratorch.preflight import check_cli_run
 from axion_terratorch.tasks.checkpointing import (
     MODEL_PREFIX,
     MODULE_ARGS,
@@ -141,6 +142,7 @@ class SARGroundingTask(TerraTorchTask):
         scheduler_hparams: dict[str, Any] | None = None,
         checkpoint_weights: CheckpointWeights = "trained",
     ) -> None:
+        check_cli_run()  # under terratorch's CLI: the data folders before the data module is built
         check_positive({"lr": lr})
         check_checkpoint_weights(checkpoint_weights)
         check_at_least(0, {"error_weight": error_weight, "gate_weight": gate_weight}, finite=True)

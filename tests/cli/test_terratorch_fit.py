@@ -14,6 +14,7 @@ from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
+from axion_terratorch.preflight import MissingInputsError
 
 from run_configs import FAST_FIT as FAST
 
@@ -141,3 +142,30 @@ def test_resume_with_another_model_configuration_names_the_tensors(demo_run, dem
             rf"{tensor}\S*: \(\d+(, \d+)*\) in the checkpoint, \(\d+(, \d+)*\) in the model", str(error.value)
         )
         assert "Resume with the config it was trained with" in str(error.value)
+
+
+def test_missing_weights_and_data_folder_are_one_line_before_the_build(demo_config, tmp_path, monkeypatch):
+    """``terratorch fit`` offline, without the weights and without the data folder: both in one line.
+
+    The run exits (``SystemExit``: Python prints the line, no traceback) before the model is built.
+    """
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    config = yaml.safe_load(demo_config.read_text())
+    config["model"]["init_args"]["model"]["init_args"]["pretrained"] = True
+    tiles = tmp_path / "tiles"
+    config["data"] = {
+        "class_path": "axion_terratorch.datamodules.NpzTileDataModule",
+        "init_args": {"root": str(tiles)},
+    }
+    demo_config.write_text(yaml.safe_dump(config))
+    with pytest.raises(MissingInputsError) as error:
+        build_lightning_cli(["fit", "-c", str(demo_config)])
+    message = error.value.code
+    assert isinstance(message, str)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(f"terratorch fit: error: data.init_args.root {tiles}: no such folder")
+    assert "terramind_v1_tiny" in message
+    assert "not in the Hugging Face cache and HF_HUB_OFFLINE is set" in message
