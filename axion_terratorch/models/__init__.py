@@ -5,6 +5,7 @@ from axion_terratorch.models.generative_grounding import TerraMindGenerativeGrou
 from axion_terratorch.models.lora import LoraSettings, count_parameters
 from axion_terratorch.models.registration import REGISTERED_NAMES, register_models
 from axion_terratorch.models.residual_grounding import TerraMindResidualGrounding
+from axion_terratorch.models.sar_alignment import SARRegistration
 from axion_terratorch.models.standardize import TerraMindStandardizer
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
 
@@ -12,6 +13,7 @@ __all__ = [
     "REGISTERED_NAMES",
     "LoraSettings",
     "SARGuidedFilter",
+    "SARRegistration",
     "TerraMindGenerativeGrounding",
     "TerraMindLoRABackbone",
     "TerraMindResidualGrounding",
