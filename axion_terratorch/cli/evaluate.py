@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report (or the comparison); exit 2 on a usage or input error (one line)."""
+    from axion_terratorch.checkpoints.loading import load_model, read_checkpoint
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.inference.checkpoint import load_model, read_checkpoint
     from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
     from axion_terratorch.inference.files import check_outputs, write_json

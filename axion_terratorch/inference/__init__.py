@@ -34,7 +34,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
-        "CheckpointError": "axion_terratorch.inference.checkpoint",
+        "CheckpointError": "axion_terratorch.checkpoints.loading",
         "GroundingOptions": "axion_terratorch.inference.scene",
         "IdentityGrounding": "axion_terratorch.inference.evaluation",
         "QualityCheck": "axion_terratorch.inference.quality",
@@ -46,31 +46,31 @@ __getattr__, __dir__ = lazy_attributes(
         "check_scene": "axion_terratorch.inference.check",
         "check_tiles": "axion_terratorch.inference.quality",
         "evaluate": "axion_terratorch.inference.evaluation",
-        "export_checkpoint": "axion_terratorch.inference.export",
+        "export_checkpoint": "axion_terratorch.checkpoints.export",
         "ground_scene": "axion_terratorch.inference.scene",
-        "load_export": "axion_terratorch.inference.export",
-        "load_model": "axion_terratorch.inference.checkpoint",
+        "load_export": "axion_terratorch.checkpoints.export",
+        "load_model": "axion_terratorch.checkpoints.loading",
         "paired_comparison": "axion_terratorch.inference.comparison",
         "predict_scene": "axion_terratorch.inference.pipeline",
         "predict_scenes": "axion_terratorch.inference.scenes",
-        "rank_checkpoints": "axion_terratorch.inference.selection",
+        "rank_checkpoints": "axion_terratorch.checkpoints.selection",
         "summarise": "axion_terratorch.inference.evaluation",
         "write_report": "axion_terratorch.inference.report",
     },
 )
 
 if TYPE_CHECKING:
+    from axion_terratorch.checkpoints.export import export_checkpoint, load_export
+    from axion_terratorch.checkpoints.loading import CheckpointError, load_model
+    from axion_terratorch.checkpoints.selection import rank_checkpoints
     from axion_terratorch.datasets.scene_bands import SceneInputError
     from axion_terratorch.datasets.scene_inputs import SceneInputs
     from axion_terratorch.datasets.tiling import TileLayout
     from axion_terratorch.inference.check import check_scene
-    from axion_terratorch.inference.checkpoint import CheckpointError, load_model
     from axion_terratorch.inference.comparison import paired_comparison
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, evaluate, summarise
-    from axion_terratorch.inference.export import export_checkpoint, load_export
     from axion_terratorch.inference.pipeline import predict_scene
     from axion_terratorch.inference.quality import QualityCheck, Verdict, check_tiles
     from axion_terratorch.inference.report import write_report
     from axion_terratorch.inference.scene import GroundingOptions, ground_scene
     from axion_terratorch.inference.scenes import predict_scenes
-    from axion_terratorch.inference.selection import rank_checkpoints

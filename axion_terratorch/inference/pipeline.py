@@ -11,10 +11,10 @@ from rasterio.errors import RasterioIOError
 from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
+from axion_terratorch.checkpoints.loading import load_model, set_timesteps
 from axion_terratorch.constants import OpticalUnits, PathLike
 from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.datasets.units import S1Units
-from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.files import (
     check_outputs,
     check_written_raster,
