@@ -29,7 +29,6 @@ from axion_terratorch.datasets.scene_bands import SceneInputError
 from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.datasets.tiling import Window
 from axion_terratorch.errors import one_line
-from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256
 from axion_terratorch.inference.pipeline import input_options
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.run_report import report_row, run_report, write_quicklook, write_run_report
@@ -44,6 +43,7 @@ from axion_terratorch.inference.scene import (
 from axion_terratorch.inference.scene_list import SceneEntry, expected_key, finished_sidecar, scene_rank
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
+from axion_terratorch.output_files import check_outputs, dump_json, file_sha256
 
 logger = logging.getLogger(__name__)
 

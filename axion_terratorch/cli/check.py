@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the verdict; exit 0 for ``production``, 3 for another flag, 2 on bad input."""
     from axion_terratorch.cli.errors import report, verdict_status
     from axion_terratorch.inference.check import check_scene
-    from axion_terratorch.inference.files import check_outputs, write_json
+    from axion_terratorch.output_files import check_outputs, write_json
 
     try:
         if args.json:

@@ -58,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from axion_terratorch.cli.errors import report
     from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
     from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
-    from axion_terratorch.inference.files import check_outputs, write_json
-    from axion_terratorch.inference.preflight import check_device, check_writable
     from axion_terratorch.inference.report import write_report
     from axion_terratorch.inference.statistics import optional_lpips
+    from axion_terratorch.output_files import check_outputs, write_json
+    from axion_terratorch.resources import check_device, check_writable
 
     try:
         if args.compare:

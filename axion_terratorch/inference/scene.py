@@ -35,9 +35,9 @@ from axion_terratorch.constants import REFLECTANCE_SCALE
 from axion_terratorch.datasets.scene_inputs import SceneInputs, SceneReader
 from axion_terratorch.datasets.scene_windows import WindowBatch, model_input, window_batches
 from axion_terratorch.datasets.tiling import TileLayout, Window
-from axion_terratorch.inference.preflight import check_free_space
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
 from axion_terratorch.inference.statistics import SceneStatistics
+from axion_terratorch.resources import check_free_space
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import SAR_SIGMA, orientation_agreement, sar_edge_loss, sar_texture_loss
 from axion_terratorch.losses.composite import TermModule
