@@ -202,7 +202,7 @@ def write_checkpoint(path: Path) -> None:
 
 def overlap_mask(size: int, window: int, overlap: int) -> np.ndarray:
     """bool ``(size, size)``: pixels covered by more than one window."""
-    from axion_terratorch.inference.tiling import window_starts
+    from axion_terratorch.datasets.tiling import window_starts
 
     count = np.zeros(size, dtype=int)
     for start in window_starts(size, window, overlap):

@@ -1,4 +1,5 @@
-"""``check_scene``: the quality check of a grounded GeoTIFF made by any tool, without a model."""
+"""``check_grounded_scene``: the quality check of a grounded GeoTIFF made by any tool, without a model
+(``axion-stage3 check``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from axion_terratorch.inference.sidecar import build_sidecar
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
 
-def check_scene(
+def check_grounded_scene(
     s1: PathLike,
     optical: PathLike,
     grounded: PathLike,
