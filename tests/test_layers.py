@@ -11,11 +11,18 @@ import axion_terratorch
 PACKAGE = Path(axion_terratorch.__file__).parent
 NAME = "axion_terratorch"
 
+#: The rooms above training: checkpoints (load, select, export) < inference (grounding scenes) <
+#: evaluation (scores and reports); what trains, and the top modules every room shares, import none.
+ROOMS = ("checkpoints", "inference", "evaluation")
+TRAINING = ("tasks", "models", "losses", "metrics", "datamodules", "datasets", "functional", "compat")
+TOP_MODULES = tuple(path.name for path in PACKAGE.glob("*.py") if path.name != "__init__.py")
 #: (folders the rule applies to, or None for all but ``excepted``; forbidden package; excepted folder)
 RULES = [
     (("metrics",), "losses", None),
     (("losses",), "metrics", None),
-    (("tasks", "models", "losses", "metrics", "datamodules", "datasets"), "inference", None),
+    *(((*TRAINING, *TOP_MODULES), room, None) for room in ROOMS),
+    (("checkpoints",), "inference", None),
+    (("checkpoints", "inference"), "evaluation", None),
     (None, "cli", "cli"),
 ]
 
