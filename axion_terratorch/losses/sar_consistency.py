@@ -25,7 +25,7 @@ class SARConsistencyLoss(TermModule):
       optical (channel mean) and the SAR (VV/VH mean, smoothed with ``sar_sigma``).
     - ``L_tex`` (original guide): MSE between 5 x 5 local variances, each divided by its mean.
 
-    Defaults are ``1 / 0 / 0``: measured on real BigEarthNet pairs, the original guide's edge and texture
+    Defaults are ``1 / 0 / 0``: on real BigEarthNet pairs (``docs/concepts.md``) the original guide's edge and texture
     terms score the true Sentinel-2 worse than a speckled or blurred copy of it, so they would pull the
     output toward speckle and blur; ``L_struct`` ranks the true image best. The original Stage 3 guide's
     weighting is
