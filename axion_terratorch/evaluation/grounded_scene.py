@@ -44,7 +44,7 @@ def check_grounded_scene(
         grounded_units: The same for the grounded file.
         check: Thresholds of the verdict (default :class:`QualityCheck`).
         lpips: Report the LPIPS change: ``None`` when its backbone weights are on this machine
-            (no download), ``True`` always, ``False`` never (:func:`~.statistics.optional_lpips`).
+            (no download), ``True`` always, ``False`` never (:func:`~axion_terratorch.inference.statistics.optional_lpips`).
         max_scored_blocks: At most this many 256 px blocks, spread over the scene, are scored.
         device: Torch device of the scores.
         s1_units: Sentinel-1 units (:class:`~axion_terratorch.datasets.scene_inputs.SceneInputs`).
