@@ -1,7 +1,7 @@
 """PEP 562 lazy attributes for package ``__init__`` modules.
 
 The command line (``axion-stage3 --help``) imports ``axion_terratorch``; importing torch and
-terratorch there would cost 20-30 s before any option is parsed. Packages therefore name their public
+terratorch there would delay every option's parsing by their import time (``docs/performance.md``). Packages therefore name their public
 objects in a table and import a module the first time one of its names is used.
 """
 

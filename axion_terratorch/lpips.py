@@ -17,7 +17,7 @@ import lpips
 import torch
 from torch import Tensor, nn
 
-from axion_terratorch.argument_checks import check_positive
+from axion_terratorch.argument_bounds import check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, rgb_indices
 from axion_terratorch.functional import as_weight, check_pair, masked_mean
 

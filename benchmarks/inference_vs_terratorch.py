@@ -13,7 +13,7 @@ non-zero head), window and overlap, two ways:
   the same batch size), then one rasterio write with the output profile ``predict`` uses (float32,
   256 px tiles, deflate).
 
-Both load the model with the same :func:`~axion_terratorch.inference.checkpoint.load_model`. Each
+Both load the model with the same :func:`~axion_terratorch.checkpoints.loading.load_model`. Each
 run is its own subprocess, so its peak resident memory is its own (``VmHWM`` of ``/proc/self/status``:
 ``ru_maxrss`` would also count the parent's memory at the fork); time, wall-clock and CPU, is measured
 in the subprocess from loading the checkpoint to the output on disk (imports excluded, the same on both
@@ -76,8 +76,8 @@ def run_terratorch(args: argparse.Namespace, peaks: dict[str, float]) -> dict[st
     import torch
     from terratorch.tasks.tiled_inference import tiled_inference
 
+    from axion_terratorch.checkpoints.loading import load_model
     from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-    from axion_terratorch.inference.checkpoint import load_model
 
     phases = {}
     start = clock = time.perf_counter()
@@ -116,8 +116,8 @@ def run_floor(args: argparse.Namespace, peaks: dict[str, float]) -> dict[str, fl
     """What any windowed tool needs: the model loaded and one forward pass of a batch of windows."""
     import torch
 
+    from axion_terratorch.checkpoints.loading import load_model
     from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-    from axion_terratorch.inference.checkpoint import load_model
 
     start = time.perf_counter()
     model = load_model(args.checkpoint)
@@ -142,7 +142,7 @@ def worker(args: argparse.Namespace) -> None:
         import rasterio  # noqa: F401
         import terratorch.tasks.tiled_inference  # noqa: F401
 
-        import axion_terratorch.inference.checkpoint
+        import axion_terratorch.checkpoints.loading
     else:
         import axion_terratorch.inference.pipeline  # noqa: F401 - what `axion-stage3 predict` imports
     baseline = vm_kib("VmRSS")
@@ -202,7 +202,7 @@ def write_checkpoint(path: Path) -> None:
 
 def overlap_mask(size: int, window: int, overlap: int) -> np.ndarray:
     """bool ``(size, size)``: pixels covered by more than one window."""
-    from axion_terratorch.inference.tiling import window_starts
+    from axion_terratorch.datasets.tiling import window_starts
 
     count = np.zeros(size, dtype=int)
     for start in window_starts(size, window, overlap):

@@ -43,9 +43,9 @@ import torch.nn.functional as F
 from real_data import SHARED_DATA, RealPair, all_pairs
 
 from axion_terratorch.atomic import atomic_path
+from axion_terratorch.checkpoints.loading import load_model
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.functional import luminance, psnr_from_mse, smooth
-from axion_terratorch.inference.checkpoint import load_model
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
 from axion_terratorch.metrics.imprint import IMPRINT_SAR_SIGMA, highpass
 

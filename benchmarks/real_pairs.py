@@ -47,12 +47,12 @@ import yaml
 
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.callbacks.sar_ablation import ablate_sar
+from axion_terratorch.checkpoints.loading import load_model
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
+from axion_terratorch.evaluation.loop import build_datamodule, iterate_batches
+from axion_terratorch.evaluation.tile_scores import score_tiles
 from axion_terratorch.functional import psnr_from_mse, squared_error_sum, ssim_per_sample
-from axion_terratorch.inference.checkpoint import load_model
-from axion_terratorch.inference.evaluation import build_datamodule, iterate_batches
-from axion_terratorch.inference.tile_scores import score_tiles
 from axion_terratorch.models import SARGuidedFilter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -38,8 +38,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from predict_scaling import write_scene
 
+from axion_terratorch.checkpoints.loading import build_model
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.inference.checkpoint import build_model
 
 MODEL = {
     "class_path": "axion_terratorch.models.TerraMindResidualGrounding",

@@ -11,11 +11,18 @@ import axion_terratorch
 PACKAGE = Path(axion_terratorch.__file__).parent
 NAME = "axion_terratorch"
 
+#: The rooms above training: checkpoints (load, select, export) < inference (grounding scenes) <
+#: evaluation (scores and reports); what trains, and the top modules every room shares, import none.
+ROOMS = ("checkpoints", "inference", "evaluation")
+TRAINING = ("tasks", "models", "losses", "metrics", "datamodules", "datasets", "functional", "compat")
+TOP_MODULES = tuple(path.name for path in PACKAGE.glob("*.py") if path.name != "__init__.py")
 #: (folders the rule applies to, or None for all but ``excepted``; forbidden package; excepted folder)
 RULES = [
     (("metrics",), "losses", None),
     (("losses",), "metrics", None),
-    (("tasks", "models", "losses", "metrics", "datamodules", "datasets"), "inference", None),
+    *(((*TRAINING, *TOP_MODULES), room, None) for room in ROOMS),
+    (("checkpoints",), "inference", None),
+    (("checkpoints", "inference"), "evaluation", None),
     (None, "cli", "cli"),
 ]
 
@@ -72,3 +79,22 @@ def test_every_import_form_is_seen(tmp_path, monkeypatch, source, expected):
     (folder / "probe.py").write_text(f"def f():\n    {source}\n")
     monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path / NAME)
     assert expected in imported_modules(folder / "probe.py")
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "allowed"),
+    [
+        ("inference/probe.py", "from axion_terratorch.evaluation import evaluate", False),
+        ("checkpoints/probe.py", "from axion_terratorch.inference.scene import ground_scene", False),
+        ("tasks/probe.py", "from axion_terratorch.checkpoints import load_model", False),
+        ("output_files.py", "import axion_terratorch.inference", False),
+        ("evaluation/probe.py", "from axion_terratorch.inference.quality import QualityCheck", True),
+        ("inference/probe.py", "from axion_terratorch.checkpoints import load_model", True),
+    ],
+)
+def test_rooms_import_downward_only(tmp_path, monkeypatch, module, source, allowed):
+    path = tmp_path / NAME / module
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{source}\n")
+    monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path / NAME)
+    assert (violations() == []) is allowed

@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.image import imsave
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, rgb_indices
 from axion_terratorch.panels import Tile, render_panel

@@ -12,7 +12,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torch.optim import Optimizer
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 
 #: What to try when training keeps producing non-finite values (part of the stop message).
 ADVICE = (

@@ -27,9 +27,9 @@ from axion_terratorch.compat.terratorch import is_batch_writer
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, PathLike
 from axion_terratorch.datasets.scene_bands import SceneInputError
 from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.scene_list import SceneEntry
 from axion_terratorch.datasets.tiling import Window
 from axion_terratorch.errors import one_line
-from axion_terratorch.inference.files import check_outputs, dump_json, file_sha256
 from axion_terratorch.inference.pipeline import input_options
 from axion_terratorch.inference.quality import QualityCheck
 from axion_terratorch.inference.run_report import report_row, run_report, write_quicklook, write_run_report
@@ -41,9 +41,10 @@ from axion_terratorch.inference.scene import (
     WindowBatch,
     remove_scene_temporaries,
 )
-from axion_terratorch.inference.scene_list import SceneEntry, expected_key, finished_sidecar, scene_rank
+from axion_terratorch.inference.scene_list_run import expected_key, finished_sidecar, scene_rank
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
+from axion_terratorch.output_files import check_outputs, dump_json, file_sha256
 
 logger = logging.getLogger(__name__)
 

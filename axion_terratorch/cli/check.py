@@ -45,14 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the verdict; exit 0 for ``production``, 3 for another flag, 2 on bad input."""
     from axion_terratorch.cli.errors import report, verdict_status
-    from axion_terratorch.inference.check import check_scene
-    from axion_terratorch.inference.files import check_outputs, write_json
+    from axion_terratorch.evaluation.grounded_scene import check_grounded_scene
+    from axion_terratorch.output_files import check_outputs, write_json
 
     try:
         if args.json:
             inputs = {"s1": args.s1, "optical": args.optical, "grounded": args.grounded}
             check_outputs({"--json report": args.json}, inputs)
-        result = check_scene(
+        result = check_grounded_scene(
             args.s1,
             args.optical,
             args.grounded,

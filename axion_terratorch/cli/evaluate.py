@@ -54,14 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report (or the comparison); exit 2 on a usage or input error (one line)."""
+    from axion_terratorch.checkpoints.loading import load_model, read_checkpoint
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.inference.checkpoint import load_model, read_checkpoint
-    from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
-    from axion_terratorch.inference.evaluation import IdentityGrounding, build_datamodule, iterate_batches
-    from axion_terratorch.inference.files import check_outputs, write_json
-    from axion_terratorch.inference.preflight import check_device, check_writable
-    from axion_terratorch.inference.report import write_report
+    from axion_terratorch.evaluation.comparison import paired_comparison, read_tiles_csv
+    from axion_terratorch.evaluation.loop import IdentityGrounding, build_datamodule, iterate_batches
+    from axion_terratorch.evaluation.report import write_report
     from axion_terratorch.inference.statistics import optional_lpips
+    from axion_terratorch.output_files import check_outputs, write_json
+    from axion_terratorch.resources import check_device, check_writable
 
     try:
         if args.compare:

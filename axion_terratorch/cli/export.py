@@ -38,9 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export; exit 2 on a usage or input error."""
+    from axion_terratorch.checkpoints.export import export_checkpoint
+    from axion_terratorch.checkpoints.selection import rank_checkpoints
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.inference.export import export_checkpoint
-    from axion_terratorch.inference.selection import rank_checkpoints
 
     try:
         check_config_argument(args)

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the task, measure one training step, print the table and write the JSON."""
     import torch
 
-    from axion_terratorch.inference.files import check_outputs
+    from axion_terratorch.output_files import check_outputs
     from axion_terratorch.profiling.budget import GIB
     from axion_terratorch.profiling.memory import PROBE_TILE, estimate_step_seconds, measure_training_memory
     from axion_terratorch.profiling.task_config import build_task
@@ -147,7 +147,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         FileNotFoundError, TypeError, ValueError: For a missing or malformed config or a bad value;
             the message names the key.
     """
-    from axion_terratorch.inference.preflight import check_bounds
+    from axion_terratorch.argument_bounds import check_option_bounds
     from axion_terratorch.profiling.budget import normalize_precision
     from axion_terratorch.profiling.task_config import load_config
 
@@ -171,7 +171,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         },
         "quick": False,
     }
-    check_bounds(
+    check_option_bounds(
         {
             "--tile-size": settings["tile_size"],
             "--batch-size": settings["batch_size"],

@@ -66,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     Exit 0 for ``production``; 3 for ``over-grounded``, ``preview-only`` or ``fallback`` (every
     window fell back to the input); 2 on bad input, one line (nothing is written then).
     """
+    from axion_terratorch.argument_bounds import check_option_bounds, check_overlap
     from axion_terratorch.cli.errors import report, verdict_status
     from axion_terratorch.inference.pipeline import predict_scene
-    from axion_terratorch.inference.preflight import check_bounds, check_overlap
     from axion_terratorch.inference.scene import GroundingOptions
     from axion_terratorch.inference.sidecar import sidecar_path
 
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         predict_scenes.check_single_scene(args)
         check_config_argument(args)
-        check_bounds(
+        check_option_bounds(
             {
                 "--window": args.window,
                 "--overlap": args.overlap,

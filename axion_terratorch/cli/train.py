@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from axion_terratorch.config import bound_jsonargparse_yaml, check_class_paths, read_yaml
-    from axion_terratorch.inference.files import check_outputs
+    from axion_terratorch.output_files import check_outputs
 
     config = read_yaml(args.config, "--config")
     check_outputs(

@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.compat.lightning import batches_ready
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datamodules.bad_tiles import BadTileReport

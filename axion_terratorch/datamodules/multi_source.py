@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.datamodules.base import PairedTileDataModule
 from axion_terratorch.datamodules.splits import Split
 from axion_terratorch.datasets.options import TileOptions

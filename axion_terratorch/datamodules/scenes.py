@@ -4,7 +4,7 @@
 :class:`SceneWindowDataset` yields each scene's windows, batched exactly as single-scene ``predict``
 batches them (:func:`~axion_terratorch.datasets.scene_windows.window_batches`), scene after scene; the
 :class:`~axion_terratorch.callbacks.scene_writer.SceneWriter` callback blends them into each scene's
-GeoTIFF. Scenes are dealt out to ranks round-robin (:func:`~axion_terratorch.inference.scene_list.scene_rank`),
+GeoTIFF. Scenes are dealt out to ranks round-robin (:func:`~axion_terratorch.inference.scene_list_run.scene_rank`),
 so each scene is read and written by exactly one process; the writer decides, when the loader is
 built, which of its rank's scenes to ground (not finished yet, inputs valid).
 """

@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from axion_terratorch.argument_checks import check_fraction
+from axion_terratorch.argument_bounds import check_fraction
 
 logger = logging.getLogger(__name__)
 

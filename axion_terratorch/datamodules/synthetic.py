@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.datamodules.base import Batch, SplitDataModule
 from axion_terratorch.datamodules.splits import Split

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from axion_terratorch.argument_checks import check_at_least, check_positive
+from axion_terratorch.argument_bounds import check_at_least, check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
 from axion_terratorch.datasets.stage2_errors import Stage2Errors
 

@@ -67,9 +67,8 @@ def model_input(batch: WindowBatch) -> dict[str, torch.Tensor]:
     ``channels_last`` memory format (which ``Tensor.to(device)`` keeps).
 
     oneDNN's convolutions work in that format natively (NCHW inputs are converted before and after
-    every convolution), which made the tiny residual model's forward pass about 15% faster on the
-    CPU; values are the same up to float rounding, and layers that are not convolutions see the
-    same shapes.
+    every convolution; the speed-up is in ``docs/inference.md``); values are the same up to float
+    rounding, and layers that are not convolutions see the same shapes.
     """
     return {
         key: torch.from_numpy(array).contiguous(memory_format=torch.channels_last)

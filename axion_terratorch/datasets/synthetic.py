@@ -13,7 +13,7 @@ from scipy import ndimage
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from axion_terratorch.argument_checks import check_at_least, check_fraction
+from axion_terratorch.argument_bounds import check_at_least, check_fraction
 from axion_terratorch.constants import (
     DEFAULT_BANDS,
     ERROR_MASK_KEY,

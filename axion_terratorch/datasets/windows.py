@@ -54,7 +54,13 @@ class SampleIndex(int):
     :class:`~axion_terratorch.datamodules.sampling.ResumableRandomSampler` yields these, seeded by
     ``(seed, epoch, position in the epoch)``, so the crops of a training sample do not depend on the
     global random state, which a checkpoint does not keep: a resumed run crops as the uninterrupted
-    run did, in the main process and in workers alike. It is an ``int`` everywhere else.
+    run did, in the main process and in workers alike.
+
+    Why an ``int`` subclass rather than a ``(index, seed)`` pair: the sampler feeds whatever dataset
+    a data module's ``split_dataset`` returns (a subclass's own, a torchgeo or terratorch dataset), and
+    every map-style dataset is indexed by an ``int``. This index works for all of them; only datasets
+    that call :func:`draw_generator` read the seed, and any other sees the plain index it expects.
+    A tuple or dataclass index would break every dataset that indexes a list or an array with it.
     """
 
     draw_seed: int

@@ -11,18 +11,10 @@ from rasterio.errors import RasterioIOError
 from torch import nn
 
 from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
+from axion_terratorch.checkpoints.loading import load_model, set_timesteps
 from axion_terratorch.constants import OpticalUnits, PathLike
 from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.datasets.units import S1Units
-from axion_terratorch.inference.checkpoint import load_model, set_timesteps
-from axion_terratorch.inference.files import (
-    check_outputs,
-    check_written_raster,
-    dump_json,
-    file_sha256,
-    write_failure,
-)
-from axion_terratorch.inference.preflight import check_device, check_writable
 from axion_terratorch.inference.scene import (
     GroundingOptions,
     check_scratch_space,
@@ -31,6 +23,14 @@ from axion_terratorch.inference.scene import (
 )
 from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
+from axion_terratorch.output_files import (
+    check_outputs,
+    check_written_raster,
+    dump_json,
+    file_sha256,
+    write_failure,
+)
+from axion_terratorch.resources import check_device, check_writable
 
 logger = logging.getLogger(__name__)
 

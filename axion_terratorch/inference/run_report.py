@@ -12,7 +12,7 @@ from rasterio.enums import Resampling
 
 from axion_terratorch.constants import REFLECTANCE_SCALE, PathLike
 from axion_terratorch.datasets.scene_inputs import SceneInputs
-from axion_terratorch.inference.files import write_csv, write_json
+from axion_terratorch.output_files import write_csv, write_json
 from axion_terratorch.panels import save_comparison_panel
 
 #: Columns of ``run.csv`` (and the keys of ``run.json``'s rows).

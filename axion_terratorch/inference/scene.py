@@ -35,9 +35,9 @@ from axion_terratorch.constants import REFLECTANCE_SCALE
 from axion_terratorch.datasets.scene_inputs import SceneInputs, SceneReader
 from axion_terratorch.datasets.scene_windows import WindowBatch, model_input, window_batches
 from axion_terratorch.datasets.tiling import TileLayout, Window
-from axion_terratorch.inference.preflight import check_free_space
 from axion_terratorch.inference.quality import QualityCheck, check_tiles
 from axion_terratorch.inference.statistics import SceneStatistics
+from axion_terratorch.resources import check_free_space
 
 logger = logging.getLogger(__name__)
 
@@ -223,11 +223,12 @@ def block_cache(scene: SceneInputs, window: int) -> contextlib.AbstractContextMa
     """GDAL's block cache bounded to what one row of windows touches, unless the user set ``GDAL_CACHEMAX``.
 
     GDAL's default cache is 5% of the RAM, and the blocks of the inputs and of the temporary sum
-    stay in it as they are read and written: the resident memory of a 2048 x 2048 px scene grew by
-    230 MiB over the run. Bounded to ``window + BLOCK`` rows of the scene's width at 4 bytes for
-    every band of the inputs and the sum (at least 16 MiB), the blocks a row of windows shares with
-    the next are still read once, and memory stays flat in the scene's height. An environment
-    variable or an enclosing ``rasterio.Env`` setting ``GDAL_CACHEMAX`` wins.
+    stay in it as they are read and written, so the resident memory grows with the scene
+    (``docs/experiments.md``, "Scene inference against terratorch's ``tiled_inference``"). Bounded
+    to ``window + BLOCK`` rows of the scene's width at 4 bytes for every band of the inputs and the
+    sum (at least 16 MiB), the blocks a row of windows shares with the next are still read once,
+    and memory stays flat in the scene's height. An environment variable or an enclosing
+    ``rasterio.Env`` setting ``GDAL_CACHEMAX`` wins.
     """
     if "GDAL_CACHEMAX" in os.environ or (rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv()):
         return contextlib.nullcontext()

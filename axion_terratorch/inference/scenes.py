@@ -17,9 +17,9 @@ import lightning.pytorch as pl
 from torch import Tensor, nn
 
 from axion_terratorch.callbacks.scene_writer import SceneWriter
+from axion_terratorch.checkpoints.loading import load_model, set_timesteps
 from axion_terratorch.constants import PathLike
 from axion_terratorch.datamodules.scenes import SceneListDataModule
-from axion_terratorch.inference.checkpoint import load_model, set_timesteps
 from axion_terratorch.inference.scene import InferencePrecision, autocast
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeAlias
 import torch
 from torch import Tensor, nn
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import assign_bands
 from axion_terratorch.init_config import RecordsInitArgs
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import SAR_SIGMA, orientation_agreement, sar_edge_loss, sar_texture_loss
 from axion_terratorch.losses.composite import TermModule
@@ -25,7 +25,7 @@ class SARConsistencyLoss(TermModule):
       optical (channel mean) and the SAR (VV/VH mean, smoothed with ``sar_sigma``).
     - ``L_tex`` (original guide): MSE between 5 x 5 local variances, each divided by its mean.
 
-    Defaults are ``1 / 0 / 0``: measured on real BigEarthNet pairs, the original guide's edge and texture
+    Defaults are ``1 / 0 / 0``: on real BigEarthNet pairs (``docs/concepts.md``) the original guide's edge and texture
     terms score the true Sentinel-2 worse than a speckled or blurred copy of it, so they would pull the
     output toward speckle and blur; ``L_struct`` ranks the true image best. The original Stage 3 guide's
     weighting is

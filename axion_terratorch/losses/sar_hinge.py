@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import AGREEMENT_RHO, AGREEMENT_SAR_SIGMA, check_pair, orientation_agreement
 from axion_terratorch.losses.composite import TermModule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from axion_terratorch.argument_checks import check_positive
+from axion_terratorch.argument_bounds import check_positive
 from axion_terratorch.functional import ssim_per_sample
 from axion_terratorch.losses.composite import TermModule
 

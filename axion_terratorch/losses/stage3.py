@@ -7,7 +7,7 @@ from typing import Literal
 
 from torch import Tensor
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import SAR_SIGMA
 from axion_terratorch.losses.composite import LossComposite, WeightedTerm

@@ -1,8 +1,8 @@
 """Checkpoints that hold only what training changed, and a reference to the frozen base they need.
 
 A LoRA run trains a few adapters, a decoder and a head on top of a frozen TerraMind whose weights
-never change: saving that base in every checkpoint fills a disk with copies of one file (603 MB per
-checkpoint for a two-step smoke run of ``configs/stage3.lowvr.yaml``). A *trained-only* checkpoint
+never change: saving that base in every checkpoint fills a disk with copies of one file (sizes in
+``docs/training.md``). A *trained-only* checkpoint
 keeps every state-dict entry except the frozen parameters (trainable parameters, all buffers, and
 Lightning's optimizer and loop state as usual) and records under :data:`CHECKPOINT_KEY` what base it
 needs (:class:`BaseReference`): the TerraMind variant, the weights source (pretrained hub weights, a

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from kornia.filters import gaussian_blur2d, guided_blur
 from torch import Tensor, nn
 
-from axion_terratorch.argument_checks import check_at_least, check_positive
+from axion_terratorch.argument_bounds import check_at_least, check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, S1GRD_MEAN, S1GRD_STD
 from axion_terratorch.models.inputs import unpack_image
 

@@ -117,7 +117,7 @@ class TerraMindGenerativeGrounding(RecordsInitArgs, nn.Module):
 
             .. versionadded:: 0.1
         frozen_dtype: Storage dtype of the frozen weight matrices and kernels (parameters with
-            more than one dimension: all but 0.1% of the bytes; biases, norm weights, the trainable
+            more than one dimension: nearly all the bytes, ``docs/performance.md``; biases, norm weights, the trainable
             parameters and buffers stay float32, as CPU norm layers need). ``"float16"`` / ``"bfloat16"`` halve their memory and, under
             mixed precision, spare the half-precision copy of every frozen weight that autocast
             otherwise makes, and autograd keeps, at each denoising step. With a half dtype the

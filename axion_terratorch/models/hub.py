@@ -2,7 +2,7 @@
 
 terratorch downloads TerraMind's weights from the Hugging Face hub when a model is built with
 ``pretrained=True``. Offline (HPC compute nodes, air-gapped machines) that fails deep inside
-``huggingface_hub`` with a long chained traceback, after five retries (about 25 s); :func:`pretrained_download`
+``huggingface_hub`` with a long chained traceback, after five retries; :func:`pretrained_download`
 checks first whether the files are in the Hugging Face cache or the hub can be reached at all, and
 turns a failure into one message naming the weights, their hub repository, the local-file
 alternative and ``pretrained: false``. The message is also logged at ERROR level as it is raised, so

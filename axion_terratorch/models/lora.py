@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import peft
 from torch import nn
 
-from axion_terratorch.argument_checks import check_at_least, check_fraction, check_positive
+from axion_terratorch.argument_bounds import check_at_least, check_fraction, check_positive
 
 logger = logging.getLogger(__name__)
 

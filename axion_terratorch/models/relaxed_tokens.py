@@ -8,7 +8,7 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from axion_terratorch.argument_checks import check_positive
+from axion_terratorch.argument_bounds import check_positive
 
 logger = logging.getLogger(__name__)
 

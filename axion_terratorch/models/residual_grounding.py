@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from terratorch.models.decoders.fcn_decoder import FCNDecoder
 from torch import Tensor, nn
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image

@@ -12,7 +12,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from terratorch.tasks.base_task import TerraTorchTask
 from torch import Tensor, nn
 
-from axion_terratorch.argument_checks import check_at_least, check_positive
+from axion_terratorch.argument_bounds import check_at_least, check_positive
 from axion_terratorch.callbacks.progress import step_progress_bar
 from axion_terratorch.compat.lightning import batches_processed_in_epoch
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY

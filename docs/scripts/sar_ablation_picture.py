@@ -24,8 +24,8 @@ import torch
 import yaml
 from figures import save_figure
 
+from axion_terratorch.evaluation.loop import build_datamodule, iterate_batches
 from axion_terratorch.functional import psnr_from_mse, squared_error_sum
-from axion_terratorch.inference.evaluation import build_datamodule, iterate_batches
 from benchmarks.real_pairs import KINDS, Methods, errors_of, held_out
 
 REPO = Path(__file__).resolve().parents[2]

@@ -43,7 +43,8 @@ import json, sys
 import axion_terratorch
 before = sorted(m for m in {HEAVY!r} if m in sys.modules)
 from axion_terratorch import SARGroundingTask, losses, metrics, models
-from axion_terratorch.inference import QualityCheck, load_export
+from axion_terratorch.checkpoints import load_export
+from axion_terratorch.inference import QualityCheck
 from terratorch.registry import BACKBONE_REGISTRY, FULL_MODEL_REGISTRY
 print(json.dumps({{
     "before": before,

@@ -7,8 +7,8 @@ import torch
 from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch.callbacks import SARAblation, ablate_sar
+from axion_terratorch.checkpoints.loading import read_checkpoint
 from axion_terratorch.constants import S1GRD_MEAN
-from axion_terratorch.inference.checkpoint import read_checkpoint
 
 from run_configs import REPO, SHARED_DATA, SHARED_SEN12MSCR, SHARED_SSL4EO, load_benchmark
 

@@ -1,7 +1,7 @@
 """The one raster-input layer: training readers and ``predict``/``check`` read a file the same way.
 
 Band names (``datasets.bands``), units and their plausibility (``datasets.units``), nodata, grids and
-truncation (``datasets.raster``) are shared; ``inference.geotiff.SceneInputs`` only reads windows.
+truncation (``datasets.raster``) are shared; ``datasets.scene_inputs.SceneInputs`` only reads windows.
 """
 
 import numpy as np
@@ -13,8 +13,9 @@ from rasterio.crs import CRS
 from axion_terratorch.datasets import BadTileError, TileOptions
 from axion_terratorch.datasets.folder import GeoTiffPairDataset, find_tiles
 from axion_terratorch.datasets.raster import Grid, read_header
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
-from axion_terratorch.inference.tiling import Window
+from axion_terratorch.datasets.scene_bands import SceneInputError
+from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.tiling import Window
 
 SIZE = 48
 

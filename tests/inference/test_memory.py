@@ -5,7 +5,7 @@ import tracemalloc
 import rasterio
 from scene_data import PointwiseGrounding, write_pair
 
-from axion_terratorch.inference.geotiff import SceneInputs
+from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.inference.scene import GroundingOptions, ground_scene
 
 OPTIONS = GroundingOptions(window=64, overlap=8, batch_size=2, progress=False, max_scored_blocks=1)

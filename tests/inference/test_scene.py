@@ -8,7 +8,8 @@ from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from scene_data import BANDS, PointwiseGrounding, scene_arrays, tiny_model, write_pair, write_raster
 
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
+from axion_terratorch.datasets.scene_bands import SceneInputError
+from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.inference.pipeline import predict_scene
 from axion_terratorch.inference.scene import GroundingOptions, ground_scene
 

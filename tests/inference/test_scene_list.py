@@ -12,7 +12,7 @@ import pytest
 from scene_data import tiny_model, write_checkpoint, write_pair
 
 from axion_terratorch.cli import main
-from axion_terratorch.inference.scene_list import find_scene_pairs, read_scene_csv
+from axion_terratorch.datasets.scene_list import find_scene_pairs, read_scene_csv
 
 from run_configs import REPO
 

@@ -12,8 +12,8 @@ from torchmetrics.image import (
 )
 
 from axion_terratorch.constants import DEFAULT_BANDS
+from axion_terratorch.evaluation.tile_scores import score_tiles
 from axion_terratorch.functional import luminance, sar_agreement
-from axion_terratorch.inference.tile_scores import score_tiles
 from axion_terratorch.metrics import (
     EdgeCosineAgreement,
     GroundingMetrics,

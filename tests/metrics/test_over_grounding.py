@@ -88,7 +88,7 @@ def test_excess_is_clipped_per_tile():
 
 
 def test_copy_of_sar_ratio_is_the_function_moved_to_metrics():
-    from axion_terratorch.inference import tile_scores
+    from axion_terratorch.evaluation import tile_scores
 
     assert tile_scores.copy_of_sar_ratio is copy_of_sar_ratio
     target, _, sar = scene()

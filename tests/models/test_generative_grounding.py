@@ -15,9 +15,9 @@ from terratorch.registry import FULL_MODEL_REGISTRY
 from torch import nn
 
 from axion_terratorch import SARGroundingTask
+from axion_terratorch.checkpoints.loading import set_timesteps
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
-from axion_terratorch.inference.checkpoint import set_timesteps
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindGenerativeGrounding, count_parameters

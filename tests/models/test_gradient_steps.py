@@ -7,8 +7,8 @@ import torch
 import yaml
 from terratorch.cli_tools import build_lightning_cli
 
+from axion_terratorch.checkpoints import load_model
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference import load_model
 from axion_terratorch.models import TerraMindGenerativeGrounding
 from axion_terratorch.profiling import SavedTensorMeter
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from axion_terratorch.checkpoints import load_model
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference import load_model
 from axion_terratorch.models import LoraSettings, TerraMindResidualGrounding, count_parameters
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
 

@@ -14,9 +14,9 @@ import torch
 import yaml
 from inference.scene_data import TINY_CONFIG, tiny_model, write_checkpoint
 
+from axion_terratorch.checkpoints.export import CONFIG_FILE, load_export
+from axion_terratorch.checkpoints.loading import CheckpointError, load_model
 from axion_terratorch.cli import main
-from axion_terratorch.inference.checkpoint import CheckpointError, load_model
-from axion_terratorch.inference.export import CONFIG_FILE, load_export
 from axion_terratorch.models import TerraMindResidualGrounding
 
 from run_configs import REPO

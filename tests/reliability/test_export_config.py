@@ -5,8 +5,8 @@ import pytest
 import yaml
 from inference.scene_data import TINY_CONFIG
 
-from axion_terratorch.inference.checkpoint import CheckpointError
-from axion_terratorch.inference.export import CONFIG_FILE, load_export
+from axion_terratorch.checkpoints.export import CONFIG_FILE, load_export
+from axion_terratorch.checkpoints.loading import CheckpointError
 
 
 def export_folder(tmp_path, meta):

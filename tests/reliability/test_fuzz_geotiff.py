@@ -22,8 +22,9 @@ from tile_writers import scene, write_sparse_tif, write_tif
 
 from axion_terratorch.constants import S2L2A_BANDS
 from axion_terratorch.datasets import BadTileError, GeoTiffPairDataset, TileOptions, find_tiles
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
-from axion_terratorch.inference.tiling import Window
+from axion_terratorch.datasets.scene_bands import SceneInputError
+from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.tiling import Window
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from inference.scene_data import TINY_CONFIG, tiny_model, write_checkpoint
 
-from axion_terratorch.inference.checkpoint import CheckpointError, load_model
+from axion_terratorch.checkpoints.loading import CheckpointError, load_model
 from axion_terratorch.models.schema import (
     MAX_NODES,
     ModelConfigError,

@@ -13,7 +13,7 @@ import yaml
 from inference.scene_data import TINY_CONFIG, write_pair
 
 from axion_terratorch.cli import main
-from axion_terratorch.inference.files import check_outputs
+from axion_terratorch.output_files import check_outputs
 
 from run_configs import REPO
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from inference.scene_data import tiny_model, write_checkpoint
 
+from axion_terratorch.checkpoints.export import CONFIG_FILE, MARKER_FILE, MARKER_TEXT
 from axion_terratorch.cli import main
-from axion_terratorch.inference.export import CONFIG_FILE, MARKER_FILE, MARKER_TEXT
 
 GOOD = "tile,sar_agreement\na,0.5\nb,0.6\nc,0.7\n"
 
@@ -67,7 +67,7 @@ def test_overwrite_says_what_it_deletes(tmp_path, caplog):
     ckpt = write_checkpoint(tiny_model(), tmp_path / "model.ckpt")
     folder = tmp_path / "export"
     assert main(["export", "--checkpoint", str(ckpt), "--output", str(folder)]) == 0
-    with caplog.at_level(logging.WARNING, logger="axion_terratorch.inference.export"):
+    with caplog.at_level(logging.WARNING, logger="axion_terratorch.checkpoints.export"):
         assert (
             main(["export", "--checkpoint", str(ckpt), "--output", str(folder), "--merged", "--overwrite"])
             == 0

@@ -6,8 +6,9 @@ import pytest
 from inference.scene_data import BANDS, scene_arrays, write_raster
 
 from axion_terratorch.cli import main
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
-from axion_terratorch.inference.tiling import Window
+from axion_terratorch.datasets.scene_bands import SceneInputError
+from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.tiling import Window
 
 SIZE = 32
 

@@ -14,8 +14,9 @@ import pytest
 import rasterio
 from inference.scene_data import write_raster
 
-from axion_terratorch.inference.geotiff import SceneInputError, SceneInputs
-from axion_terratorch.inference.tiling import Window
+from axion_terratorch.datasets.scene_bands import SceneInputError
+from axion_terratorch.datasets.scene_inputs import SceneInputs
+from axion_terratorch.datasets.tiling import Window
 
 from run_configs import SHARED_DATA, SHARED_SEN12MSCR, SHARED_SSL4EO
 

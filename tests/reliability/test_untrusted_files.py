@@ -12,17 +12,17 @@ from safetensors import SafetensorError
 from tile_writers import write_npz
 
 from axion_terratorch.checkpoint_io import AtomicCheckpointIO
-from axion_terratorch.datasets import BadTileError, NpzTileDataset, TileOptions
-from axion_terratorch.datasets.stage2 import Stage2Source
-from axion_terratorch.inference.checkpoint import CheckpointError, load_model, read_checkpoint
-from axion_terratorch.inference.export import (
+from axion_terratorch.checkpoints.export import (
     CONFIG_FILE,
     EXTRA_FILE,
     MERGED_FILE,
     export_checkpoint,
     load_export,
 )
-from axion_terratorch.inference.selection import _checkpoint_metrics
+from axion_terratorch.checkpoints.loading import CheckpointError, load_model, read_checkpoint
+from axion_terratorch.checkpoints.selection import _checkpoint_metrics
+from axion_terratorch.datasets import BadTileError, NpzTileDataset, TileOptions
+from axion_terratorch.datasets.stage2 import Stage2Source
 from axion_terratorch.models.terramind_generation import load_checkpoint
 
 

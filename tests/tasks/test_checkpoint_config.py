@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from axion_terratorch import SARGroundingTask
+from axion_terratorch.checkpoints import CheckpointError, load_model
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
-from axion_terratorch.inference import CheckpointError, load_model
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindResidualGrounding

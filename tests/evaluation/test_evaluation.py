@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from scene_data import tiny_model
+from inference.scene_data import tiny_model
 from scipy import stats
 from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
@@ -15,17 +15,17 @@ from torchmetrics.functional.image import (
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
-from axion_terratorch.functional import luminance, sar_agreement
-from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
-from axion_terratorch.inference.evaluation import (
+from axion_terratorch.evaluation.comparison import paired_comparison, read_tiles_csv
+from axion_terratorch.evaluation.loop import (
     IdentityGrounding,
     build_datamodule,
     iterate_batches,
     summarise,
 )
+from axion_terratorch.evaluation.report import write_report
+from axion_terratorch.evaluation.tile_scores import copy_of_sar_ratio, score_tiles
+from axion_terratorch.functional import luminance, sar_agreement
 from axion_terratorch.inference.quality import check_tiles
-from axion_terratorch.inference.report import write_report
-from axion_terratorch.inference.tile_scores import copy_of_sar_ratio, score_tiles
 from axion_terratorch.lpips import LPIPSDistance
 
 DATA = {

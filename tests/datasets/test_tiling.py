@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from axion_terratorch.inference.tiling import TileLayout, ramp, window_starts
+from axion_terratorch.datasets.tiling import TileLayout, ramp, window_starts
 
 
 @pytest.mark.parametrize(

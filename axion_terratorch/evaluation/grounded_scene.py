@@ -1,4 +1,5 @@
-"""``check_scene``: the quality check of a grounded GeoTIFF made by any tool, without a model."""
+"""``check_grounded_scene``: the quality check of a grounded GeoTIFF made by any tool, without a model
+(``axion-stage3 check``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from axion_terratorch.inference.sidecar import build_sidecar
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 
 
-def check_scene(
+def check_grounded_scene(
     s1: PathLike,
     optical: PathLike,
     grounded: PathLike,
@@ -43,7 +44,7 @@ def check_scene(
         grounded_units: The same for the grounded file.
         check: Thresholds of the verdict (default :class:`QualityCheck`).
         lpips: Report the LPIPS change: ``None`` when its backbone weights are on this machine
-            (no download), ``True`` always, ``False`` never (:func:`~.statistics.optional_lpips`).
+            (no download), ``True`` always, ``False`` never (:func:`~axion_terratorch.inference.statistics.optional_lpips`).
         max_scored_blocks: At most this many 256 px blocks, spread over the scene, are scored.
         device: Torch device of the scores.
         s1_units: Sentinel-1 units (:class:`~axion_terratorch.datasets.scene_inputs.SceneInputs`).

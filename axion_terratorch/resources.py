@@ -1,4 +1,6 @@
-"""Checks a command runs before its long work: device, writable folders, free disk space (YAML files: :func:`axion_terratorch.config.read_yaml`).
+"""The machine resources a command needs, checked before its long work: an available device, writable
+folders, free disk space (argument values: :mod:`axion_terratorch.argument_bounds`; YAML files:
+:func:`axion_terratorch.config.read_yaml`).
 
 Each raises a ``ValueError`` (or ``OSError``) whose one-line message names the option or file and the
 fix, so ``axion-stage3`` reports it with exit status 2 before a model is built or a window is read.
@@ -82,39 +84,3 @@ def check_free_space(folder: str | os.PathLike[str], needed: int, what: str, opt
             f"free some space or set {option} to a folder on a larger disk"
         )
         raise OSError(msg)
-
-
-#: ``(low, high)`` of the options that set how much work a command does, by option name.
-OPTION_BOUNDS: dict[str, tuple[int, int]] = {
-    "--window": (16, 8192),
-    "--overlap": (0, 4096),
-    "--batch-size": (1, 4096),
-    "--tile-size": (16, 8192),
-    "--timesteps": (1, 1000),
-}
-
-
-def check_bounds(values: dict[str, int | None]) -> None:
-    """Refuse an option outside :data:`OPTION_BOUNDS` (``None``: not given), before any work.
-
-    Raises:
-        ValueError: One line naming the option, its value and the range.
-    """
-    for option, value in values.items():
-        if value is None:
-            continue
-        low, high = OPTION_BOUNDS[option]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            msg = f"{option} {value}: must be an integer from {low} to {high}"
-            raise ValueError(msg)
-
-
-def check_overlap(window: int, overlap: int) -> None:
-    """Refuse an overlap above half the window: each pixel would be computed more than four times.
-
-    Raises:
-        ValueError: Naming both options.
-    """
-    if overlap > window // 2:
-        msg = f"--overlap {overlap} is more than half of --window {window}; use at most {window // 2}"
-        raise ValueError(msg)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from axion_terratorch.inference.checkpoint import read_checkpoint
+from axion_terratorch.checkpoints.loading import read_checkpoint
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from axion_terratorch.config import instantiate, read_yaml
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference.tile_scores import Row, score_tiles
+from axion_terratorch.evaluation.tile_scores import Row, score_tiles
 from axion_terratorch.lpips import LPIPSDistance
 
 logger = logging.getLogger(__name__)

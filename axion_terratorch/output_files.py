@@ -1,4 +1,5 @@
-"""Atomic JSON and CSV writers of the reports."""
+"""The files a command writes: atomic JSON and CSV reports, outputs refused when they would overwrite an
+input, and a written GeoTIFF read back (a full disk shows only on closing)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Scene lists of ``axion-stage3 predict --scenes`` / ``--scenes-dir``: how they are dealt out and resumed.
+"""A scene-list run of ``axion-stage3 predict --scenes`` / ``--scenes-dir``: how its scenes are dealt out and resumed.
 
-The lists themselves are read by :mod:`axion_terratorch.datasets.scene_list` (re-exported here).
+The lists themselves are read by :mod:`axion_terratorch.datasets.scene_list`.
 Each scene is written to ``<output_dir>/<name>.tif`` with its sidecar ``<name>.json``; a scene whose
 outputs are complete and were made by the same checkpoint and options is skipped on a rerun
 (:func:`resume_key`).
@@ -13,22 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from axion_terratorch.constants import PathLike
-from axion_terratorch.datasets.scene_list import (
-    SceneEntry,
-    check_unique_names,
-    find_scene_pairs,
-    read_scene_csv,
-)
-
-__all__ = [
-    "SceneEntry",
-    "check_unique_names",
-    "find_scene_pairs",
-    "finished_sidecar",
-    "read_scene_csv",
-    "resume_key",
-    "scene_rank",
-]
+from axion_terratorch.datasets.scene_list import SceneEntry
 
 #: Settings of :class:`~axion_terratorch.inference.scene.GroundingOptions` that do not change the output.
 _COSMETIC_SETTINGS = ("progress", "device")

@@ -1,7 +1,8 @@
-"""Argument checks of the constructors, with one message form: ``<name> must be ..., got <value>``.
+"""Bounds of argument values: the constructors' (one message form: ``<name> must be ..., got <value>``)
+and the command-line options' that set how much work a command does.
 
-The names are the ones the user configures (``lora.rank``, ``cycle_weight``), so a refused value in
-a YAML file or on the command line is found from the message alone.
+The names are the ones the user configures (``lora.rank``, ``cycle_weight``, ``--overlap``), so a
+refused value in a YAML file or on the command line is found from the message alone.
 """
 
 from __future__ import annotations
@@ -59,3 +60,39 @@ def check_fraction(values: Mapping[str, float]) -> None:
         if not 0 <= value < 1:
             msg = f"{name} must be in [0, 1), got {value}"
             raise ValueError(msg)
+
+
+#: ``(low, high)`` of the options that set how much work a command does, by option name.
+OPTION_BOUNDS: dict[str, tuple[int, int]] = {
+    "--window": (16, 8192),
+    "--overlap": (0, 4096),
+    "--batch-size": (1, 4096),
+    "--tile-size": (16, 8192),
+    "--timesteps": (1, 1000),
+}
+
+
+def check_option_bounds(values: dict[str, int | None]) -> None:
+    """Refuse an option outside :data:`OPTION_BOUNDS` (``None``: not given), before any work.
+
+    Raises:
+        ValueError: One line naming the option, its value and the range.
+    """
+    for option, value in values.items():
+        if value is None:
+            continue
+        low, high = OPTION_BOUNDS[option]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            msg = f"{option} {value}: must be an integer from {low} to {high}"
+            raise ValueError(msg)
+
+
+def check_overlap(window: int, overlap: int) -> None:
+    """Refuse an overlap above half the window: each pixel would be computed more than four times.
+
+    Raises:
+        ValueError: Naming both options.
+    """
+    if overlap > window // 2:
+        msg = f"--overlap {overlap} is more than half of --window {window}; use at most {window // 2}"
+        raise ValueError(msg)

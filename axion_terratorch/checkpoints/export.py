@@ -34,9 +34,7 @@ import torch
 import yaml
 from torch import Tensor, nn
 
-from axion_terratorch.config import read_yaml
-from axion_terratorch.constants import PathLike
-from axion_terratorch.inference.checkpoint import (
+from axion_terratorch.checkpoints.loading import (
     CheckpointError,
     build_from_spec,
     load_model,
@@ -44,6 +42,8 @@ from axion_terratorch.inference.checkpoint import (
     read_checkpoint,
     without_base_download,
 )
+from axion_terratorch.config import read_yaml
+from axion_terratorch.constants import PathLike
 from axion_terratorch.models.schema import ModelSpec, check_bounded, read_model_config
 
 logger = logging.getLogger(__name__)

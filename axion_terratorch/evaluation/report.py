@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference.comparison import paired_comparison, read_tiles_csv
-from axion_terratorch.inference.evaluation import evaluate, summarise
-from axion_terratorch.inference.files import write_csv, write_json
-from axion_terratorch.inference.tile_scores import Row
+from axion_terratorch.evaluation.comparison import paired_comparison, read_tiles_csv
+from axion_terratorch.evaluation.loop import evaluate, summarise
+from axion_terratorch.evaluation.tile_scores import Row
 from axion_terratorch.lpips import LPIPSDistance
+from axion_terratorch.output_files import write_csv, write_json
 from axion_terratorch.panels import save_comparison_panel
 
 logger = logging.getLogger(__name__)

@@ -1,12 +1,12 @@
 import pytest
 import torch
 import yaml
-from scene_data import TINY_CONFIG, scene_arrays, tiny_model, write_checkpoint
+from inference.scene_data import TINY_CONFIG, scene_arrays, tiny_model, write_checkpoint
 
+from axion_terratorch.checkpoints.export import export_checkpoint, extra_weights, load_export, peft_modules
+from axion_terratorch.checkpoints.loading import CheckpointError, build_model, load_model
+from axion_terratorch.checkpoints.selection import rank_checkpoints
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
-from axion_terratorch.inference.checkpoint import CheckpointError, build_model, load_model
-from axion_terratorch.inference.export import export_checkpoint, extra_weights, load_export, peft_modules
-from axion_terratorch.inference.selection import rank_checkpoints
 
 
 @pytest.fixture(scope="module")
