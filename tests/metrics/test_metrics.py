@@ -214,4 +214,3 @@ def test_a_clone_per_stage_has_its_prefix_and_its_own_state():
     }
     assert test.compute() == {}
     assert metrics.compute() == {}
-
