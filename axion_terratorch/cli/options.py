@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import get_args
+from typing import Any, get_args
 
 from axion_terratorch.constants import OpticalUnits
 from axion_terratorch.inference.quality import QualityCheck
@@ -52,6 +52,35 @@ def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str, requ
         type=float,
         help="optical nodata value for a file that declares none (default 0; -9999, -32768 or 65535 must be named)",
     )
+
+
+def reading_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How a scene's files are read (``--optical-units``, ``--s1-units``, ``--optical-nodata``), as the
+    keyword arguments of ``check_grounded_scene``, ``predict_scene`` and ``SceneListDataModule``."""
+    return {
+        "optical_units": args.optical_units,
+        "s1_units": args.s1_units,
+        "optical_nodata": args.optical_nodata,
+    }
+
+
+def window_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``predict``'s model windows (``--window``, ``--overlap``, ``--batch-size``), as keyword arguments
+    of ``GroundingOptions`` (one scene) and ``SceneListDataModule`` (a list)."""
+    return {"window": args.window, "overlap": args.overlap, "batch_size": args.batch_size}
+
+
+def output_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How ``predict`` computes, checks and writes a grounded scene (``--dn``, ``--precision``,
+    ``--fallback``, the quality thresholds, ``--quiet``), as keyword arguments of ``GroundingOptions``
+    (one scene) and ``SceneWriter`` (a list). ``ValueError`` names a threshold out of range."""
+    return {
+        "dn": args.dn,
+        "precision": args.precision,
+        "fallback": args.fallback,
+        "check": quality_check(args),
+        "progress": not args.quiet,
+    }
 
 
 def add_units_argument(parser: argparse.ArgumentParser, image: str = "optical") -> None:
