@@ -27,6 +27,7 @@ from typing import Any
 
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.cli.errors import FAILED, INPUT_ERROR
+from axion_terratorch.cli.options import add_device_argument
 
 #: Exit code for a config or argument error (the message names the key).
 CONFIG_ERROR = INPUT_ERROR
@@ -66,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for name, options in MODEL_OVERRIDES.items():
         parser.add_argument("--" + name.replace("_", "-"), default=None, **options)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    add_device_argument(parser)
     parser.add_argument(
         "--cpu-half",
         choices=["bfloat16", "float16"],

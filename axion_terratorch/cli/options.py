@@ -98,9 +98,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, run: bool = True) ->
     ``--device``, ``--lpips``/``--no-lpips`` and ``--quiet`` of a command that runs the model."""
     parser.add_argument("-c", "--config", help="the run's YAML, for checkpoints without a model config")
     if run:
-        parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
+        add_device_argument(parser)
         add_lpips_switch(parser)
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device``: the torch device the model runs on (default ``cpu``)."""
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default cpu)")
 
 
 def add_lpips_switch(parser: argparse.ArgumentParser) -> None:
