@@ -21,7 +21,6 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from rasterio.errors import RasterioError
 from tqdm.auto import tqdm
 
-from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.compat.lightning import return_no_predictions
 from axion_terratorch.compat.terratorch import is_batch_writer
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY, PathLike
@@ -39,10 +38,9 @@ from axion_terratorch.inference.scene import (
     InferencePrecision,
     SceneAccumulator,
     WindowBatch,
-    remove_scene_temporaries,
 )
 from axion_terratorch.inference.scene_list_run import expected_key, finished_sidecar, scene_rank
-from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
+from axion_terratorch.inference.sidecar import grounded_files, prediction_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 from axion_terratorch.output_files import check_outputs, dump_json, file_sha256
 
@@ -283,12 +281,9 @@ class SceneWriter(BasePredictionWriter):
     def _start(self, index: int) -> None:
         entry, scene = self._entries[index], self._pending[index]
         output = self.output_path(entry)
-        sidecar = sidecar_path(output)
-        remove_scene_temporaries(output)
-        remove_stale_temporaries(sidecar)
         stack = contextlib.ExitStack()
         try:
-            output_tmp, sidecar_tmp = stack.enter_context(atomic_paths(output, sidecar))
+            output_tmp, sidecar_tmp = stack.enter_context(grounded_files(output))
             statistics = SceneStatistics(self._bands, self._lpips, self.options.device)
             accumulator = stack.enter_context(
                 SceneAccumulator(scene, output_tmp, output, self.options, statistics)
@@ -306,19 +301,15 @@ class SceneWriter(BasePredictionWriter):
         assert self._open is not None
         scene = self._open
         statistics = scene.accumulator.finish()
-        fallbacks = statistics.fallback_windows if self.options.fallback == "input" else None
-        sidecar = build_sidecar(
+        sidecar = prediction_sidecar(
             scene.output,
             scene.scene,
             statistics,
             self.options,
-            self.options.check,
             self._checkpoint,
             self._lpips_note,
-            fallbacks,
-            windows=statistics.windows,
-            checkpoint_sha256=self._digest,
-            input_options=self._input_options,
+            self._digest,
+            self._input_options,
         )
         dump_json(scene.sidecar_tmp, sidecar)
         scene.stack.close()  # closes the files, removes the sum, renames GeoTIFF and sidecar together

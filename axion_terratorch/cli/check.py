@@ -13,6 +13,7 @@ from axion_terratorch.cli.options import (
     add_units_argument,
     print_lpips_note,
     quality_check,
+    reading_options,
 )
 from axion_terratorch.constants import DEFAULT_BANDS
 
@@ -58,12 +59,10 @@ def run(args: argparse.Namespace) -> int:
             args.grounded,
             bands=args.compare_bands,
             optical_bands=args.optical_bands,
-            optical_units=args.optical_units,
             grounded_units=args.grounded_units,
             check=quality_check(args),
             lpips=args.lpips,
-            s1_units=args.s1_units,
-            optical_nodata=args.optical_nodata,
+            **reading_options(args),
         )
         if args.json:
             write_json(args.json, result)

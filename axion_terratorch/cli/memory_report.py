@@ -27,11 +27,29 @@ from typing import Any
 
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.cli.errors import FAILED, INPUT_ERROR
+from axion_terratorch.cli.options import add_device_argument
 
 #: Exit code for a config or argument error (the message names the key).
 CONFIG_ERROR = INPUT_ERROR
 #: Exit code when the peak exceeds ``--max-gib``.
 OVER_BUDGET = FAILED
+#: Flags that override an argument of the config's model, by argument name: their ``add_argument``
+#: keywords (default ``None``: the config's value).
+MODEL_OVERRIDES: dict[str, dict[str, Any]] = {
+    "timesteps": {"type": int, "help": "DDIM steps (generative models)"},
+    "gradient_steps": {
+        "type": int,
+        "help": "backpropagate through the last N DDIM steps only (generative models); default: the config",
+    },
+    "checkpoint_steps": {
+        "action": argparse.BooleanOptionalAction,
+        "help": "per-denoising-step activation checkpointing (generative models); default: the config",
+    },
+    "frozen_dtype": {
+        "choices": ["float32", "float16", "bfloat16"],
+        "help": "storage dtype of the frozen weights (generative models); default: the config",
+    },
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,26 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tile-size", type=int, default=None, help="tile side in px; default: data tile_size"
     )
-    parser.add_argument("--timesteps", type=int, default=None, help="DDIM steps (generative models)")
-    parser.add_argument(
-        "--gradient-steps",
-        type=int,
-        default=None,
-        help="backpropagate through the last N DDIM steps only (generative models); default: the config",
-    )
-    parser.add_argument(
-        "--checkpoint-steps",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="per-denoising-step activation checkpointing (generative models); default: the config",
-    )
-    parser.add_argument(
-        "--frozen-dtype",
-        choices=["float32", "float16", "bfloat16"],
-        default=None,
-        help="storage dtype of the frozen weights (generative models); default: the config",
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    for name, options in MODEL_OVERRIDES.items():
+        parser.add_argument("--" + name.replace("_", "-"), default=None, **options)
+    add_device_argument(parser)
     parser.add_argument(
         "--cpu-half",
         choices=["bfloat16", "float16"],
@@ -160,14 +161,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         "batch_size": args.batch_size if args.batch_size is not None else int(data_args.get("batch_size", 1)),
         "tile_size": args.tile_size if args.tile_size is not None else _tile_size(data_args),
         "overrides": {
-            key: value
-            for key, value in (
-                ("timesteps", args.timesteps),
-                ("gradient_steps", args.gradient_steps),
-                ("checkpoint_steps", args.checkpoint_steps),
-                ("frozen_dtype", args.frozen_dtype),
-            )
-            if value is not None
+            name: getattr(args, name) for name in MODEL_OVERRIDES if getattr(args, name) is not None
         },
         "quick": False,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import get_args
+from typing import Any, get_args
 
 from axion_terratorch.constants import OpticalUnits
 from axion_terratorch.inference.quality import QualityCheck
@@ -54,6 +54,35 @@ def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str, requ
     )
 
 
+def reading_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How a scene's files are read (``--optical-units``, ``--s1-units``, ``--optical-nodata``), as the
+    keyword arguments of ``check_grounded_scene``, ``predict_scene`` and ``SceneListDataModule``."""
+    return {
+        "optical_units": args.optical_units,
+        "s1_units": args.s1_units,
+        "optical_nodata": args.optical_nodata,
+    }
+
+
+def window_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``predict``'s model windows (``--window``, ``--overlap``, ``--batch-size``), as keyword arguments
+    of ``GroundingOptions`` (one scene) and ``SceneListDataModule`` (a list)."""
+    return {"window": args.window, "overlap": args.overlap, "batch_size": args.batch_size}
+
+
+def output_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How ``predict`` computes, checks and writes a grounded scene (``--dn``, ``--precision``,
+    ``--fallback``, the quality thresholds, ``--quiet``), as keyword arguments of ``GroundingOptions``
+    (one scene) and ``SceneWriter`` (a list). ``ValueError`` names a threshold out of range."""
+    return {
+        "dn": args.dn,
+        "precision": args.precision,
+        "fallback": args.fallback,
+        "check": quality_check(args),
+        "progress": not args.quiet,
+    }
+
+
 def add_units_argument(parser: argparse.ArgumentParser, image: str = "optical") -> None:
     """``--<image>-units``: how an optical GeoTIFF's values are read (``auto``, ``reflectance``, ``dn``)."""
     parser.add_argument(
@@ -69,9 +98,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, run: bool = True) ->
     ``--device``, ``--lpips``/``--no-lpips`` and ``--quiet`` of a command that runs the model."""
     parser.add_argument("-c", "--config", help="the run's YAML, for checkpoints without a model config")
     if run:
-        parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
+        add_device_argument(parser)
         add_lpips_switch(parser)
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device``: the torch device the model runs on (default ``cpu``)."""
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default cpu)")
 
 
 def add_lpips_switch(parser: argparse.ArgumentParser) -> None:

@@ -14,8 +14,10 @@ from axion_terratorch.cli.options import (
     add_scene_arguments,
     add_units_argument,
     check_config_argument,
+    output_options,
     print_lpips_note,
-    quality_check,
+    reading_options,
+    window_options,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,17 +88,7 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         check_overlap(args.window, args.overlap)
-        options = GroundingOptions(
-            window=args.window,
-            overlap=args.overlap,
-            batch_size=args.batch_size,
-            precision=args.precision,
-            device=args.device,
-            dn=args.dn,
-            progress=not args.quiet,
-            fallback=args.fallback,
-            check=quality_check(args),
-        )
+        options = GroundingOptions(device=args.device, **window_options(args), **output_options(args))
         sidecar = predict_scene(
             args.checkpoint,
             args.s1,
@@ -104,12 +96,10 @@ def run(args: argparse.Namespace) -> int:
             args.output,
             options,
             optical_bands=args.bands,
-            optical_units=args.optical_units,
             timesteps=args.timesteps,
             lpips=args.lpips,
             config=args.config,
-            s1_units=args.s1_units,
-            optical_nodata=args.optical_nodata,
+            **reading_options(args),
         )
     except (ValueError, TypeError, OSError) as err:  # SceneInputError, CheckpointError included
         return report("predict", err)

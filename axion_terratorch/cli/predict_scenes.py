@@ -127,7 +127,12 @@ def run(args: argparse.Namespace) -> int:
     2 on bad options or list (one line, nothing written).
     """
     from axion_terratorch.cli.errors import report
-    from axion_terratorch.cli.options import check_config_argument, quality_check
+    from axion_terratorch.cli.options import (
+        check_config_argument,
+        output_options,
+        reading_options,
+        window_options,
+    )
 
     try:
         check_scene_list(args)
@@ -146,26 +151,18 @@ def run(args: argparse.Namespace) -> int:
             s1_pattern=args.s1_pattern,
             optical_pattern=args.optical_pattern,
             optical_bands=args.bands,
-            optical_units=args.optical_units,
-            s1_units=args.s1_units,
-            optical_nodata=args.optical_nodata,
-            window=args.window,
-            overlap=args.overlap,
-            batch_size=args.batch_size,
             num_workers=args.num_workers,
+            **reading_options(args),
+            **window_options(args),
         )
         writer = SceneWriter(
             args.output_dir,
-            dn=args.dn,
-            precision=args.precision,
-            fallback=args.fallback,
-            check=quality_check(args),
             lpips=args.lpips,
             overwrite=args.overwrite,
             on_error=args.on_error,
             quicklook=args.quicklook,
-            progress=not args.quiet,
             timesteps=args.timesteps,
+            **output_options(args),
         )
         result = predict_scenes(
             args.checkpoint,

@@ -10,18 +10,12 @@ from pathlib import Path
 from rasterio.errors import RasterioIOError
 from torch import nn
 
-from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.checkpoints.loading import load_model, set_timesteps
 from axion_terratorch.constants import OpticalUnits, PathLike
 from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.datasets.units import S1Units
-from axion_terratorch.inference.scene import (
-    GroundingOptions,
-    check_scratch_space,
-    remove_scene_temporaries,
-    write_grounded,
-)
-from axion_terratorch.inference.sidecar import build_sidecar, sidecar_path
+from axion_terratorch.inference.scene import GroundingOptions, check_scratch_space, write_grounded
+from axion_terratorch.inference.sidecar import grounded_files, prediction_sidecar, sidecar_path
 from axion_terratorch.inference.statistics import SceneStatistics, optional_lpips
 from axion_terratorch.output_files import (
     check_outputs,
@@ -128,9 +122,7 @@ def predict_scene(
     check_scratch_space(optical, len(bands), folder)
     scene = SceneInputs(s1, optical, bands, optical_bands, optical_units, s1_units, optical_nodata)
     lpips_model, note = optional_lpips(bands, lpips)
-    remove_scene_temporaries(output)
-    remove_stale_temporaries(sidecar_file)
-    with atomic_paths(output, sidecar_file) as (output_tmp, sidecar_tmp):
+    with grounded_files(output) as (output_tmp, sidecar_tmp):
         statistics = SceneStatistics(bands, lpips_model, options.device)
         try:
             write_grounded(model, scene, output_tmp, output, options, statistics)
@@ -138,20 +130,8 @@ def predict_scene(
             if not _write_error(error):
                 raise
             raise OSError(write_failure(output, error)) from error
-        fallbacks = statistics.fallback_windows if options.fallback == "input" else None
-        sidecar = build_sidecar(
-            output,
-            scene,
-            statistics,
-            options,
-            options.check,
-            checkpoint,
-            note,
-            fallbacks,
-            windows=statistics.windows,
-            checkpoint_sha256=digest,
-            input_options=input_options(optical_bands, optical_units, timesteps, s1_units, optical_nodata),
-        )
+        reading = input_options(optical_bands, optical_units, timesteps, s1_units, optical_nodata)
+        sidecar = prediction_sidecar(output, scene, statistics, options, checkpoint, note, digest, reading)
         dump_json(sidecar_tmp, sidecar)
         check_written_raster(output_tmp, output)
     logger.info("wrote %s (%s)", output, sidecar["quality_flag"])

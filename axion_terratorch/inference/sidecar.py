@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import axion_terratorch
+from axion_terratorch.atomic import atomic_paths, remove_stale_temporaries
 from axion_terratorch.datasets.scene_inputs import SceneInputs
 from axion_terratorch.inference.quality import QualityCheck
-from axion_terratorch.inference.scene import GroundingOptions
+from axion_terratorch.inference.scene import GroundingOptions, remove_scene_temporaries
 from axion_terratorch.inference.statistics import SceneStatistics
 
 #: The statistics the quality verdict takes, in :meth:`QualityCheck.verdict`'s order.
@@ -20,6 +22,45 @@ VERDICT_SCORES = ("sar_agreement_input", "sar_agreement", "sar_imprint", "sar_ag
 def sidecar_path(output: str | os.PathLike[str]) -> Path:
     """``OUT.tif`` -> ``OUT.json``."""
     return Path(output).with_suffix(".json")
+
+
+@contextmanager
+def grounded_files(output: str | os.PathLike[str]) -> Iterator[tuple[Path, Path]]:
+    """The temporary GeoTIFF and sidecar of ``output``, renamed together when the block succeeds
+    (removed when it fails); the temporary files a killed earlier run left beside them are removed
+    first."""
+    sidecar = sidecar_path(output)
+    remove_scene_temporaries(output)
+    remove_stale_temporaries(sidecar)
+    with atomic_paths(output, sidecar) as paths:
+        yield paths
+
+
+def prediction_sidecar(
+    output: str | os.PathLike[str],
+    scene: SceneInputs,
+    statistics: SceneStatistics,
+    options: GroundingOptions,
+    checkpoint: str | os.PathLike[str] | None,
+    lpips_note: str | None,
+    checkpoint_sha256: str | None,
+    input_options: Mapping[str, object],
+) -> dict[str, object]:
+    """:func:`build_sidecar` of a scene ``predict`` grounded with ``options``: judged by
+    ``options.check``, fallback windows counted when ``options.fallback`` is ``input``."""
+    return build_sidecar(
+        output,
+        scene,
+        statistics,
+        options,
+        options.check,
+        checkpoint,
+        lpips_note,
+        statistics.fallback_windows if options.fallback == "input" else None,
+        windows=statistics.windows,
+        checkpoint_sha256=checkpoint_sha256,
+        input_options=input_options,
+    )
 
 
 def build_sidecar(

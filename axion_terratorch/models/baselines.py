@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kornia.filters import gaussian_blur2d, guided_blur
+from kornia.filters import guided_blur
 from torch import Tensor, nn
 
 from axion_terratorch.argument_bounds import check_at_least, check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, S1GRD_MEAN, S1GRD_STD
+from axion_terratorch.functional import smooth
 from axion_terratorch.models.inputs import unpack_image
 
 
@@ -52,11 +53,7 @@ class SARGuidedFilter(nn.Module):
         """The despeckled SAR intensity, ``(B, 1, H, W)`` in standard units."""
         mean = sar.new_tensor(S1GRD_MEAN).view(1, -1, 1, 1)
         std = sar.new_tensor(S1GRD_STD).view(1, -1, 1, 1)
-        guide = ((sar - mean) / std).mean(dim=1, keepdim=True)
-        if self.despeckle_sigma > 0:
-            size = 2 * round(3 * self.despeckle_sigma) + 1
-            guide = gaussian_blur2d(guide, size, (self.despeckle_sigma, self.despeckle_sigma))
-        return guide
+        return smooth(((sar - mean) / std).mean(dim=1, keepdim=True), self.despeckle_sigma)
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Return the filtered optical image, ``(B, C, H, W)`` reflectance."""

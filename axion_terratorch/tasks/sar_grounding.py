@@ -14,7 +14,6 @@ from torch import Tensor, nn
 
 from axion_terratorch.argument_bounds import check_at_least, check_positive
 from axion_terratorch.callbacks.progress import step_progress_bar
-from axion_terratorch.compat.lightning import batches_processed_in_epoch
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
 from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
@@ -35,11 +34,13 @@ from axion_terratorch.tasks.checkpointing import (
 )
 from axion_terratorch.tasks.module_configs import TrustClassPaths, build_from_checkpoint, trusting
 from axion_terratorch.tasks.optimizers import configure_optimizer
+from axion_terratorch.tasks.resume import skip_trained_batches
 from axion_terratorch.tasks.settings import (
     check_data_bands,
     check_trainer_settings,
     on_model_bands,
 )
+from axion_terratorch.tasks.stage_logging import batch_size, log_metrics, term_names
 
 __all__ = [
     "MODEL_PREFIX",
@@ -49,10 +50,6 @@ __all__ = [
     "check_trainer_settings",
     "gate_loss",
 ]
-#: Metrics shown in the progress bar: fidelity, and the SAR agreement beside it.
-#: Validation metrics on the progress bar: fidelity, its gain over the input, and the SAR agreement
-#: with its excess over the true image's (the over-grounding signal the docs say to watch).
-PROGRESS_BAR_METRICS = ("psnr", "psnr_gain", "sar_agreement", "sar_agreement_excess")
 
 
 class SARGroundingTask(TerraTorchTask):
@@ -309,14 +306,8 @@ class SARGroundingTask(TerraTorchTask):
 
     def compute_loss(self, output: Tensor, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Loss terms for one batch; the total is under ``"loss"``. Override to add terms."""
-        image = batch["image"]
-        terms = self.loss(
-            output,
-            image[OPTICAL_KEY],
-            image[SAR_KEY],
-            target=batch.get(self.target_key),
-            mask=self.loss_mask(batch),
-        )
+        optical, sar, target = self._inputs(batch)
+        terms = self.loss(output, optical, sar, target=target, mask=self.loss_mask(batch))
         gate = getattr(self.model, "last_gate", None)
         if self.gate_weight > 0 and gate is not None and self.error_mask_key in batch:
             terms["gate"] = gate_loss(gate, batch[self.error_mask_key], batch.get(self.valid_mask_key))
@@ -346,23 +337,14 @@ class SARGroundingTask(TerraTorchTask):
                 rank_zero_info(f"{name}: {note}")
 
     def on_train_start(self) -> None:
-        """After resuming from a mid-epoch checkpoint, skip the batches that epoch already trained on.
-
-        Applies to training loaders whose sampler has ``skip`` (the project's data modules use
-        :class:`~axion_terratorch.datamodules.sampling.ResumableRandomSampler`): their order depends
-        only on the seed and the epoch, so the resumed run sees the batches the interrupted one would
-        have seen next.
-        """
-        done = batches_processed_in_epoch(self.trainer)
-        loader = self.trainer.train_dataloader
-        sampler = getattr(loader, "sampler", None)
-        if 0 < done < self.trainer.num_training_batches and hasattr(sampler, "skip"):
-            sampler.skip(done * loader.batch_size)
+        """After resuming from a mid-epoch checkpoint, skip the batches that epoch already trained on
+        (:func:`~axion_terratorch.tasks.resume.skip_trained_batches`)."""
+        skip_trained_batches(self.trainer)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
         """Forward, loss and logging of one training batch."""
         terms = self.compute_loss(self(batch["image"]), batch)
-        size = _batch_size(batch)
+        size = batch_size(batch)
         self.log("train/loss", terms["loss"], batch_size=size, prog_bar=True)
         self.log_dict(self._term_names("train", terms), batch_size=size)
         return terms["loss"]
@@ -382,46 +364,29 @@ class SARGroundingTask(TerraTorchTask):
     def _evaluate(self, batch: dict[str, Any], stage: str, metrics: GroundingMetrics) -> Tensor:
         output = self(batch["image"])
         terms = self.compute_loss(output, batch)
-        size = _batch_size(batch)
+        size = batch_size(batch)
         self.log(f"{stage}/loss", terms["loss"], batch_size=size, sync_dist=True)
         self.log_dict(self._term_names(stage, terms), batch_size=size, sync_dist=True)
-        image = batch["image"]
-        metrics.update(
-            output,
-            image[OPTICAL_KEY],
-            image[SAR_KEY],
-            target=batch.get(self.target_key),
-            mask=batch.get(self.valid_mask_key),
-        )
+        optical, sar, target = self._inputs(batch)
+        metrics.update(output, optical, sar, target=target, mask=batch.get(self.valid_mask_key))
         return terms["loss"]
+
+    def _inputs(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The optical input, the SAR and the target (``None`` without one) of a batch."""
+        image = batch["image"]
+        return image[OPTICAL_KEY], image[SAR_KEY], batch.get(self.target_key)
 
     def on_train_epoch_end(self) -> None:
         """No training metrics: they belong to validation (and would slow every step)."""
 
     def on_validation_epoch_end(self) -> None:
         """Log and reset the validation metrics."""
-        self._log_metrics("val", self.val_metrics)
+        log_metrics(self, "val", self.val_metrics)
 
     def on_test_epoch_end(self) -> None:
         """Log and reset the test metrics."""
-        self._log_metrics("test", self.test_metrics)
+        log_metrics(self, "test", self.test_metrics)
 
     def _term_names(self, stage: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
-        """``<stage>/loss/<term>`` for the terms in the total, ``<stage>/monitor/<term>`` for those
-        the loss weighs 0 (computed, not trained on; read from the loss's ``weights`` mapping)."""
-        weights = getattr(self.loss, "weights", None) or {}
-        return {
-            f"{stage}/{'monitor' if weights.get(name, 1) == 0 else 'loss'}/{name}": value
-            for name, value in terms.items()
-            if name != "loss"
-        }
-
-    def _log_metrics(self, stage: str, metrics: GroundingMetrics) -> None:
-        # torchmetrics synchronises its states across processes in compute().
-        for name, value in metrics.compute().items():
-            self.log(f"{stage}/{name}", value, prog_bar=name in PROGRESS_BAR_METRICS)
-        metrics.reset()
-
-
-def _batch_size(batch: dict[str, Any]) -> int:
-    return int(batch["image"][OPTICAL_KEY].shape[0])
+        """The log names of the loss's terms (:func:`~axion_terratorch.tasks.stage_logging.term_names`)."""
+        return term_names(stage, terms, getattr(self.loss, "weights", None) or {})
