@@ -16,6 +16,7 @@ from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, coerce_lora
 from axion_terratorch.models.radiometry import TileRadiometry
+from axion_terratorch.models.sar_alignment import SARRegistration
 from axion_terratorch.models.standardize import TerraMindStandardizer
 from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABackbone, Variant
 from axion_terratorch.models.unet_decoder import TokenUNetDecoder
@@ -79,6 +80,11 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             (``gate_weight``): the model learns where the Stage 2 estimate is wrong (clouds from the
             optical, moved boundaries and invented content from its disagreement with the SAR) and
             leaves the rest of the image as it is.
+        sar_registration: First move the optical estimate to where the SAR puts its structure
+            (:class:`~axion_terratorch.models.SARRegistration`, training-free, defaults: 64 px
+            windows), then correct the registered image: ``output = registered + correction``.
+            Where the SAR shows no confident structure the estimate is not moved. Tiles need at
+            least 64 px per side (``docs/quality.md``, "What the SAR adds").
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -101,6 +107,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         sar_resolution: SARResolution = "full",
         radiometry: Radiometry = "preserve",
         gate: bool = False,
+        sar_registration: bool = False,
     ) -> None:
         super().__init__()
         check_at_least(1, {"decoder_channels": decoder_channels})
@@ -159,10 +166,14 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         )
         #: The gate of the last forward pass, ``(B, 1, H, W)`` in [0, 1] (``None`` without ``gate``).
         self.last_gate: Tensor | None = None
+        self.registration = SARRegistration(bands) if sar_registration else None
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Return the grounded optical image, ``(B, C, H, W)`` reflectance."""
         sar, optical = unpack_image(image, len(self.bands))
+        if self.registration is not None:
+            with torch.no_grad():
+                optical = self.registration(image)
         height, width = optical.shape[-2:]
         pad = (0, -width % PATCH_SIZE, 0, -height % PATCH_SIZE)
         tile = TileRadiometry.of(optical) if self.radiometry == "preserve" else None

@@ -294,3 +294,20 @@ def test_tokens_only_sar_keeps_the_full_resolution_path_optical():
     assert changed == {"tokens": False, "full": True, "branch": True}
     with pytest.raises(ValueError, match="sar_resolution"):
         TerraMindResidualGrounding(variant="tiny", pretrained=False, sar_resolution="pixels")
+
+
+def test_sar_registration_moves_the_input_where_the_sar_puts_its_structure():
+    """Untrained (head at zero), the model with ``sar_registration`` returns the input registered to
+    the SAR: a shifted estimate comes back towards the truth, and a SAR without structure leaves it."""
+    generator = torch.Generator().manual_seed(0)
+    pattern = F.interpolate(torch.rand(1, 1, 8, 8, generator=generator), size=64)
+    truth = (0.05 + 0.25 * pattern).expand(1, 4, 64, 64).clone()
+    sar = -18 + 10 * pattern.expand(1, 2, 64, 64) + torch.randn(1, 2, 64, 64, generator=generator)
+    shifted = truth.roll((2, -1), dims=(-2, -1))
+    model = TerraMindResidualGrounding(variant="tiny", pretrained=False, sar_registration=True).eval()
+    with torch.no_grad():
+        output = model({SAR_KEY: sar, OPTICAL_KEY: shifted})
+        flat = model({SAR_KEY: torch.full_like(sar, -12.0), OPTICAL_KEY: shifted})
+    inner = (..., slice(8, -8), slice(8, -8))
+    assert (output - truth)[inner].abs().mean() < 0.3 * (shifted - truth)[inner].abs().mean()
+    assert torch.allclose(flat, shifted, atol=1e-5)
