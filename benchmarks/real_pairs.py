@@ -12,7 +12,10 @@ several draws, and grounded by:
 - ``no-sar``: the recipe trained and run without SAR;
 - ``wrong-sar``: the ``full`` checkpoint given the pair's SAR turned 180 degrees (real backscatter
   statistics, wrong structure);
-- ``guided``: a training-free SAR-guided filter (:class:`~axion_terratorch.models.SARGuidedFilter`).
+- ``guided``: a training-free SAR-guided filter (:class:`~axion_terratorch.models.SARGuidedFilter`);
+- ``registration``: a training-free SAR-guided registration (:class:`~axion_terratorch.models.SARRegistration`),
+  the input moved where the SAR puts its structure, and ``registration-wrong-sar``: the same given the
+  pair's SAR turned 180 degrees (what of its gain the SAR's structure explains).
 
 Each is scored against the true Sentinel-2: PSNR and SSIM over the tile and inside the error mask
 (the pixels the structural errors changed), as gains over the input. Under the photometric proxy
@@ -25,6 +28,7 @@ Usage::
     python benchmarks/real_pairs.py --seeds 0 1 2 --json benchmarks/real_pairs.json
     python benchmarks/real_pairs.py --recipe configs/stage3.real.structural.yaml --seeds 0 1 2 \
         --json benchmarks/real_pairs_structural.json
+    python benchmarks/real_pairs.py --no-train --json benchmarks/real_pairs_baselines.json  # baselines only
 """
 
 from __future__ import annotations
@@ -53,12 +57,14 @@ from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
 from axion_terratorch.evaluation.loop import build_datamodule, iterate_batches
 from axion_terratorch.evaluation.tile_scores import score_tiles
 from axion_terratorch.functional import psnr_from_mse, squared_error_sum, ssim_per_sample
-from axion_terratorch.models import SARGuidedFilter
+from axion_terratorch.models import SARGuidedFilter, SARRegistration
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "configs" / "stage3.real.yaml"
 TRAINED = ("full", "no-sar")
-METHODS = ("full", "no-sar", "wrong-sar", "guided")
+METHODS = ("full", "no-sar", "wrong-sar", "guided", "registration", "registration-wrong-sar")
+#: The training-free groundings (scored alone with ``--no-train``).
+BASELINES = ("guided", "registration", "registration-wrong-sar")
 KINDS = ("photometric", *ERROR_KINDS, "all")
 #: Kinds the SAR can fix, for the targets (content errors are reported, not targeted).
 TARGET_KINDS = ("misregistration", "occlusion", "all")
@@ -142,7 +148,11 @@ def score_batch(
     optical, sar = batch["image"][OPTICAL_KEY], batch["image"][SAR_KEY]
     target, valid = batch["target"], batch["valid_mask"]
     errors = batch["error_mask"] > MASK_THRESHOLD
-    no_harm = score_tiles(outputs["full"], optical, sar, bands, target, valid) if photometric else None
+    no_harm = (
+        score_tiles(outputs["full"], optical, sar, bands, target, valid)
+        if photometric and "full" in outputs
+        else None
+    )
     rows = []
     for i, name in enumerate(batch["filename"]):
         tile = slice(i, i + 1)
@@ -176,31 +186,37 @@ def score_batch(
 
 
 class Methods:
-    """The groundings the benchmark compares, from the ``full`` and ``no-sar`` checkpoints of one seed."""
+    """The groundings the benchmark compares: the training-free baselines and, given the ``full`` and
+    ``no-sar`` checkpoints of one seed, the trained models."""
 
-    def __init__(self, checkpoints: dict[str, Path]) -> None:
-        self.full = load_model(checkpoints["full"]).eval()
-        self.no_sar = load_model(checkpoints["no-sar"]).eval()
-        self.bands = self.full.bands
-        self.guided = SARGuidedFilter(self.bands)
+    def __init__(self, checkpoints: dict[str, Path] | None, bands: tuple[str, ...]) -> None:
+        self.full = None if checkpoints is None else load_model(checkpoints["full"]).eval()
+        self.no_sar = None if checkpoints is None else load_model(checkpoints["no-sar"]).eval()
+        self.bands = bands if self.full is None else self.full.bands
+        self.baselines = {"guided": SARGuidedFilter(self.bands), "registration": SARRegistration(self.bands)}
 
     def __call__(self, image: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{method: output}`` for one batch's ``image``."""
         sar = image[SAR_KEY]
-        return {
-            "full": self.full(image),
-            "no-sar": self.no_sar({**image, SAR_KEY: ablate_sar(sar, "mean")}),
-            "wrong-sar": self.full({**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
-            "guided": self.guided(image),
-        }
+        outputs = {}
+        if self.full is not None and self.no_sar is not None:
+            outputs = {
+                "full": self.full(image),
+                "no-sar": self.no_sar({**image, SAR_KEY: ablate_sar(sar, "mean")}),
+                "wrong-sar": self.full({**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
+            }
+        outputs |= {name: baseline(image) for name, baseline in self.baselines.items()}
+        wrong = {**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}
+        return outputs | {"registration-wrong-sar": self.baselines["registration"](wrong)}
 
 
 def score_seed(
-    checkpoints: dict[str, Path], config: Path, seed: int, draws: list[int], kinds: list[str]
+    checkpoints: dict[str, Path] | None, config: Path, seed: int | None, draws: list[int], kinds: list[str]
 ) -> list[dict]:
-    """Rows of every held-out tile, kind and draw for the ``full`` and ``no-sar`` checkpoints of one seed."""
-    methods = Methods(checkpoints)
+    """Rows of every held-out tile, kind and draw for the ``full`` and ``no-sar`` checkpoints of one seed
+    (``None``: the training-free baselines alone)."""
     settings = yaml.safe_load(config.read_text())
+    methods = Methods(checkpoints, tuple(settings["data"]["init_args"]["tiles"]["bands"]))
     rows = []
     for split, label, data in held_out(settings["data"]):
         for kind in kinds:
@@ -235,19 +251,29 @@ def spread(values: list[float]) -> dict[str, float]:
     return {"mean": statistics.fmean(finite), "std": std, "min": min(finite), "n": len(finite)}
 
 
+def methods_of(rows: list[dict]) -> tuple[str, ...]:
+    """The methods every row scores (earlier JSONs lack the newer baselines)."""
+    return tuple(m for m in METHODS if all(m in r for r in rows))
+
+
 def summarize(rows: list[dict]) -> dict[str, Any]:
     """Per kind: each method's gains and the full model's margins, over test pairs, draws and seeds."""
     summary: dict[str, Any] = {}
     test = [r for r in rows if r["split"] == "test"]
+    methods = methods_of(test)
     for kind in sorted({r["kind"] for r in test}, key=KINDS.index):
         kind_rows = [r for r in test if r["kind"] == kind]
         entry: dict[str, Any] = {}
         for metric in ("psnr_gain", "psnr_gain_mask", "ssim_gain", "ssim_gain_mask"):
-            entry[metric] = {m: spread([r[m][metric] for r in kind_rows]) for m in METHODS}
-            entry[f"{metric}_margin"] = {
-                f"full - {m}": spread([r["full"][metric] - r[m][metric] for r in kind_rows])
-                for m in METHODS[1:]
-            }
+            entry[metric] = {m: spread([r[m][metric] for r in kind_rows]) for m in methods}
+            if "full" in methods:
+                entry[f"{metric}_margin"] = {
+                    f"full - {m}": spread([r["full"][metric] - r[m][metric] for r in kind_rows])
+                    for m in methods[1:]
+                }
+        summary[kind] = entry
+        if "full" not in methods:
+            continue
         pairs = sorted({(r["set"], r["tile"]) for r in kind_rows})
         entry["beats_guided_per_pair"] = {
             f"{label}/{tile}": statistics.fmean(
@@ -258,13 +284,14 @@ def summarize(rows: list[dict]) -> dict[str, Any]:
             > 0
             for label, tile in pairs
         }
-        summary[kind] = entry
     return summary
 
 
 def targets(rows: list[dict], summary: dict[str, Any]) -> dict[str, bool]:
-    """The issue's targets, measured on the test split."""
+    """The issue's targets, measured on the test split (none without the trained models)."""
     test = [r for r in rows if r["split"] == "test"]
+    if "full" not in methods_of(test):
+        return {}
     met = {"no_harm_every_pair_and_draw": all(r["no_harm"]["met"] for r in test if "no_harm" in r)}
     for kind in TARGET_KINDS:
         if kind not in summary:
@@ -284,10 +311,11 @@ def print_tables(summary: dict[str, Any], met: dict[str, bool]) -> None:
     """Mean +- std of each method's gains per kind, then the targets."""
     for metric in ("psnr_gain", "psnr_gain_mask", "ssim_gain", "ssim_gain_mask"):
         print(f"\n{metric} (test pairs x draws x seeds: mean +- std)")
-        print(f"{'kind':16s}" + "".join(f"{m:>20s}" for m in METHODS))
+        methods = [m for m in METHODS if m in next(iter(summary.values()))[metric]]
+        print(f"{'kind':16s}" + "".join(f"{m:>20s}" for m in methods))
         for kind, entry in summary.items():
             cells = "".join(
-                f"{entry[metric][m]['mean']:>+12.3f} +- {entry[metric][m]['std']:<5.3f}" for m in METHODS
+                f"{entry[metric][m]['mean']:>+12.3f} +- {entry[metric][m]['std']:<5.3f}" for m in methods
             )
             print(f"{kind:16s}{cells}")
     print("\ntargets")
@@ -310,6 +338,11 @@ def main() -> None:
     )
     parser.add_argument("--reuse", action="store_true", help="score earlier runs instead of training")
     parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help=f"score only the training-free baselines ({', '.join(BASELINES)}) on the recipe's held-out pairs",
+    )
+    parser.add_argument(
         "--rows-from",
         nargs="+",
         type=Path,
@@ -323,7 +356,10 @@ def main() -> None:
         result = json.loads(earlier.read_text())
         rows += result["rows"]
         runs |= result["runs"]
-    for seed in [] if args.rows_from else args.seeds:
+    if args.no_train and not args.rows_from:
+        config = run_config(args.work_dir / "baselines", "full", 0, args.max_steps, args.set, args.recipe)
+        rows += score_seed(None, config, None, args.draws, args.kinds)
+    for seed in [] if args.rows_from or args.no_train else args.seeds:
         best = {}
         for variant in TRAINED:
             work = args.work_dir / f"{variant}-seed{seed}"
