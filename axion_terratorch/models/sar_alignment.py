@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from kornia.filters import spatial_gradient
 from torch import Tensor, nn
 
-from axion_terratorch.argument_checks import check_at_least
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import TINY, luminance, smooth
 from axion_terratorch.models.inputs import unpack_image
