@@ -3,13 +3,15 @@
 A LoRA run trains a few adapters, a decoder and a head on top of a frozen TerraMind whose weights
 never change: saving that base in every checkpoint fills a disk with copies of one file (sizes in
 ``docs/training.md``). A *trained-only* checkpoint
-keeps every state-dict entry except the frozen parameters (trainable parameters, all buffers, and
+keeps every state-dict entry except the frozen base (trainable parameters, the other buffers, and
 Lightning's optimizer and loop state as usual) and records under :data:`CHECKPOINT_KEY` what base it
 needs (:class:`BaseReference`): the TerraMind variant, the weights source (pretrained hub weights, a
 ``ckpt_path`` file, or a random initialisation together with the random state it was drawn from)
-and a SHA-256 of the frozen weights. On load the base is rebuilt by the model's own constructor,
-checked against the hash, and put back into the state dict (:func:`complete_state_dict`); a base of
-another variant or other weights is refused with one line naming both.
+and SHA-256 hashes of the frozen weights and of the frozen layers' buffers (:func:`base_buffers`:
+TerraMind's position embeddings and bias-free norms' zero biases, which its constructor rebuilds).
+On load the base is rebuilt by the model's own constructor, checked against the hashes, and put
+back into the state dict (:func:`complete_state_dict`); a base of another variant or other weights
+is refused with one line naming both.
 
 A random base (``pretrained: false`` without ``ckpt_path``: tests, smoke runs) can be rebuilt only
 because :class:`~axion_terratorch.init_config.RecordsInitArgs` records torch's random state when the
@@ -40,8 +42,9 @@ CheckpointWeights = Literal["trained", "full"]
 #: Weights source of a random base.
 RANDOM_SOURCE = "random init (recorded random state)"
 
-#: Cached hash of a module's frozen weights, keyed by the tensors' identity and version counters.
-_HASHES: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]] = weakref.WeakKeyDictionary()
+#: Cached hashes of a module's frozen weights and base buffers (by kind), keyed by the tensors'
+#: identity and version counters.
+_HASHES: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[tuple, str]]] = weakref.WeakKeyDictionary()
 
 
 class BaseMismatchError(ValueError):
@@ -63,8 +66,12 @@ class BaseReference:
         variant: TerraMind variant of the model config (``None`` if it names none).
         source: Where the base weights come from, e.g. ``pretrained weights (Hugging Face hub)``.
         sha256: Hash of the frozen parameters (:func:`weights_hash`).
-        tensors: Number of frozen state-dict entries.
+        tensors: Number of frozen parameter entries.
         rng_state: torch's CPU random state the model was built from, for a random base.
+        buffers_sha256: Hash of the frozen layers' buffers (:func:`base_buffers`), which the
+            checkpoint leaves out too; ``None`` in a checkpoint that holds them (saved before they
+            were left out).
+        buffer_tensors: Number of those buffers.
     """
 
     variant: str | None
@@ -72,14 +79,22 @@ class BaseReference:
     sha256: str
     tensors: int
     rng_state: Tensor | None = None
+    buffers_sha256: str | None = None
+    buffer_tensors: int = 0
 
     def describe(self) -> str:
         """``TerraMind base, pretrained weights (Hugging Face hub), sha256 0123456789ab``."""
         return f"TerraMind {self.variant}, {self.source}, sha256 {self.sha256[:12]}"
 
     def matches(self, other: BaseReference) -> bool:
-        """Same variant and the same frozen weights (the source may differ: a hub file saved locally)."""
-        return self.variant == other.variant and self.sha256 == other.sha256
+        """Same variant, the same frozen weights and, when both name them, the same frozen buffers
+        (the source may differ: a hub file saved locally)."""
+        buffers = (self.buffers_sha256, other.buffers_sha256)
+        return (
+            self.variant == other.variant
+            and self.sha256 == other.sha256
+            and (None in buffers or buffers[0] == buffers[1])
+        )
 
     def to_checkpoint(self) -> dict[str, Any]:
         """Plain data for the checkpoint (loads with ``torch.load(weights_only=True)``)."""
@@ -89,6 +104,8 @@ class BaseReference:
             "sha256": self.sha256,
             "tensors": self.tensors,
             "rng_state": self.rng_state,
+            "buffers_sha256": self.buffers_sha256,
+            "buffer_tensors": self.buffer_tensors,
         }
 
     @classmethod
@@ -100,6 +117,8 @@ class BaseReference:
             sha256=str(entry.get("sha256")),
             tensors=int(entry.get("tensors", 0)),
             rng_state=entry.get("rng_state"),
+            buffers_sha256=entry.get("buffers_sha256"),
+            buffer_tensors=int(entry.get("buffer_tensors", 0)),
         )
 
 
@@ -116,6 +135,30 @@ def frozen_state(module: nn.Module) -> dict[str, Tensor]:
     return {key: state[key].detach() for key in frozen_keys(module) if key in state}
 
 
+def base_buffers(module: nn.Module) -> dict[str, Tensor]:
+    """``module``'s persistent buffers that belong to its frozen base, by state-dict key.
+
+    A buffer belongs to the frozen base when the layer that owns it has parameters and none of them
+    trains (TerraMind's patch embeddings with their sin-cos position embeddings, its norms with a
+    zero bias buffer): the model's constructor rebuilds it. Kept out: buffers of layers without
+    parameters (the standardizer's statistics, the model's ``preserves_radiometry`` marker), of
+    layers that train, and the running statistics of batch and instance norms, which a forward pass
+    in training mode updates.
+    """
+    state = module.state_dict(keep_vars=True)
+    found = {}
+    for name, layer in module.named_modules(remove_duplicate=False):
+        params = list(layer.parameters())
+        if not params or any(p.requires_grad for p in params):
+            continue
+        if isinstance(layer, nn.modules.batchnorm._NormBase):
+            continue
+        for key, _ in layer.named_buffers(prefix=name, recurse=False, remove_duplicate=False):
+            if key in state:  # persistent
+                found[key] = state[key].detach()
+    return found
+
+
 def weights_hash(tensors: Mapping[str, Tensor]) -> str:
     """SHA-256 over the keys, dtypes, shapes and bytes of ``tensors`` in key order."""
     digest = hashlib.sha256()
@@ -129,13 +172,21 @@ def weights_hash(tensors: Mapping[str, Tensor]) -> str:
 
 def frozen_hash(module: nn.Module) -> str:
     """:func:`weights_hash` of ``module``'s frozen parameters, cached until one of them changes."""
-    tensors = frozen_state(module)
+    return _cached_hash(module, "parameters", frozen_state(module))
+
+
+def base_buffers_hash(module: nn.Module) -> str:
+    """:func:`weights_hash` of :func:`base_buffers`, cached until one of them changes."""
+    return _cached_hash(module, "buffers", base_buffers(module))
+
+
+def _cached_hash(module: nn.Module, kind: str, tensors: Mapping[str, Tensor]) -> str:
     version = tuple((key, t.data_ptr(), tensor_version(t), t.dtype) for key, t in sorted(tensors.items()))
-    cached = _HASHES.get(module)
+    cached = _HASHES.setdefault(module, {}).get(kind)
     if cached is not None and cached[0] == version:
         return cached[1]
     value = weights_hash(tensors)
-    _HASHES[module] = (version, value)
+    _HASHES[module][kind] = (version, value)
     return value
 
 
@@ -187,6 +238,8 @@ def reference_of(model: nn.Module, config: Mapping[str, Any] | None = None) -> B
         sha256=frozen_hash(model),
         tensors=len(keys),
         rng_state=rng_state,
+        buffers_sha256=base_buffers_hash(model),
+        buffer_tensors=len(base_buffers(model)),
     )
 
 
@@ -220,8 +273,9 @@ def complete_state_dict(
 ) -> None:
     """Put the frozen base back into the trained-only ``state``, after checking it is the saved one.
 
-    The base is taken from ``model`` when it matches ``saved`` (same variant, same hash), else,
-    for a random base, from a new build of ``config`` from the recorded random state.
+    The base is taken from ``model`` when it matches ``saved`` (same variant, same hashes), else,
+    for a random base, from a new build of ``config`` from the recorded random state. Its buffers
+    are put back too when the checkpoint left them out (``saved.buffers_sha256``).
 
     Args:
         state: The checkpoint's state dict, completed in place.
@@ -250,7 +304,8 @@ def complete_state_dict(
             "(pretrained / ckpt_path) or use a checkpoint saved with checkpoint_weights: full"
         )
         raise BaseMismatchError(msg)
-    state.update({prefix + key: tensor for key, tensor in frozen_state(source).items()})
+    base = frozen_state(source) | (base_buffers(source) if saved.buffers_sha256 is not None else {})
+    state.update({prefix + key: tensor for key, tensor in base.items()})
 
 
 def save_trained_only(
@@ -260,7 +315,8 @@ def save_trained_only(
     prefix: str,
     owner: nn.Module | None = None,
 ) -> str | None:
-    """Drop ``model``'s frozen base from a Lightning ``checkpoint`` and record its reference.
+    """Drop ``model``'s frozen base (parameters and :func:`base_buffers`) from a Lightning
+    ``checkpoint`` and record its reference.
 
     Args:
         checkpoint: Lightning's checkpoint dict (``state_dict`` holds the task's weights).
@@ -279,7 +335,7 @@ def save_trained_only(
     if not isinstance(reference, BaseReference):
         return reference
     state = checkpoint["state_dict"]
-    for key in frozen_keys(model, prefix):
+    for key in [*frozen_keys(model, prefix), *(prefix + key for key in base_buffers(model))]:
         state.pop(key, None)
     entry = reference.to_checkpoint()
     others = _other_frozen(owner, prefix)

@@ -9,6 +9,8 @@ from axion_terratorch.models import TerraMindResidualGrounding
 from axion_terratorch.models.base_reference import (
     CHECKPOINT_KEY,
     BaseReference,
+    base_buffers,
+    base_buffers_hash,
     frozen_hash,
     rebuild,
     reference_of,
@@ -41,6 +43,30 @@ def test_hash_follows_a_change_of_a_frozen_weight(model):
     with torch.no_grad():
         frozen.add_(1.0)
     assert frozen_hash(other) != before
+
+
+def test_base_buffers_are_the_frozen_layers_buffers(model):
+    buffers = base_buffers(model)
+    assert any(key.endswith(".pos_emb") for key in buffers)  # sin-cos position embeddings
+    assert all(key.startswith("backbone.encoder.") for key in buffers)
+    # layers without parameters, and the model's own marker, are not part of the base
+    assert "preserves_radiometry" not in buffers
+    assert not any(key.startswith("standardizer.") for key in buffers)
+
+
+def test_running_statistics_of_a_frozen_norm_are_not_base_buffers():
+    layers = nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2), nn.LayerNorm(2, bias=False))
+    layers.requires_grad_(False)
+    layers[2].register_buffer("shift", torch.zeros(2))
+    assert list(base_buffers(layers)) == ["2.shift"]
+
+
+def test_buffers_hash_follows_a_change_of_a_base_buffer(model):
+    other = rebuild(init_config(model), reference_of(model).rng_state)
+    assert base_buffers_hash(other) == reference_of(model).buffers_sha256
+    with torch.no_grad():
+        next(iter(base_buffers(other).values())).add_(1.0)
+    assert base_buffers_hash(other) != reference_of(model).buffers_sha256
 
 
 def test_model_that_cannot_be_rebuilt_is_saved_whole():

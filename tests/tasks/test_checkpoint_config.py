@@ -11,7 +11,7 @@ from axion_terratorch.datamodules import SyntheticGroundingDataModule
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models import LoraSettings, TerraMindResidualGrounding
-from axion_terratorch.models.base_reference import CHECKPOINT_KEY, BaseMismatchError
+from axion_terratorch.models.base_reference import CHECKPOINT_KEY, BaseMismatchError, base_buffers
 
 BANDS = ("B02", "B03", "B04", "B08")
 
@@ -73,8 +73,11 @@ def test_lora_checkpoint_holds_what_trained_and_names_its_base(trained):
     params = dict(task.model.named_parameters())
     trained_keys = {f"model.{k}" for k, p in params.items() if p.requires_grad}
     buffers = {f"model.{k}" for k, _ in task.model.named_buffers()}
+    base_buffers = {k for k in buffers if k.startswith("model.backbone.")}
+    assert any(k.endswith(".pos_emb") for k in base_buffers)  # TerraMind's position embeddings
     model_keys = {k for k in saved["state_dict"] if k.startswith("model.")}
-    assert model_keys == trained_keys | buffers  # adapters, decoder, head, radiometry marker, standardizer
+    # adapters, decoder, head, radiometry marker, standardizer; not the frozen TerraMind's buffers
+    assert model_keys == trained_keys | (buffers - base_buffers)
     assert "model.preserves_radiometry" in model_keys
     assert saved["optimizer_states"]
     assert saved["loops"]
@@ -82,6 +85,8 @@ def test_lora_checkpoint_holds_what_trained_and_names_its_base(trained):
     assert base["variant"] == "tiny"
     assert base["source"].startswith("random init")
     assert len(base["sha256"]) == 64
+    assert len(base["buffers_sha256"]) == 64
+    assert base["buffer_tensors"] == len(base_buffers)
     full = path.with_name("full.ckpt")
     assert path.stat().st_size < 5 * 2**20 < full.stat().st_size
 
@@ -103,6 +108,20 @@ def test_trained_only_and_full_checkpoints_reload_to_the_same_output(trained):
                 SARGroundingTask.load_from_checkpoint(ckpt, map_location="cpu").eval()(image), expected
             )
             assert torch.equal(load_model(ckpt)(image), expected)  # what predict, evaluate and export use
+
+
+def test_checkpoint_holding_the_base_buffers_still_loads(trained, tmp_path):
+    """A trained-only checkpoint saved before the frozen layers' buffers were left out holds them
+    and names no hash of them."""
+    task, path, image = trained
+    saved = torch.load(path, weights_only=True)
+    for key, value in base_buffers(task.model).items():
+        assert f"model.{key}" not in saved["state_dict"]
+        saved["state_dict"][f"model.{key}"] = value.clone()
+    saved[CHECKPOINT_KEY].update(buffers_sha256=None, buffer_tensors=0)
+    torch.save(saved, tmp_path / "with_buffers.ckpt")
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "with_buffers.ckpt")(image), task(image))
 
 
 @pytest.fixture
