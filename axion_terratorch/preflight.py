@@ -11,7 +11,6 @@ folders and the pretrained weights together, and exits with one line naming each
 
 from __future__ import annotations
 
-import sys
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -98,7 +97,9 @@ def check_cli_run() -> None:
     Raises:
         MissingInputsError: Naming every missing data folder and unavailable weights.
     """
-    cli = _running_cli()
+    from axion_terratorch.compat.lightning import running_cli
+
+    cli = running_cli()
     if cli is None or cli in _CHECKED:
         return
     _CHECKED.add(cli)
@@ -110,20 +111,6 @@ def check_cli_run() -> None:
     problems = config_problems(as_dict)
     if problems:
         raise MissingInputsError(problems, f"terratorch {subcommand}" if subcommand else "terratorch")
-
-
-def _running_cli() -> Any:
-    """The LightningCLI whose construction is on the call stack, or ``None``."""
-    module = sys.modules.get("lightning.pytorch.cli")
-    if module is None:
-        return None
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, module.LightningCLI) and hasattr(candidate, "config"):
-            return candidate
-        frame = frame.f_back
-    return None
 
 
 def _class_configs(value: Any, key: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -5,6 +5,8 @@ Checked with lightning 2.6.6. Upstream paths are relative to ``lightning/``.
 
 from __future__ import annotations
 
+import inspect
+import sys
 from typing import Any
 
 import lightning.pytorch as pl
@@ -88,3 +90,22 @@ def return_no_predictions(trainer: pl.Trainer) -> None:
     if not hasattr(loop, "return_predictions"):
         raise moved(LIBRARY, "Trainer.predict_loop.return_predictions")
     loop.return_predictions = False
+
+
+def running_cli() -> Any:
+    """The ``LightningCLI`` whose construction is on the call stack, or ``None``.
+
+    Lightning gives a model or data module no handle on the CLI that builds it: the stack is
+    walked for a frame whose ``self`` is a ``LightningCLI`` with its ``config`` parsed (set in
+    ``LightningCLI.__init__`` before ``instantiate_classes``; lightning 2.6.6).
+    """
+    cli_module = sys.modules.get("lightning.pytorch.cli")
+    if cli_module is None:
+        return None
+    frame = inspect.currentframe()
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, cli_module.LightningCLI) and hasattr(candidate, "config"):
+            return candidate
+        frame = frame.f_back
+    return None

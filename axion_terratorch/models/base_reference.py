@@ -42,6 +42,8 @@ CheckpointWeights = Literal["trained", "full"]
 #: Weights source of a random base.
 RANDOM_SOURCE = "random init (recorded random state)"
 
+#: Buffers that a forward pass in training mode updates (batch and instance norms).
+RUNNING_STATISTICS = frozenset({"running_mean", "running_var", "num_batches_tracked"})
 #: Cached hashes of a module's frozen weights and base buffers (by kind), keyed by the tensors'
 #: identity and version counters.
 _HASHES: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[tuple, str]]] = weakref.WeakKeyDictionary()
@@ -151,10 +153,8 @@ def base_buffers(module: nn.Module) -> dict[str, Tensor]:
         params = list(layer.parameters())
         if not params or any(p.requires_grad for p in params):
             continue
-        if isinstance(layer, nn.modules.batchnorm._NormBase):
-            continue
         for key, _ in layer.named_buffers(prefix=name, recurse=False, remove_duplicate=False):
-            if key in state:  # persistent
+            if key in state and key.rpartition(".")[2] not in RUNNING_STATISTICS:  # persistent
                 found[key] = state[key].detach()
     return found
 

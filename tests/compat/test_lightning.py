@@ -16,6 +16,7 @@ from axion_terratorch.compat.lightning import (
     filesystem,
     return_no_predictions,
     rich_bar_arguments,
+    running_cli,
 )
 
 
@@ -89,3 +90,20 @@ def test_return_no_predictions_empties_what_predict_returns():
     assert trainer.predict(BoringModel()) is None
     with pytest.raises(CompatError, match=r"predict_loop"):
         return_no_predictions(SimpleNamespace())
+
+
+class SeesItsCLI(BoringModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cli = running_cli()
+
+
+def test_running_cli_is_the_lightning_cli_that_builds_the_model_and_none_outside(tmp_path, monkeypatch):
+    from lightning.pytorch.cli import LightningCLI
+
+    monkeypatch.setattr("sys.argv", ["fit"])
+    cli = LightningCLI(
+        SeesItsCLI, run=False, args=[f"--trainer.default_root_dir={tmp_path}"], save_config_callback=None
+    )
+    assert cli.model.cli is cli
+    assert SeesItsCLI().cli is None
