@@ -27,21 +27,9 @@ from typing import Any, get_args, get_origin
 
 from torch import nn
 
+from axion_terratorch import losses
 from axion_terratorch.config import instantiate
-from axion_terratorch.losses import (
-    CycleLoss,
-    IdentityLoss,
-    LossComposite,
-    LPIPSLoss,
-    SARAgreementCeiling,
-    SARAgreementExcess,
-    SARAgreementHinge,
-    SARConsistencyLoss,
-    SpectralLoss,
-    SSIMLoss,
-    Stage3Loss,
-    WeightedTerm,
-)
+from axion_terratorch.losses import WeightedTerm
 from axion_terratorch.metrics import GroundingMetrics
 from axion_terratorch.models.schema import (
     ModelConfigError,
@@ -53,18 +41,18 @@ from axion_terratorch.models.schema import (
 )
 
 #: Losses a checkpoint may name.
-LOSS_KINDS: tuple[type[nn.Module], ...] = (Stage3Loss, LossComposite)
+LOSS_KINDS: tuple[type[nn.Module], ...] = (losses.Stage3Loss, losses.LossComposite)
 #: Loss terms a checkpoint may name inside a loss (``extra_terms``, ``terms``).
 TERM_KINDS: tuple[type[nn.Module], ...] = (
-    CycleLoss,
-    IdentityLoss,
-    LPIPSLoss,
-    SARAgreementCeiling,
-    SARAgreementExcess,
-    SARAgreementHinge,
-    SARConsistencyLoss,
-    SpectralLoss,
-    SSIMLoss,
+    losses.CycleLoss,
+    losses.IdentityLoss,
+    losses.LPIPSLoss,
+    losses.SARAgreementCeiling,
+    losses.SARAgreementExcess,
+    losses.SARAgreementHinge,
+    losses.SARConsistencyLoss,
+    losses.SpectralLoss,
+    losses.SSIMLoss,
 )
 #: Metrics a checkpoint may name.
 METRICS_KINDS: tuple[type[nn.Module], ...] = (GroundingMetrics,)
