@@ -1,13 +1,32 @@
 """Fixtures shared by all tests."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 
 from run_configs import FAST_FIT, REPO, tiny_run_config
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``pytest -n 2`` (pytest-xdist, the default in pyproject.toml): one thread per worker and
+    per child process, as the workers share the cores."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, modules with ``slow`` tests first: the workers take whole modules
+    (``--dist loadscope``) in this order, so no long module is left for the end."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 def small_demo_config(out_dir: Path) -> Path:
