@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import yaml
 from lightning.pytorch import Callback
 
@@ -113,3 +114,14 @@ class CrashAt(Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if trainer.global_step == self.step:
             raise RuntimeError(CRASH)
+
+
+#: Marks of tests that build the training task offline at test size, as the benchmarks do: LPIPS and
+#: TerraMind with random weights and one-step runs, whose warnings are asserted in their own tests.
+OFFLINE_TEST_SIZE = [
+    pytest.mark.filterwarnings("ignore:LPIPS with a randomly initialised backbone:UserWarning"),
+    pytest.mark.filterwarnings("ignore:warmup_steps=.* is not shorter than the run:UserWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:TerraMind's S2L2A tokenizer decoder has zero output weights:UserWarning"
+    ),
+]

@@ -102,7 +102,8 @@ def test_fp16_scaler_overflow_is_not_counted_but_a_non_finite_loss_is(tiny_model
     loss = Stage3Loss(
         bands=BANDS, use_lpips=False, sar_objective="unbounded", structure_weight=0.0, edge_weight=1.0
     )
-    trainer.fit(faulty_task(tiny_model, nan_loss_steps={1}, loss=loss), make_data())
+    with pytest.warns(UserWarning, match=r"non-finite loss at optimizer step 1: step skipped"):
+        trainer.fit(faulty_task(tiny_model, nan_loss_steps={1}, loss=loss), make_data())
     assert watcher.changed == [False, False, False]
     assert scaler.get_scale() == 2.0**57  # three overflow skips
     assert (guard.skipped_steps, guard.consecutive) == (1, 0)

@@ -8,6 +8,10 @@ import yaml
 
 from axion_terratorch.cli import main
 
+from run_configs import OFFLINE_TEST_SIZE
+
+pytestmark = OFFLINE_TEST_SIZE
+
 REPO = Path(__file__).resolve().parents[2]
 
 

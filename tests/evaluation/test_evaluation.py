@@ -129,7 +129,8 @@ def test_report_files_and_summary_match_the_rows(tmp_path, model):
 
 @pytest.mark.slow
 def test_identity_baseline_and_paired_comparison(tmp_path, model):
-    lpips = LPIPSDistance(model.bands, pretrained_backbone=False)  # random backbone: only checks the plumbing
+    with pytest.warns(UserWarning, match="randomly initialised backbone"):  # only checks the plumbing
+        lpips = LPIPSDistance(model.bands, pretrained_backbone=False)
     baseline = write_report(
         IdentityGrounding(model.bands), batches(), tmp_path / "identity", lpips, progress=False
     )

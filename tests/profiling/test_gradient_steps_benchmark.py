@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from run_configs import REPO, load_benchmark
+from run_configs import OFFLINE_TEST_SIZE, REPO, load_benchmark
+
+pytestmark = OFFLINE_TEST_SIZE
 
 
 @pytest.mark.slow

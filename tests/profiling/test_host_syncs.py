@@ -6,7 +6,9 @@ coefficients, CPU tensors by construction (docs/performance.md classifies every 
 
 import pytest
 
-from run_configs import load_benchmark
+from run_configs import OFFLINE_TEST_SIZE, load_benchmark
+
+pytestmark = OFFLINE_TEST_SIZE
 
 HOST_ONLY_PLUGIN_SITES = ("axion_terratorch/models/ddim.py",)
 

@@ -14,7 +14,9 @@ from axion_terratorch.profiling.budget import MemoryBudget, normalize_precision
 from axion_terratorch.profiling.memory import measure_training_memory, task_optimizer
 from axion_terratorch.profiling.task_config import build_task
 
-pytestmark = pytest.mark.slow
+from run_configs import OFFLINE_TEST_SIZE
+
+pytestmark = [pytest.mark.slow, *OFFLINE_TEST_SIZE]
 
 LOWVR = {
     "class_path": "axion_terratorch.SARGroundingTask",

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from run_configs import load_benchmark
+from run_configs import OFFLINE_TEST_SIZE, load_benchmark
+
+pytestmark = OFFLINE_TEST_SIZE
 
 
 @pytest.fixture(scope="module")
