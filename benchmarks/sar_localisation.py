@@ -49,12 +49,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from kornia.filters import spatial_gradient
 from real_data import all_pairs
 
 from axion_terratorch.atomic import atomic_path
 from axion_terratorch.constants import DEFAULT_BANDS
-from axion_terratorch.functional import AGREEMENT_RHO, TINY, luminance, smooth
+from axion_terratorch.functional import AGREEMENT_RHO, TINY, luminance, smooth, structure_tensor
 from axion_terratorch.models.sar_alignment import gradient_magnitude
 
 #: Half-width of the shift search, pixels: wider than the known offsets, so that a block without a
@@ -71,11 +70,9 @@ SUBSETS = ("all", "structured", "confident")
 
 def orientation(image: torch.Tensor, sigma: float) -> torch.Tensor:
     """Coherence-weighted doubled-angle orientation ``(1, 2, H, W)`` of the structure tensor."""
-    grad = spatial_gradient(smooth(image, sigma), mode="sobel")[:, 0]
-    gx, gy = grad[:, :1], grad[:, 1:]
-    jxx, jxy, jyy = smooth(torch.cat([gx * gx, gx * gy, gy * gy], dim=1), AGREEMENT_RHO).unbind(dim=1)
-    trace = (jxx + jyy).clamp_min(TINY)
-    return torch.stack([(jxx - jyy) / trace, 2 * jxy / trace], dim=1)
+    difference, off_diagonal, trace = structure_tensor(smooth(image, sigma), AGREEMENT_RHO)
+    trace = trace.clamp_min(TINY)
+    return torch.stack([difference / trace, off_diagonal / trace], dim=1)
 
 
 def features(optical: torch.Tensor, sar: torch.Tensor, sar_sigma: float) -> dict[str, tuple]:

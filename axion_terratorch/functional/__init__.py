@@ -40,6 +40,7 @@ from axion_terratorch.functional.structure import (
     luminance,
     orientation_agreement,
     sar_agreement,
+    structure_tensor,
 )
 from axion_terratorch.functional.tensors import (
     EPS,
@@ -80,4 +81,5 @@ __all__ = [
     "spectral_l1_loss",
     "squared_error_sum",
     "ssim_per_sample",
+    "structure_tensor",
 ]

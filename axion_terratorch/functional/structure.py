@@ -31,7 +31,7 @@ def luminance(optical: Tensor, bands: Sequence[str] = DEFAULT_BANDS) -> Tensor:
     return rgb_to_grayscale(optical[:, list(rgb_indices(bands))])
 
 
-def _structure_tensor(image: Tensor, rho: float) -> tuple[Tensor, Tensor, Tensor]:
+def structure_tensor(image: Tensor, rho: float) -> tuple[Tensor, Tensor, Tensor]:
     """``(Jxx - Jyy, 2 Jxy, Jxx + Jyy)`` of a (B, 1, H, W) image, Gaussian-integrated at ``rho``."""
     grad = spatial_gradient(image, mode="sobel")  # (B, 1, 2, H, W)
     gx, gy = grad[:, :, 0], grad[:, :, 1]
@@ -80,8 +80,8 @@ def _orientation_agreement(
     weighting: Literal["joint", "sar"],
 ) -> Tensor:
     weight = as_weight(mask, optical)[:, 0]
-    d_s, o_s, t_s = _structure_tensor(smooth(sar.mean(dim=1, keepdim=True), sar_sigma), rho)
-    d_o, o_o, t_o = _structure_tensor(luminance(optical, bands), rho)
+    d_s, o_s, t_s = structure_tensor(smooth(sar.mean(dim=1, keepdim=True), sar_sigma), rho)
+    d_o, o_o, t_o = structure_tensor(luminance(optical, bands), rho)
     r_s = torch.sqrt(d_s * d_s + o_s * o_s + TINY)
     r_o = torch.sqrt(d_o * d_o + o_o * o_o + TINY)
     cosine = (d_s * d_o + o_s * o_o) / (r_s * r_o)
