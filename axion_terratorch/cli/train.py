@@ -32,7 +32,7 @@ import yaml
 
 from axion_terratorch.cli.errors import FAILED
 from axion_terratorch.cli.smoke import SMOKE_STEPS, smoke_config
-from axion_terratorch.preflight import DATA_DIR_ARGS, MissingInputsError
+from axion_terratorch.missing_inputs import DATA_DIR_ARGS, MissingInputsError
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from axion_terratorch.datamodules.sampling import resumable_train_loader
 from axion_terratorch.datamodules.splits import Split, assign_splits
 from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.tiles import BAD_TILES_KEY, PairedTileDataset
-from axion_terratorch.preflight import check_cli_run
+from axion_terratorch.missing_inputs import check_cli_run
 
 logger = logging.getLogger(__name__)
 

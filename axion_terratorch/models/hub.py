@@ -113,7 +113,7 @@ def pretrained_download(
         key: Config path of the model's arguments, named in the message.
         pretrained: Whether the block downloads ``names`` (``False``: only wrap errors).
     """
-    from axion_terratorch.preflight import check_cli_run
+    from axion_terratorch.missing_inputs import check_cli_run
 
     check_cli_run()  # under terratorch's CLI: the data folders too, before anything is built
     missing = [name for name in names if not is_cached(name)] if pretrained else []

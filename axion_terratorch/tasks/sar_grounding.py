@@ -19,13 +19,13 @@ from axion_terratorch.loggers import apply_run_root
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.losses.gate import gate_loss
 from axion_terratorch.metrics import GroundingMetrics
+from axion_terratorch.missing_inputs import check_cli_run
 from axion_terratorch.models.base_reference import (
     CheckpointWeights,
     check_checkpoint_weights,
     save_trained_only,
 )
 from axion_terratorch.models.lora import count_parameters
-from axion_terratorch.preflight import check_cli_run
 from axion_terratorch.tasks.checkpointing import (
     MODEL_PREFIX,
     MODULE_ARGS,

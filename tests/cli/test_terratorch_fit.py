@@ -14,7 +14,7 @@ from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch import SARGroundingTask
 from axion_terratorch.losses import Stage3Loss
-from axion_terratorch.preflight import MissingInputsError
+from axion_terratorch.missing_inputs import MissingInputsError
 
 from run_configs import FAST_FIT as FAST
 
