@@ -54,20 +54,22 @@ def add_scene_arguments(parser: argparse.ArgumentParser, optical_help: str, requ
     )
 
 
+def named_options(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The options ``names`` (their ``dest``, e.g. ``on_error`` for ``--on-error``) as keyword
+    arguments of the same names."""
+    return {name: getattr(args, name) for name in names}
+
+
 def reading_options(args: argparse.Namespace) -> dict[str, Any]:
     """How a scene's files are read (``--optical-units``, ``--s1-units``, ``--optical-nodata``), as the
     keyword arguments of ``check_grounded_scene``, ``predict_scene`` and ``SceneListDataModule``."""
-    return {
-        "optical_units": args.optical_units,
-        "s1_units": args.s1_units,
-        "optical_nodata": args.optical_nodata,
-    }
+    return named_options(args, "optical_units", "s1_units", "optical_nodata")
 
 
 def window_options(args: argparse.Namespace) -> dict[str, Any]:
     """``predict``'s model windows (``--window``, ``--overlap``, ``--batch-size``), as keyword arguments
     of ``GroundingOptions`` (one scene) and ``SceneListDataModule`` (a list)."""
-    return {"window": args.window, "overlap": args.overlap, "batch_size": args.batch_size}
+    return named_options(args, "window", "overlap", "batch_size")
 
 
 def output_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,6 +157,4 @@ def add_quality_arguments(parser: argparse.ArgumentParser) -> None:
 
 def quality_check(args: argparse.Namespace) -> QualityCheck:
     """The :class:`QualityCheck` the arguments describe (``ValueError`` names a value out of range)."""
-    return QualityCheck(
-        **{field.name: getattr(args, field.name) for field in dataclasses.fields(QualityCheck)}
-    )
+    return QualityCheck(**named_options(args, *(field.name for field in dataclasses.fields(QualityCheck))))

@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from axion_terratorch.cli.errors import report
     from axion_terratorch.cli.options import (
         check_config_argument,
+        named_options,
         output_options,
         reading_options,
         window_options,
@@ -146,22 +147,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         datamodule = SceneListDataModule(
-            scenes=args.scenes,
-            scenes_dir=args.scenes_dir,
-            s1_pattern=args.s1_pattern,
-            optical_pattern=args.optical_pattern,
             optical_bands=args.bands,
-            num_workers=args.num_workers,
+            **named_options(args, "scenes", "scenes_dir", "s1_pattern", "optical_pattern", "num_workers"),
             **reading_options(args),
             **window_options(args),
         )
         writer = SceneWriter(
             args.output_dir,
-            lpips=args.lpips,
-            overwrite=args.overwrite,
-            on_error=args.on_error,
-            quicklook=args.quicklook,
-            timesteps=args.timesteps,
+            **named_options(args, "lpips", "overwrite", "on_error", "quicklook", "timesteps"),
             **output_options(args),
         )
         result = predict_scenes(
