@@ -13,24 +13,40 @@ from axion_terratorch.functional import smooth
 from axion_terratorch.models.inputs import unpack_image
 
 
-class SARGuidedFilter(nn.Module):
+class TrainingFreeBaseline(nn.Module):
+    """A training-free SAR-guided baseline: no weights, and the input and output of the grounding
+    models, so ``benchmarks/real_pairs.py`` scores it like them.
+
+    Args:
+        bands: Optical bands of the input.
+
+    Shape:
+        - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
+        - Output: ``(B, C, H, W)`` reflectance.
+    """
+
+    def __init__(self, bands: Sequence[str] = DEFAULT_BANDS) -> None:
+        super().__init__()
+        self.bands = tuple(bands)
+
+    def unpack(self, image: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(sar, optical)`` of ``image``, checked against :attr:`bands` (:func:`unpack_image`)."""
+        return unpack_image(image, len(self.bands))
+
+
+class SARGuidedFilter(TrainingFreeBaseline):
     """Guided filter of the optical estimate with the SAR as guide (He et al., 2013; kornia's ``guided_blur``).
 
     Each optical band becomes, in every window, the linear function of the SAR intensity that fits it
     best: where the SAR has an edge the optical keeps (or gains) one, elsewhere it is smoothed. The
     guide is the mean of the standardised VV and VH (TerraMind's statistics), despeckled by a
-    Gaussian of ``despeckle_sigma`` pixels. No training, no weights; the same input and output as the
-    grounding models, so ``benchmarks/real_pairs.py`` scores it like them.
+    Gaussian of ``despeckle_sigma`` pixels. A :class:`TrainingFreeBaseline` (its input and output).
 
     Args:
         bands: Optical bands (only their number is used).
         radius: Window radius of the filter, pixels.
         eps: Regularisation of the local fit, in squared guide units: larger keeps more of the input.
         despeckle_sigma: Gaussian sigma applied to the SAR guide first, pixels (0: none).
-
-    Shape:
-        - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
-        - Output: ``(B, C, H, W)`` reflectance.
     """
 
     def __init__(
@@ -40,11 +56,10 @@ class SARGuidedFilter(nn.Module):
         eps: float = 0.1,
         despeckle_sigma: float = 1.0,
     ) -> None:
-        super().__init__()
+        super().__init__(bands)
         check_at_least(1, {"radius": radius})
         check_positive({"eps": eps})
         check_at_least(0, {"despeckle_sigma": despeckle_sigma})
-        self.bands = tuple(bands)
         self.radius = radius
         self.eps = eps
         self.despeckle_sigma = despeckle_sigma
@@ -57,7 +72,7 @@ class SARGuidedFilter(nn.Module):
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Return the filtered optical image, ``(B, C, H, W)`` reflectance."""
-        sar, optical = unpack_image(image, len(self.bands))
+        sar, optical = self.unpack(image)
         guide = self.guide(sar).expand_as(optical)
         return guided_blur(guide, optical, 2 * self.radius + 1, self.eps)
 

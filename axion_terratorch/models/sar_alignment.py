@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from kornia.filters import spatial_gradient
-from torch import Tensor, nn
+from torch import Tensor
 
 from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import TINY, luminance, smooth
-from axion_terratorch.models.inputs import unpack_image
+from axion_terratorch.models.baselines import TrainingFreeBaseline
 
 
 def gradient_magnitude(image: Tensor, sigma: float) -> Tensor:
@@ -93,7 +93,7 @@ def best_shifts(volume: Tensor) -> tuple[Tensor, Tensor]:
     return shift, confidence
 
 
-class SARRegistration(nn.Module):
+class SARRegistration(TrainingFreeBaseline):
     """Warp the optical estimate so that its structure lands where the SAR's is (a training-free baseline).
 
     The gradient magnitudes of the optical luminance and of the despeckled SAR intensity mean(VV, VH)
@@ -102,8 +102,9 @@ class SARRegistration(nn.Module):
     with its peak-to-second-peak contrast (:func:`best_shifts`). The displacement field is the
     confidence-weighted, Gaussian-smoothed average of those shifts, shrunk towards zero where the
     confidence is below ``prior``; the optical estimate is resampled along it (bilinear). Where the
-    SAR shows no structure the field is zero and the input passes unchanged. Same input and output as
-    the grounding models, so ``benchmarks/real_pairs.py`` scores it like them.
+    SAR shows no structure the field is zero and the input passes unchanged. A
+    :class:`~axion_terratorch.models.baselines.TrainingFreeBaseline` (its input and output, with
+    ``H, W >= block``).
 
     Args:
         bands: Optical bands (B02, B03, B04 for the luminance).
@@ -114,10 +115,6 @@ class SARRegistration(nn.Module):
         optical_sigma: Gaussian smoothing of the luminance before its gradient, pixels.
         smoothing: Gaussian sigma of the field, pixels (``None``: ``stride``).
         prior: Confidence the zero shift gets everywhere (larger: moves less).
-
-    Shape:
-        - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``, ``H, W >= block``.
-        - Output: ``(B, C, H, W)`` reflectance.
     """
 
     def __init__(
@@ -131,12 +128,11 @@ class SARRegistration(nn.Module):
         smoothing: float | None = None,
         prior: float = 0.02,
     ) -> None:
-        super().__init__()
+        super().__init__(bands)
         check_at_least(8, {"block": block}, " px")
         check_at_least(1, {"stride": stride, "radius": radius}, " px")
         check_at_least(0, {"sar_sigma": sar_sigma, "optical_sigma": optical_sigma, "prior": prior})
         check_at_least(0, {"smoothing": smoothing})
-        self.bands = tuple(bands)
         self.block = block
         self.stride = stride
         self.radius = radius
@@ -148,7 +144,7 @@ class SARRegistration(nn.Module):
     def displacement(self, image: dict[str, Tensor]) -> Tensor:
         """The estimated shift of the optical against the SAR, ``(B, 2, H, W)`` (dy, dx) pixels:
         ``optical(x) ~ aligned(x - shift(x))``."""
-        sar, optical = unpack_image(image, len(self.bands))
+        sar, optical = self.unpack(image)
         height, width = optical.shape[-2:]
         if min(height, width) < self.block:
             msg = f"block must be <= the image size, got block={self.block} for {height} x {width} px"
@@ -172,7 +168,7 @@ class SARRegistration(nn.Module):
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Return the optical estimate moved along :meth:`displacement`, ``(B, C, H, W)`` reflectance."""
-        _, optical = unpack_image(image, len(self.bands))
+        _, optical = self.unpack(image)
         field = self.displacement(image)
         height, width = optical.shape[-2:]
         y, x = torch.meshgrid(
