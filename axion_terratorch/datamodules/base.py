@@ -69,6 +69,12 @@ class SplitDataModule(NonGeoDataModule, abc.ABC):
         self.aug = None
         self.train_repeats = train_repeats
 
+    def keep_arguments(self, **arguments: object) -> None:
+        """Keep a subclass's own ``__init__`` arguments as attributes of the same names, after the
+        base constructor: ``self.keep_arguments(root=root, download=download)``."""
+        for name, value in arguments.items():
+            setattr(self, name, value)
+
     @abc.abstractmethod
     def split_dataset(self, split: Split) -> Dataset[Any]:
         """The dataset of ``split``."""
@@ -252,10 +258,9 @@ class NamedTileDataModule(PairedTileDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.split_files = split_files
-        self.val_ratio = val_ratio
-        self.test_ratio = test_ratio
-        self.split_seed = split_seed
+        self.keep_arguments(
+            split_files=split_files, val_ratio=val_ratio, test_ratio=test_ratio, split_seed=split_seed
+        )
         self.splits: dict[str, list[str]] = {}
 
     def assign_splits(

@@ -35,9 +35,7 @@ class BigEarthNetPairDataModule(PairedTileDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.root = root
-        self.version = version
-        self.download = download
+        self.keep_arguments(root=root, version=version, download=download)
 
     def prepare_data(self) -> None:
         """Download BigEarthNet into ``root`` when ``download`` is set (one process, before ``setup``)."""

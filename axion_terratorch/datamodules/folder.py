@@ -44,10 +44,7 @@ class GeoTiffPairDataModule(NamedTileDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.root = root
-        self.s1_bands = s1_bands
-        self.s2_bands = s2_bands
-        self.reproject_s1 = reproject_s1
+        self.keep_arguments(root=root, s1_bands=s1_bands, s2_bands=s2_bands, reproject_s1=reproject_s1)
         found, problems = find_tiles(root, s1_pattern, s2_pattern)
         report_bad_tiles(problems, self.tiles.on_bad_tile, f"{type(self).__name__}(root={root})")
         if not found:

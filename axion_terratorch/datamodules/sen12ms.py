@@ -31,9 +31,7 @@ class SEN12MSPairDataModule(PairedTileDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.root = root
-        self.val_ratio = val_ratio
-        self.split_seed = split_seed
+        self.keep_arguments(root=root, val_ratio=val_ratio, split_seed=split_seed)
 
     def build_dataset(self, split: Split) -> SEN12MSPairs:
         """SEN12MS test tiles, or the train/val part of its training tiles."""

@@ -46,11 +46,9 @@ class SSL4EOS12PairDataModule(NamedTileDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.root = root
-        self.download = download
-        self.s2_level = s2_level
-        self.locations = locations
-        self.seasons = seasons
+        self.keep_arguments(
+            root=root, download=download, s2_level=s2_level, locations=locations, seasons=seasons
+        )
 
     def prepare_data(self) -> None:
         """Download SSL4EO-S12 into ``root`` when ``download`` is set (one process, before ``setup``)."""
