@@ -62,13 +62,15 @@ def check_fraction(values: Mapping[str, float]) -> None:
             raise ValueError(msg)
 
 
+#: ``(low, high)`` of a generative model's denoising steps: ``--timesteps`` and its config field.
+TIMESTEPS_BOUNDS = (1, 1000)
 #: ``(low, high)`` of the options that set how much work a command does, by option name.
 OPTION_BOUNDS: dict[str, tuple[int, int]] = {
     "--window": (16, 8192),
     "--overlap": (0, 4096),
     "--batch-size": (1, 4096),
     "--tile-size": (16, 8192),
-    "--timesteps": (1, 1000),
+    "--timesteps": TIMESTEPS_BOUNDS,
 }
 
 

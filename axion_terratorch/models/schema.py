@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from axion_terratorch.argument_bounds import TIMESTEPS_BOUNDS
 from axion_terratorch.models.baselines import SARGuidedFilter
 from axion_terratorch.models.generative_grounding import TerraMindGenerativeGrounding
 from axion_terratorch.models.lora import LoraSettings
@@ -53,7 +54,7 @@ MAX_PARAMETERS = 2_000_000_000
 #: ``(low, high)`` of integer fields that set a model's size or run time, by field name.
 FIELD_BOUNDS: dict[str, tuple[int, int]] = {
     "decoder_channels": (1, 4_096),
-    "timesteps": (1, 1_000),
+    "timesteps": TIMESTEPS_BOUNDS,
     "gradient_steps": (1, 1_000),
     "rank": (1, 1_024),
     "radius": (1, 256),
