@@ -1,10 +1,8 @@
 """``predict`` replaces its GeoTIFF and sidecar together, refuses paths that collide, and leaves no
-temporary file behind when it fails or is interrupted (SIGTERM to a real ``axion-stage3`` process)."""
+temporary file behind when it fails or is interrupted (SIGTERM to a real process running ``axion-stage3``)."""
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from scene_data import tiny_model, write_checkpoint, write_pair
 
 from axion_terratorch.cli import main
 
-from run_configs import REPO
+from forked import forked
 
 
 def predict_args(ckpt: Path, s1: Path, opt: Path, out: Path, *extra: str) -> list[str]:
@@ -77,24 +75,24 @@ def test_sigterm_during_predict_removes_the_temporaries_and_keeps_the_old_pair(t
     out = tmp_path / "out" / "grounded.tif"
     assert main(predict_args(*scene[:1], s1, opt, out, "--window", "32")) == 0
     before = snapshot(out.parent)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     args = predict_args(ckpt, s1, opt, out, "--overlap", "0", "--batch-size", "1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "axion_terratorch.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "stderr.txt"
+    process = forked(main, args, stderr=log)
     deadline = time.monotonic() + 240
-    while not list(out.parent.glob(".grounded.tif.*.sum.tif")):  # pass 1 has started
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "predict did not start writing"
-        time.sleep(0.05)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    try:
+        while not list(out.parent.glob(".grounded.tif.*.sum.tif")):  # pass 1 has started
+            assert process.is_alive(), (process.exitcode, log.read_text())
+            assert time.monotonic() < deadline, "predict did not start writing"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(process.pid, signal.SIGTERM)
+        process.join(timeout=120)
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join()
+    stderr = log.read_text()
+    assert process.exitcode == 128 + signal.SIGTERM, stderr
     assert "interrupted (SIGTERM)" in stderr
     assert "Traceback" not in stderr
     assert snapshot(out.parent) == before

@@ -2,8 +2,6 @@
 
 import csv
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +12,7 @@ from scene_data import tiny_model, write_checkpoint, write_pair
 from axion_terratorch.cli import main
 from axion_terratorch.datasets.scene_list import find_scene_pairs, read_scene_csv
 
+from forked import forked
 from run_configs import REPO
 
 TILING = ["--window", "32", "--overlap", "8", "--batch-size", "2", "--no-lpips", "--quiet"]
@@ -163,16 +162,16 @@ def test_two_processes_write_each_scene_once_as_one_process(tmp_path, checkpoint
 
 
 @pytest.mark.slow
-def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path):
+def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path, monkeypatch):
+    """``terratorch predict`` run in-process, through the function the ``terratorch`` command calls."""
     import torch
     import yaml
     from scene_data import TINY_CONFIG
+    from terratorch.cli_tools import build_lightning_cli
 
     from axion_terratorch import SARGroundingTask
     from axion_terratorch.losses import Stage3Loss
     from axion_terratorch.metrics import GroundingMetrics
-
-    from run_configs import REPO
 
     task = SARGroundingTask(
         model=tiny_model(), loss=Stage3Loss(use_lpips=False), metrics=GroundingMetrics(lpips=False)
@@ -201,17 +200,8 @@ def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path
     config["model"]["init_args"]["model"] = TINY_CONFIG
     config["data"]["init_args"].update(scenes=str(data / "scenes.csv"), window=32, overlap=8, batch_size=2)
     (tmp_path / "predict.yaml").write_text(yaml.safe_dump(config))
-    command = [
-        sys.executable,
-        "-m",
-        "terratorch",
-        "predict",
-        "-c",
-        str(tmp_path / "predict.yaml"),
-        "--ckpt_path",
-        str(ckpt),
-    ]
-    subprocess.run(command, check=True, cwd=tmp_path, timeout=600)
+    monkeypatch.chdir(tmp_path)
+    build_lightning_cli(["predict", "-c", str(tmp_path / "predict.yaml"), "--ckpt_path", str(ckpt)])
     assert scenes(ckpt, "--scenes", str(data / "scenes.csv"), "--output-dir", str(tmp_path / "axion")) == 0
     assert not list((tmp_path / "tt").glob("*.pt"))  # terratorch's per-batch writer was left out
     for name in names:
@@ -224,7 +214,9 @@ def test_terratorch_predict_with_the_scene_config_writes_the_same_files(tmp_path
 
 
 @pytest.mark.slow
-def test_a_scene_list_killed_mid_run_resumes_to_the_outputs_of_an_uninterrupted_run(tmp_path, checkpoint):
+def test_a_scene_list_killed_mid_run_resumes_to_the_outputs_of_an_uninterrupted_run(
+    tmp_path, checkpoint, one_torch_thread
+):
     data = tmp_path / "data"
     data.mkdir()
     names = scene_folder(data, seeds=range(6))
@@ -232,15 +224,16 @@ def test_a_scene_list_killed_mid_run_resumes_to_the_outputs_of_an_uninterrupted_
     args = ["--scenes-dir", str(data)]
     assert scenes(checkpoint, *args, "--output-dir", str(reference)) == 0
     command = ["predict", "--checkpoint", str(checkpoint), *TILING, *args, "--output-dir", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen([sys.executable, "-m", "axion_terratorch.cli", *command], env=env)
+    child = forked(main, command)
     deadline = time.monotonic() + 240
-    while child.poll() is None and time.monotonic() < deadline and not (out / "scene0.json").exists():
-        time.sleep(0.002)
-    if child.poll() is not None:
-        pytest.fail(f"the run ended (exit {child.returncode}) before its first scene was written")
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    try:
+        while child.is_alive() and time.monotonic() < deadline and not (out / "scene0.json").exists():
+            time.sleep(0.002)
+        if not child.is_alive():
+            pytest.fail(f"the run ended (exit {child.exitcode}) before its first scene was written")
+    finally:
+        child.kill()
+        child.join()
     done = sorted(p.stem for p in out.glob("scene*.json"))
     assert 1 <= len(done) < len(names), done  # killed mid-run: some scenes finished, others not
     assert scenes(checkpoint, *args, "--output-dir", str(out)) == 0  # the same command again

@@ -2,11 +2,7 @@
 newest complete checkpoint and logs the same losses as a run never killed."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +12,7 @@ from fuzz_support import (
 )
 from terratorch.cli_tools import build_lightning_cli
 
+from forked import forked
 from run_configs import REPO, STAND_IN, logged_train_losses, resume_run_config
 
 pytestmark = pytest.mark.slow
@@ -23,9 +20,6 @@ pytestmark = pytest.mark.slow
 MAX_STEPS = 6
 #: 8 tiles in batches of 2, validation on one batch, every step logged.
 RUN = [f"--trainer.max_steps={MAX_STEPS}", "--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]
-CHILD = "import sys; from terratorch.cli_tools import build_lightning_cli; build_lightning_cli(sys.argv[1:])"
-#: The folder of ``stand_in.py``, for the child's imports.
-TESTS = Path(__file__).resolve().parents[1]
 #: The model of each kill point: the demo's TerraMind where the kill lands in a checkpoint write (its
 #: megabytes take long enough to be caught mid-write); the 1x1 stand-in elsewhere (the loop is tested).
 MODELS = {"during_write": "terramind", "after_step_3": "stand-in", "during_validation": "stand-in"}
@@ -35,29 +29,26 @@ def run_config(run_dir, model):
     return resume_run_config(run_dir, model=None if model == "terramind" else STAND_IN)
 
 
+def train(argv):
+    """``terratorch <argv>`` run from the repository folder: the child of :func:`kill_when`."""
+    os.chdir(REPO)
+    build_lightning_cli(argv)
+
+
 def kill_when(run_dir, moment, timeout=240.0):
-    """Start training in a child process and SIGKILL it at ``moment``; return what was caught."""
+    """Start training in a forked child and SIGKILL it at ``moment``; return what was caught."""
     checkpoints = run_dir / "checkpoints"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "fit", "-c", str(run_config(run_dir, MODELS[moment])), *RUN],
-        cwd=REPO,
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    child = forked(train, ["fit", "-c", str(run_config(run_dir, MODELS[moment])), *RUN])
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline and child.poll() is None:
+        while time.monotonic() < deadline and child.is_alive():
             names = [entry.name for entry in os.scandir(checkpoints)] if checkpoints.is_dir() else []
             writing = [name for name in names if name.endswith(".tmp")]
             if moment == "during_write" and writing and "last.ckpt" in names:  # not the first write
-                child.send_signal(signal.SIGKILL)
+                child.kill()
                 return writing
             if moment == "during_validation" and any(run_dir.glob("tensorboard/*/examples/*.png")):
-                child.send_signal(signal.SIGKILL)  # ExampleImages draws during the epoch-end validation
+                child.kill()  # ExampleImages draws during the epoch-end validation
                 return ["an example panel of the epoch-end validation"]
             if moment == "after_step_3" and "last.ckpt" in names:
                 try:
@@ -65,19 +56,19 @@ def kill_when(run_dir, moment, timeout=240.0):
                 except (OSError, RuntimeError, EOFError):
                     continue  # replaced while we read it
                 if step >= 3:
-                    child.send_signal(signal.SIGKILL)
+                    child.kill()
                     return [f"global_step {step}"]
             time.sleep(0.002)
     finally:
-        if child.poll() is None:
+        if child.is_alive():
             child.kill()
-        child.wait()
-    pytest.fail(f"the run ended (exit {child.returncode}) before the kill point {moment!r}")
+        child.join()
+    pytest.fail(f"the run ended (exit {child.exitcode}) before the kill point {moment!r}")
 
 
 @pytest.fixture(scope="module")
-def references(tmp_path_factory):
-    """The losses of an uninterrupted run, by model (each run once)."""
+def references(tmp_path_factory, one_torch_thread):
+    """The losses of an uninterrupted run, by model (each run once, on one thread as the killed child)."""
     losses = {}
 
     def reference(model):
