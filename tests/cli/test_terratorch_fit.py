@@ -1,9 +1,8 @@
-"""End to end through terratorch's own CLI, in-process (``build_lightning_cli``) and as a command."""
+"""End to end through terratorch's own CLI, in-process (``build_lightning_cli``, the function the
+``terratorch`` command runs; the command itself runs in ``tests/training/test_ddp.py``)."""
 
 import csv
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -101,21 +100,6 @@ def test_checkpoint_reloads_and_reproduces_outputs(demo_run):
     reloaded.eval()
     with torch.no_grad():
         assert torch.equal(cli.model(batch["image"]), reloaded(batch["image"]))
-
-
-@pytest.mark.slow
-def test_terratorch_command_runs_the_demo_config(demo_config):
-    terratorch = Path(sys.executable).with_name("terratorch")
-    result = subprocess.run(
-        [str(terratorch), "fit", "-c", str(demo_config), *FAST],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Trainable parameters:" in result.stdout + result.stderr
-    assert (demo_config.parent / "checkpoints" / "last.ckpt").is_file()
 
 
 def test_resume_with_another_model_configuration_names_the_tensors(demo_run, demo_config):

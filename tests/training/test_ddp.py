@@ -1,4 +1,6 @@
-"""Lightning DDP on two CPU processes (gloo): synchronised metrics, files from rank 0 only."""
+"""The ``terratorch`` command, as users run it, with Lightning DDP on two CPU processes (gloo):
+synchronised metrics, files from rank 0 only. The suite's one run of the console script (other
+tests call the function it runs, ``build_lightning_cli``, in-process)."""
 
 import csv
 import subprocess
@@ -16,7 +18,7 @@ from run_configs import REPO, tiny_run_config
 pytestmark = pytest.mark.slow
 
 
-def test_two_process_ddp_run_matches_a_single_process_evaluation(tmp_path):
+def test_terratorch_command_runs_the_demo_config_on_two_processes_as_one_evaluates(tmp_path):
     config = tiny_run_config(
         REPO / "configs" / "stage3.demo.yaml", tmp_path, num_train=8, num_val=4, tile_size=32, batch_size=2
     )
@@ -39,6 +41,7 @@ def test_two_process_ddp_run_matches_a_single_process_evaluation(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Trainable parameters:" in result.stdout + result.stderr
     # Only rank 0 wrote logs and checkpoints.
     assert len(list(tmp_path.glob("csv/version_*"))) == 1
     ckpt = tmp_path / "checkpoints" / "last.ckpt"
