@@ -4,7 +4,6 @@
 
 import copy
 import os
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -19,7 +18,7 @@ from axion_terratorch.checkpoints.loading import CheckpointError, load_model
 from axion_terratorch.cli import main
 from axion_terratorch.models import TerraMindResidualGrounding
 
-from run_configs import REPO
+from forked import forked
 
 #: A module whose import creates a marker file: the proof that a loader imported it.
 EVIL_MODULE = """import pathlib
@@ -52,25 +51,36 @@ def evil(tmp_path, monkeypatch):
     assert name not in sys.modules
 
 
+def predict_from(folder: Path, args: list[str]) -> int:
+    """``python -m axion_terratorch.cli predict ...`` run from ``folder``, which ``python -m`` puts first
+    on ``sys.path``."""
+    os.chdir(folder)
+    sys.path.insert(0, str(folder))
+    return main(args)
+
+
 def test_predict_refuses_a_checkpoint_naming_a_module_in_the_cwd_without_importing_it(tmp_path):
-    """The reported case: ``python -m axion_terratorch.cli`` puts the cwd first on ``sys.path``."""
+    """The reported case, in a child process of its own (forked: the import is per process)."""
     marker = tmp_path / "imported"
     write_module(tmp_path, "evilmod", marker)
     hparams_checkpoint(tmp_path / "it.ckpt", {"class_path": "evilmod.Foo", "init_args": {}})
-    args = ["predict", "--checkpoint", "it.ckpt", "--s1", "s1.tif", "--optical", "opt.tif"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "axion_terratorch.cli", *args, "--output", "out.tif"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 2, result.stderr
-    error = result.stderr.strip().splitlines()
-    assert len(error) == 1, result.stderr
+    args = [
+        "predict",
+        "--checkpoint",
+        "it.ckpt",
+        "--s1",
+        "s1.tif",
+        "--optical",
+        "opt.tif",
+        "--output",
+        "out.tif",
+    ]
+    log = tmp_path / "stderr.txt"
+    child = forked(predict_from, tmp_path, args, stderr=log)
+    child.join(timeout=300)
+    assert child.exitcode == 2, log.read_text()
+    error = log.read_text().strip().splitlines()
+    assert len(error) == 1, log.read_text()
     assert "it.ckpt" in error[0]
     assert "'evilmod.Foo'" in error[0]
     assert not marker.exists()
