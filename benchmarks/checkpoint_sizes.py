@@ -19,8 +19,6 @@ Usage (a few minutes, up to ~6 GB of RAM and ~2 GB of temporary disk for the bas
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +26,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from result_files import machine, write_result
 
-from axion_terratorch.atomic import atomic_path
 from axion_terratorch.datamodules import SyntheticGroundingDataModule
 from axion_terratorch.models.base_reference import CHECKPOINT_KEY
 from axion_terratorch.profiling.task_config import build_task, load_config
@@ -154,14 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     if args.json is not None:
-        result = {
-            "command": "python benchmarks/checkpoint_sizes.py " + " ".join(argv or []),
-            "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(),
-            "rows": rows,
-        }
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, __file__, argv, {**machine(), "rows": rows})
     return 0
 
 

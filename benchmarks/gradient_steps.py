@@ -30,8 +30,6 @@ each value of ``--checkpoint-steps``, on the same model:
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
 from collections.abc import Sequence
@@ -39,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from result_files import machine, write_result
 from torch import nn
 
-from axion_terratorch.atomic import atomic_path
 from axion_terratorch.profiling.budget import format_bytes, normalize_precision
 from axion_terratorch.profiling.memory import (
     compute_dtype,
@@ -257,15 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run(args)
     print(markdown(result))
     if args.json is not None:
-        result = {
-            "command": "python benchmarks/gradient_steps.py " + " ".join(argv or []),
-            "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(),
-            **result,
-        }
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, __file__, argv, {**machine(), **result})
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import traceback
 from collections import Counter
 from collections.abc import Sequence
@@ -26,11 +25,11 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from result_files import write_result
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader
 
 import axion_terratorch
-from axion_terratorch.atomic import atomic_path
 
 _spec = importlib.util.spec_from_file_location(
     "train_step_speed", Path(__file__).with_name("train_step_speed.py")
@@ -104,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--refresh-rate", type=int, default=1, help="TQDMProgressBar refresh rate")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    result: dict[str, Any] = {"command": "python benchmarks/host_syncs.py " + " ".join(argv or [])}
+    result: dict[str, Any] = {}
     for kind in args.models:
         sites = count(kind, args.tile, args.timesteps, args.batches, args.refresh_rate)
         result[kind] = sites
@@ -113,8 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for site, n in sites.items():
             print(f"| {n:g} | {site} |")
     if args.json is not None:
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, __file__, argv, result)
     return 0
 
 

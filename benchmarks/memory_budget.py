@@ -18,15 +18,13 @@ A quick run: ``--variant tiny --tile-size 64 --timesteps 2``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from result_files import machine, write_result
 
-from axion_terratorch.atomic import atomic_path
 from axion_terratorch.profiling.budget import GIB, format_bytes
 from axion_terratorch.profiling.memory import measure_training_memory
 from axion_terratorch.profiling.task_config import build_task, load_config
@@ -118,16 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = run(args)
     print(markdown(rows))
     if args.json is not None:
-        result = {
-            "command": "python benchmarks/memory_budget.py " + " ".join(argv or []),
-            "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(),
-            "rows": rows,
-            "max_peak_gib": max(row["peak_bytes"] for row in rows) / GIB,
-        }
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        peak = max(row["peak_bytes"] for row in rows) / GIB
+        write_result(args.json, __file__, argv, {**machine(), "rows": rows, "max_peak_gib": peak})
     return 0
 
 

@@ -29,17 +29,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from real_data import all_pairs
+from result_files import write_result
 
-from axion_terratorch.atomic import atomic_path
 from axion_terratorch.datasets.stage2_errors import Stage2Errors
 from axion_terratorch.functional import smooth
 
@@ -193,7 +193,7 @@ def spread_text(summary: dict[str, Any], key: str) -> str:
     return f"{summary[key]:+.2f} [{summary[key + ', min']:+.2f}, {summary[key + ', max']:+.2f}]".rjust(24)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--draws", nargs="+", type=int, default=[0, 1, 2, 3, 4], help="occlusion draws per pair"
@@ -206,7 +206,7 @@ def main() -> None:
         help="fit scales, px (0: tile-wide)",
     )
     parser.add_argument("--json", type=Path, help="write the rows and the summary here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = measure(args.draws, args.sigmas)
     summary = summarize(rows)
     print("PSNR inside the occluded pixels, dB (mean over cases); SAR gains: mean [min, max]")
@@ -224,9 +224,10 @@ def main() -> None:
             + f" {s['sar - wrong']:>+12.2f}"
         )
     if args.json:
-        with atomic_path(args.json) as path:
-            path.write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+        write_result(args.json, __file__, argv, {"rows": rows, "summary": summary})
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -29,10 +28,10 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from result_files import write_result
 from torch.utils.data import Dataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
-from axion_terratorch.atomic import atomic_path
 from axion_terratorch.datamodules.sampling import ResumableRandomSampler
 
 SAMPLES, BATCH, STEPS, STOP = 40, 4, 25, 13
@@ -129,13 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {row['sampler']} | {row['workers']} | {row['equal']} | {first} |")
     if args.json is not None:
         result = {
-            "command": "python benchmarks/stateful_dataloader_resume.py " + " ".join(argv or []),
             "settings": {"samples": SAMPLES, "batch_size": BATCH, "steps": STEPS, "stop_at": STOP},
             "versions": {name: version(name) for name in ("torchdata", "torch", "lightning")},
             "rows": rows,
         }
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, __file__, argv, result)
     return 0
 
 

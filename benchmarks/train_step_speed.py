@@ -35,8 +35,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
 from collections.abc import Sequence
@@ -45,11 +43,11 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from result_files import machine, write_result
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from axion_terratorch import SARGroundingTask
-from axion_terratorch.atomic import atomic_path
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.losses import Stage3Loss
 from axion_terratorch.metrics import GroundingMetrics
@@ -259,20 +257,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> list[dict]:
                 rows.append(row)
                 print(_line(row), flush=True)
                 if args.json is not None:
-                    write_json(args.json, argv, rows)
+                    write_result(args.json, __file__, argv, {**machine(), "rows": rows})
     return rows
-
-
-def write_json(path: Path, argv: Sequence[str], rows: list[dict]) -> None:
-    result = {
-        "command": "python benchmarks/train_step_speed.py " + " ".join(argv),
-        "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "rows": rows,
-    }
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
 
 
 HEADER = (
