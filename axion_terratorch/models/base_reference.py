@@ -232,14 +232,15 @@ def reference_of(model: nn.Module, config: Mapping[str, Any] | None = None) -> B
             return (
                 "its random base (pretrained: false, no ckpt_path) was built without a recorded random state"
             )
+    buffers = base_buffers(model)
     return BaseReference(
         variant=(config.get("init_args") or {}).get("variant"),
         source=source,
         sha256=frozen_hash(model),
         tensors=len(keys),
         rng_state=rng_state,
-        buffers_sha256=base_buffers_hash(model),
-        buffer_tensors=len(base_buffers(model)),
+        buffers_sha256=_cached_hash(model, "buffers", buffers),
+        buffer_tensors=len(buffers),
     )
 
 
