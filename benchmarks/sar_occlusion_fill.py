@@ -12,7 +12,9 @@ distance, ``sigma`` px, for each ``--sigmas``; ``0`` is one fit over the whole t
 - ``surroundings``: the weighted mean of the clear pixels (normalised convolution; no SAR);
 - ``sar``: the weighted least-squares fit, per band, of the clear pixels' reflectance on the
   despeckled VV and VH (dB, standardised), evaluated at the occluded pixels: a local, per-scene
-  SAR-to-optical regression (its ``surroundings`` limit is a zero slope), ridge ``RIDGE``;
+  SAR-to-optical regression (its ``surroundings`` limit is a zero slope;
+  :func:`~axion_terratorch.functional.sar_regression.sar_regression`, which the residual model's
+  ``sar_fill`` offers its head);
 - ``sar, wrong``: the same given the pair's SAR turned 180 degrees.
 
 A scale at which the weights of an occluded pixel sum to less than ``MIN_SUPPORT`` of a clear
@@ -42,59 +44,15 @@ from result_files import write_result
 
 from axion_terratorch.datasets.stage2_errors import Stage2Errors
 from axion_terratorch.functional import smooth
+from axion_terratorch.functional.sar_regression import sar_guide, sar_regression
 
 #: Error-mask values above this are occluded and filled (as ``real_pairs.py`` counts changed pixels).
 MASK_THRESHOLD = 0.5
 #: Error-mask values below this are clear and fit (a cloud's thin edge or a faint shadow is neither).
 CLEAR_THRESHOLD = 0.02
-#: Gaussian sigma (px) despeckling the SAR before the fit.
-DESPECKLE_SIGMA = 1.5
-#: Ridge added to the SAR covariance, in squared standard units.
-RIDGE = 0.05
 #: Below this share of a clear neighbourhood's weight, a pixel takes the tile-wide fit.
 MIN_SUPPORT = 0.05
 METHODS = ("input", "surroundings", "sar", "sar, wrong")
-
-
-def standardised(sar: torch.Tensor) -> torch.Tensor:
-    """Despeckled SAR, each polarisation standardised over the tile, ``(1, 2, H, W)``."""
-    despeckled = smooth(sar, DESPECKLE_SIGMA)
-    mean = despeckled.mean(dim=(-2, -1), keepdim=True)
-    return (despeckled - mean) / despeckled.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
-
-
-def weighted_fit(
-    optical: torch.Tensor, guide: torch.Tensor, clear: torch.Tensor, sigma: float | None, slope: bool
-) -> torch.Tensor:
-    """Per-pixel weighted least squares of ``optical`` on ``guide`` over ``clear`` pixels, evaluated at each pixel.
-
-    ``sigma=None`` is one tile-wide fit. ``slope=False`` fits the mean only.
-    """
-
-    def local(x: torch.Tensor) -> torch.Tensor:
-        if sigma is None:
-            return (x * 1.0).sum(dim=(-2, -1), keepdim=True).expand_as(x)
-        return smooth(x, sigma)
-
-    weight = local(clear)
-    w = weight.clamp_min(1e-12)
-    mean_o = local(clear * optical) / w  # (1, C, H, W)
-    if not slope:
-        return mean_o
-    mean_g = local(clear * guide) / w  # (1, 2, H, W)
-    g = guide - mean_g
-    covariance = torch.stack(
-        [
-            torch.cat([local(clear * g[:, i : i + 1] * g[:, j : j + 1]) / w for j in range(2)], 1)
-            for i in range(2)
-        ],
-        dim=1,
-    )  # (1, 2, 2, H, W): the guide's covariance around each pixel's mean
-    cross = torch.stack([local(clear * g[:, i : i + 1] * (optical - mean_o)) / w for i in range(2)], dim=1)
-    # (1, 2, C, H, W); solve per pixel: (H, W, 2, 2) @ (H, W, 2, C)
-    ridge = RIDGE * torch.eye(2, dtype=guide.dtype)
-    slopes = torch.linalg.solve(covariance[0].permute(2, 3, 0, 1) + ridge, cross[0].permute(2, 3, 0, 1))
-    return mean_o + torch.einsum("hwgc,ghw->chw", slopes, g[0])[None]
 
 
 def fill(
@@ -110,10 +68,12 @@ def fill(
 
     Where a local neighbourhood holds too few clear pixels, the tile-wide fit stands in.
     """
-    estimate = weighted_fit(image, guide, clear, None, slope)
+    if not slope:
+        guide = torch.zeros_like(guide)
+    estimate = sar_regression(image, guide, clear)
     if sigma > 0:
         support = smooth(clear, sigma) / smooth(torch.ones_like(clear), sigma)
-        local = weighted_fit(image, guide, clear, sigma, slope)
+        local = sar_regression(image, guide, clear, sigma)
         estimate = torch.where(support >= MIN_SUPPORT, local, estimate)
     return torch.where(occluded, estimate, image)
 
@@ -130,8 +90,8 @@ def measure(draws: list[int], sigmas: list[float]) -> list[dict[str, Any]]:
     rows = []
     for pair in all_pairs():
         truth = pair.truth[0].double().numpy()
-        guide = standardised(pair.sar.double())
-        wrong = standardised(pair.sar.double().flip(-2, -1))
+        guide = sar_guide(pair.sar.double())
+        wrong = sar_guide(pair.sar.double().flip(-2, -1))
         for draw in draws:
             occluded_np, mask = errors.apply(truth, np.random.default_rng(1000 + draw))
             occluded = torch.from_numpy(mask > MASK_THRESHOLD)[None, None]

@@ -1,0 +1,67 @@
+"""A scene's own SAR-to-optical relation: weighted least squares of reflectance on despeckled SAR.
+
+Where the optical estimate is right (clear of clouds, in place), its reflectance and the SAR of the
+same scene are related, field by field and shore by shore, in a way no global model knows: it changes
+with the season, the crop and the processing level. Fitted per tile on the pixels trusted to be right
+and evaluated everywhere, that relation says what the SAR shows at the pixels that are not: measured
+on the shared pairs, it fills clouds better than their surroundings (``benchmarks/sar_occlusion_fill.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from axion_terratorch.functional.tensors import EPS, smooth
+
+#: Gaussian sigma (px) despeckling the SAR before the fit.
+DESPECKLE_SIGMA = 1.5
+#: Smallest per-tile spread of a polarisation, dB, used to standardise it (a flat SAR stays flat).
+MIN_SAR_SPREAD = 0.01
+#: Ridge added to the SAR covariance, in squared standard units (a flat or absent SAR fits the mean).
+RIDGE = 0.05
+
+
+def sar_guide(sar: Tensor, sigma: float = DESPECKLE_SIGMA) -> Tensor:
+    """Despeckled SAR ``(B, 2, H, W)`` dB, each polarisation standardised over its tile."""
+    despeckled = smooth(sar, sigma)
+    mean = despeckled.mean(dim=(-2, -1), keepdim=True)
+    return (despeckled - mean) / despeckled.std(dim=(-2, -1), keepdim=True).clamp_min(MIN_SAR_SPREAD)
+
+
+def sar_regression(
+    optical: Tensor, guide: Tensor, weight: Tensor, sigma: float | None = None, ridge: float = RIDGE
+) -> Tensor:
+    """Each band of ``optical`` fitted by weighted least squares on ``guide``, evaluated at every pixel.
+
+    Args:
+        optical: ``(B, C, H, W)`` reflectance.
+        guide: ``(B, G, H, W)`` features, e.g. :func:`sar_guide`.
+        weight: ``(B, 1, H, W)`` non-negative weight of each pixel in the fit (1: trusted).
+        sigma: ``None`` for one fit per tile; otherwise a fit around every pixel with Gaussian
+            weights of this standard deviation (px).
+        ridge: Added to the guide's weighted covariance: with little weight or a flat guide the fit
+            falls back to the weighted mean.
+
+    Returns:
+        ``(B, C, H, W)``: the weighted mean of ``optical`` plus the fitted slopes times the guide's
+        departure from its weighted mean.
+    """
+
+    def total(x: Tensor) -> Tensor:
+        return x.sum(dim=(-2, -1), keepdim=True) if sigma is None else smooth(x, sigma)
+
+    norm = total(weight).clamp_min(EPS)
+    mean_o = total(weight * optical) / norm
+    g = guide - total(weight * guide) / norm
+    o = optical - mean_o
+    features = guide.shape[1]
+    covariance = torch.stack(
+        [total(weight * g[:, i : i + 1] * g) / norm for i in range(features)], dim=1
+    )  # (B, G, G, h, w): h, w are 1 for a tile-wide fit
+    cross = torch.stack([total(weight * g[:, i : i + 1] * o) / norm for i in range(features)], dim=1)
+    eye = ridge * torch.eye(features, dtype=guide.dtype, device=guide.device)
+    slopes = torch.linalg.solve(
+        covariance.permute(0, 3, 4, 1, 2) + eye, cross.permute(0, 3, 4, 1, 2)
+    ).permute(0, 4, 3, 1, 2)  # (B, C, G, h, w)
+    return mean_o + (slopes * g[:, None]).sum(dim=2)
