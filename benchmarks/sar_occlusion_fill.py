@@ -15,9 +15,13 @@ distance, ``sigma`` px, for each ``--sigmas``; ``0`` is one fit over the whole t
   SAR-to-optical regression (its ``surroundings`` limit is a zero slope;
   :func:`~axion_terratorch.functional.sar_regression.sar_regression`, which the residual model's
   ``sar_fill`` offers its head);
-- ``sar, wrong``: the same given the pair's SAR turned 180 degrees.
+- ``sar, wrong``: the same given the pair's SAR turned 180 degrees;
+- ``found: ...``: the same three without the mask, one fit over the whole tile that finds the
+  pixels to leave out itself (:func:`~axion_terratorch.functional.sar_regression.robust_sar_regression`,
+  what the residual model's ``sar_fill`` computes); still scored inside the occluded pixels.
 
-A scale at which the weights of an occluded pixel sum to less than ``MIN_SUPPORT`` of a clear
+The SAR is despeckled at 1.5 and 4 px
+(:func:`~axion_terratorch.functional.sar_regression.sar_guide`). A scale at which the weights of an occluded pixel sum to less than ``MIN_SUPPORT`` of a clear
 neighbourhood's uses the tile-wide fit there. Scored by PSNR against the truth inside the occluded
 pixels. ``sar - surroundings`` is what the SAR can tell about hidden content when the area is
 known: an upper bound for what a learned grounding can take from it for occlusions, since a model
@@ -44,7 +48,7 @@ from result_files import write_result
 
 from axion_terratorch.datasets.stage2_errors import Stage2Errors
 from axion_terratorch.functional import smooth
-from axion_terratorch.functional.sar_regression import sar_guide, sar_regression
+from axion_terratorch.functional.sar_regression import robust_sar_regression, sar_guide, sar_regression
 
 #: Error-mask values above this are occluded and filled (as ``real_pairs.py`` counts changed pixels).
 MASK_THRESHOLD = 0.5
@@ -52,7 +56,15 @@ MASK_THRESHOLD = 0.5
 CLEAR_THRESHOLD = 0.02
 #: Below this share of a clear neighbourhood's weight, a pixel takes the tile-wide fit.
 MIN_SUPPORT = 0.05
-METHODS = ("input", "surroundings", "sar", "sar, wrong")
+METHODS = (
+    "input",
+    "surroundings",
+    "sar",
+    "sar, wrong",
+    "found: surroundings",
+    "found: sar",
+    "found: sar, wrong",
+)
 
 
 def fill(
@@ -78,6 +90,12 @@ def fill(
     return torch.where(occluded, estimate, image)
 
 
+def found(image: torch.Tensor, guide: torch.Tensor, occluded: torch.Tensor) -> torch.Tensor:
+    """``image`` with its ``occluded`` pixels replaced by the tile-wide robust fit, which finds the
+    pixels to leave out itself (no mask: what the residual model's ``sar_fill`` computes)."""
+    return torch.where(occluded, robust_sar_regression(image, guide)[0], image)
+
+
 def psnr_inside(output: torch.Tensor, truth: torch.Tensor, inside: torch.Tensor) -> float:
     """PSNR (data range 1) of ``output`` against ``truth`` over the ``inside`` pixels, all bands."""
     error = ((output - truth) ** 2).masked_select(inside.expand_as(truth)).mean()
@@ -100,12 +118,18 @@ def measure(draws: list[int], sigmas: list[float]) -> list[dict[str, Any]]:
                 continue
             image = torch.from_numpy(occluded_np).double()[None]
             truth_t = pair.truth.double()
+            without_mask = {
+                "found: surroundings": found(image, torch.zeros_like(guide), occluded),
+                "found: sar": found(image, guide, occluded),
+                "found: sar, wrong": found(image, wrong, occluded),
+            }
             for sigma in sigmas:
                 outputs = {
                     "input": image,
                     "surroundings": fill(image, guide, clear, occluded, sigma, slope=False),
                     "sar": fill(image, guide, clear, occluded, sigma, slope=True),
                     "sar, wrong": fill(image, wrong, clear, occluded, sigma, slope=True),
+                    **without_mask,
                 }
                 for method, output in outputs.items():
                     rows.append(
@@ -132,6 +156,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             chosen = [c for c in cases if (group in ("all", c[0])) and c[3] == sigma]
             gain = [keyed[(*c, "sar")] - keyed[(*c, "surroundings")] for c in chosen]
             wrong = [keyed[(*c, "sar")] - keyed[(*c, "sar, wrong")] for c in chosen]
+            found_gain = [keyed[(*c, "found: sar")] - keyed[(*c, "found: surroundings")] for c in chosen]
+            found_wrong = [keyed[(*c, "found: sar")] - keyed[(*c, "found: sar, wrong")] for c in chosen]
 
             summary.append(
                 {
@@ -143,6 +169,10 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "sar - surroundings, min": min(gain),
                     "sar - surroundings, max": max(gain),
                     "sar - wrong": statistics.fmean(wrong),
+                    "found: sar - surroundings": statistics.fmean(found_gain),
+                    "found: sar - surroundings, min": min(found_gain),
+                    "found: sar - surroundings, max": max(found_gain),
+                    "found: sar - wrong": statistics.fmean(found_wrong),
                 }
             )
     return summary
@@ -170,18 +200,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = measure(args.draws, args.sigmas)
     summary = summarize(rows)
     print("PSNR inside the occluded pixels, dB (mean over cases); SAR gains: mean [min, max]")
-    print(f"{'group':<16} {'sigma':>5} {'cases':>5} " + " ".join(f"{m:>16}" for m in METHODS))
+    print(f"{'group':<16} {'sigma':>5} {'cases':>5} " + " ".join(f"{m:>19}" for m in METHODS))
     for s in summary:
         print(
             f"{s['group']:<16} {s['sigma']:>5.0f} {s['cases']:>5} "
-            + " ".join(f"{s[m]:>16.2f}" for m in METHODS)
+            + " ".join(f"{s[m]:>19.2f}" for m in METHODS)
         )
-    print(f"\n{'group':<16} {'sigma':>5} {'sar - surroundings':>24} {'sar - wrong':>12}")
+    print(
+        f"\n{'group':<16} {'sigma':>5} {'sar - surroundings':>24} {'sar - wrong':>12}"
+        f" {'found: sar - surroundings':>26} {'found: sar - wrong':>19}"
+    )
     for s in summary:
         print(
             f"{s['group']:<16} {s['sigma']:>5.0f} "
             + spread_text(s, "sar - surroundings")
-            + f" {s['sar - wrong']:>+12.2f}"
+            + f" {s['sar - wrong']:>+12.2f} "
+            + spread_text(s, "found: sar - surroundings").rjust(26)
+            + f" {s['found: sar - wrong']:>+19.2f}"
         )
     if args.json:
         write_result(args.json, __file__, argv, {"rows": rows, "summary": summary})

@@ -9,22 +9,30 @@ on the shared pairs, it fills clouds better than their surroundings (``benchmark
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
 from axion_terratorch.functional.tensors import EPS, smooth
 
-#: Gaussian sigma (px) despeckling the SAR before the fit.
-DESPECKLE_SIGMA = 1.5
+#: Gaussian sigmas (px) despeckling the SAR into the fit's features, one pair of VV/VH per scale
+#: (chosen on the BigEarthNet pairs of ``benchmarks/sar_occlusion_fill.py``).
+DESPECKLE_SIGMAS = (1.5, 4.0)
 #: Smallest per-tile spread of a polarisation, dB, used to standardise it (a flat SAR stays flat).
 MIN_SAR_SPREAD = 0.01
 #: Ridge added to the SAR covariance, in squared standard units (a flat or absent SAR fits the mean).
 RIDGE = 0.05
+#: Reweighting rounds of :func:`robust_sar_regression`.
+ROBUST_ITERATIONS = 10
+#: Departure, in the tile's median departures, at which a pixel's weight halves.
+ROBUST_SCALE = 1.0
 
 
-def sar_guide(sar: Tensor, sigma: float = DESPECKLE_SIGMA) -> Tensor:
-    """Despeckled SAR ``(B, 2, H, W)`` dB, each polarisation standardised over its tile."""
-    despeckled = smooth(sar, sigma)
+def sar_guide(sar: Tensor, sigmas: Sequence[float] = DESPECKLE_SIGMAS) -> Tensor:
+    """The fit's features: ``sar`` ``(B, 2, H, W)`` dB despeckled at each of ``sigmas``, each
+    polarisation standardised over its tile, ``(B, 2 * len(sigmas), H, W)``."""
+    despeckled = torch.cat([smooth(sar, sigma) for sigma in sigmas], dim=1)
     mean = despeckled.mean(dim=(-2, -1), keepdim=True)
     return (despeckled - mean) / despeckled.std(dim=(-2, -1), keepdim=True).clamp_min(MIN_SAR_SPREAD)
 
@@ -65,3 +73,30 @@ def sar_regression(
         covariance.permute(0, 3, 4, 1, 2) + eye, cross.permute(0, 3, 4, 1, 2)
     ).permute(0, 4, 3, 1, 2)  # (B, C, G, h, w)
     return mean_o + (slopes * g[:, None]).sum(dim=2)
+
+
+def robust_sar_regression(
+    optical: Tensor,
+    guide: Tensor,
+    iterations: int = ROBUST_ITERATIONS,
+    scale: float = ROBUST_SCALE,
+    ridge: float = RIDGE,
+) -> tuple[Tensor, Tensor]:
+    """:func:`sar_regression` over the whole tile that finds the pixels it should not trust itself.
+
+    Iteratively reweighted least squares with Cauchy weights: a pixel whose reflectance departs from
+    the fit by ``r`` (mean absolute departure over bands) weighs ``1 / (1 + (r / (scale * m))^2)``,
+    ``m`` the tile's median departure. Clouds, haze, shadows and invented content, which the SAR does
+    not show, depart far and stop weighing; the rest is the scene's own SAR-to-optical relation.
+
+    Returns:
+        The fit ``(B, C, H, W)`` and the last weights ``(B, 1, H, W)`` in (0, 1].
+    """
+    weight = torch.ones_like(optical[:, :1])
+    fit = sar_regression(optical, guide, weight, ridge=ridge)
+    for _ in range(iterations):
+        departure = (optical - fit).abs().mean(dim=1, keepdim=True)
+        typical = departure.flatten(-2).median(dim=-1).values[..., None, None].clamp_min(EPS)
+        weight = 1 / (1 + (departure / (scale * typical)) ** 2)
+        fit = sar_regression(optical, guide, weight, ridge=ridge)
+    return fit, weight

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
-from axion_terratorch.functional.sar_regression import sar_guide, sar_regression
+from axion_terratorch.functional.sar_regression import robust_sar_regression, sar_guide
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, coerce_lora
@@ -27,8 +27,6 @@ SARResolution = Literal["full", "branch", "tokens"]
 Radiometry = Literal["preserve", "free"]
 #: A state-dict key prefix (under ``decoder.``) that only each decoder type has.
 DECODER_SIGNATURES: dict[str, str] = {"fcn": "decoder.convs.", "unet": "decoder.unet."}
-#: Despeckling scales (px) of the SAR features of ``sar_fill``'s per-tile fit.
-FILL_SCALES = (1.5, 4.0)
 
 
 class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
@@ -88,12 +86,14 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             windows), then correct the registered image: ``output = registered + correction``.
             Where the SAR shows no confident structure the estimate is not moved. Tiles need at
             least 64 px per side (``docs/quality.md``, "What the SAR adds").
-        sar_fill: Also offer the head what the SAR says of every pixel through the tile's own
-            SAR-to-optical relation: each band is fitted by least squares on the despeckled VV and
-            VH (at ``FILL_SCALES``) over the pixels the gate trusts (weights ``1 - gate``), and the
-            fit's departure from the input joins the head's features. Under a cloud the model can
-            then take what the SAR of the same scene shows instead of the cloud's surroundings
-            (``docs/quality.md``, "What the SAR adds"). Needs ``gate``.
+        sar_fill: Also offer the decoder's head (and gate) what the SAR says of every pixel through
+            the tile's own SAR-to-optical relation: each band is fitted by robust least squares on
+            the despeckled VV and VH (:func:`~axion_terratorch.functional.sar_regression.sar_guide`), with pixels the SAR does not explain
+            (clouds, shadows, invented content) weighted down as they are found
+            (:func:`~axion_terratorch.functional.sar_regression.robust_sar_regression`). The fit's
+            departure from the input and the fit's weights join the head's features: under a cloud
+            the model can take what the SAR of the same scene shows instead of the cloud's
+            surroundings (``docs/quality.md``, "What the SAR adds").
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -133,9 +133,6 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         if sar_resolution == "branch" and decoder != "unet":
             msg = "sar_resolution='branch' needs decoder='unet' (the FCN decoder has no skips)"
             raise ValueError(msg)
-        if sar_fill and not gate:
-            msg = "sar_fill=True needs gate=True (the fit is weighted by where the gate trusts the input)"
-            raise ValueError(msg)
         self.decoder_type: DecoderType = decoder
         self.radiometry: Radiometry = radiometry
         # Saved with the weights, so that weights trained under the other setting are refused.
@@ -160,10 +157,10 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             self.decoder = TokenUNetDecoder(
                 in_channels, self.backbone.out_channels[-1], decoder_channels, branch
             )
-        in_head = self.decoder.out_channels + in_channels
         self.sar_fill = sar_fill
+        in_head = self.decoder.out_channels + in_channels + (len(bands) + 1 if sar_fill else 0)
         self.head = nn.Sequential(
-            nn.Conv2d(in_head + (len(bands) if sar_fill else 0), decoder_channels, kernel_size=3, padding=1),
+            nn.Conv2d(in_head, decoder_channels, kernel_size=3, padding=1),
             nn.GELU(),
             nn.Conv2d(decoder_channels, len(bands), kernel_size=1),
         )
@@ -203,25 +200,24 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         else:
             features = self.decoder(token_map, inputs, sar_z if self.sar_resolution == "branch" else None)
         features = torch.cat([features, inputs], dim=1)
-        gate = None
-        if self.gate_head is not None:
-            gate = self.last_gate = torch.sigmoid(self.gate_head(features)[..., :height, :width])
         spread = self.standardizer.optical_std if tile is None else tile.spread
-        if self.sar_fill and gate is not None:
-            fill_z = (self.fill(optical, sar, gate) - optical) / spread
+        if self.sar_fill:
+            fill, trust = self.fill(optical, sar)
+            fill_z = torch.cat([(fill - optical) / spread, trust], dim=1)
             features = torch.cat([features, F.pad(fill_z, pad, mode="replicate")], dim=1)
         delta = self.head(features)[..., :height, :width]
-        if gate is not None:
-            delta = delta * gate
+        if self.gate_head is not None:
+            self.last_gate = torch.sigmoid(self.gate_head(features)[..., :height, :width])
+            delta = delta * self.last_gate
         if tile is None:
             return optical + delta * spread
         return optical + tile.correction(delta)
 
     @torch.no_grad()
-    def fill(self, optical: Tensor, sar: Tensor, gate: Tensor) -> Tensor:
-        """The tile's SAR-to-optical fit over the pixels the gate trusts, ``(B, C, H, W)`` reflectance."""
-        guide = torch.cat([sar_guide(sar.float(), sigma) for sigma in FILL_SCALES], dim=1)
-        return sar_regression(optical.float(), guide, 1 - gate.float()).to(optical.dtype)
+    def fill(self, optical: Tensor, sar: Tensor) -> tuple[Tensor, Tensor]:
+        """The tile's robust SAR-to-optical fit ``(B, C, H, W)`` reflectance and its weights ``(B, 1, H, W)``."""
+        fill, trust = robust_sar_regression(optical.float(), sar_guide(sar.float()))
+        return fill.to(optical.dtype), trust.to(optical.dtype)
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         """Refuse the weights of the other decoder type or radiometry with a message naming the fix."""

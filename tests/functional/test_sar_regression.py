@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from axion_terratorch.functional.sar_regression import sar_guide, sar_regression
+from axion_terratorch.functional.sar_regression import robust_sar_regression, sar_guide, sar_regression
 
 
 def linear_scene(seed: int = 0, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,9 +40,22 @@ def test_a_flat_guide_fits_the_weighted_mean_and_tiles_are_fitted_apart():
     assert torch.allclose(both[:1], sar_regression(truth, guide, weight))
 
 
-def test_the_guide_is_despeckled_and_standardised_and_a_flat_sar_stays_flat():
+def test_the_guide_is_despeckled_at_two_scales_and_standardised_and_a_flat_sar_stays_flat():
     sar = -12 + 3 * torch.randn(2, 2, 40, 40, generator=torch.Generator().manual_seed(0))
     guide = sar_guide(sar)
-    assert torch.allclose(guide.mean((-2, -1)), torch.zeros(2, 2), atol=1e-5)
-    assert torch.allclose(guide.std((-2, -1)), torch.ones(2, 2), atol=1e-5)
+    assert torch.allclose(guide.mean((-2, -1)), torch.zeros(2, 4), atol=1e-5)
+    assert torch.allclose(guide.std((-2, -1)), torch.ones(2, 4), atol=1e-5)
     assert sar_guide(torch.full_like(sar, -12.0)).abs().max() < 1e-3
+
+
+def test_the_robust_fit_finds_what_the_guide_does_not_explain_by_itself():
+    guide, truth = linear_scene()
+    cloud = torch.zeros(1, 1, 48, 48, dtype=torch.bool)
+    cloud[..., 16:32, 8:40] = True
+    clouded = torch.where(cloud, torch.full_like(truth, 0.6), truth)
+    fit, weight = robust_sar_regression(clouded, guide, ridge=0.0)
+    plain = sar_regression(clouded, guide, torch.ones_like(weight), ridge=0.0)
+    inside = cloud.expand_as(truth)
+    assert (fit - truth)[inside].abs().max() < 0.01 * (plain - truth)[inside].abs().mean()
+    assert weight[cloud].max() < 0.01
+    assert weight[~cloud].min() > 0.5

@@ -313,10 +313,10 @@ def test_sar_registration_moves_the_input_where_the_sar_puts_its_structure():
     assert torch.allclose(flat, shifted, atol=1e-5)
 
 
-def test_sar_fill_offers_the_head_what_the_sar_shows_under_the_gate():
-    """``sar_fill``: the tile's SAR-to-optical fit over the pixels the gate trusts recovers a cloud
-    the SAR determines; the untrained model still returns its input, a trained head's output depends
-    on the SAR through it, and the option needs the gate."""
+def test_sar_fill_offers_the_head_what_the_sar_shows_under_a_cloud():
+    """``sar_fill``: the tile's robust SAR-to-optical fit finds a cloud the SAR does not show and
+    recovers what lies under it; the untrained model still returns its input, and a trained head's
+    output depends on the SAR through the fill."""
     generator = torch.Generator().manual_seed(0)
     pattern = F.interpolate(torch.rand(1, 1, 8, 8, generator=generator), size=64, mode="bilinear")
     truth = torch.cat([0.05 + 0.1 * pattern, 0.3 - 0.2 * pattern], dim=1).repeat(1, 2, 1, 1)
@@ -325,16 +325,12 @@ def test_sar_fill_offers_the_head_what_the_sar_shows_under_the_gate():
     cloud[..., 20:44, 16:48] = True
     clouded = torch.where(cloud, torch.full_like(truth, 0.6), truth)
     model = TerraMindResidualGrounding(
-        variant="tiny",
-        pretrained=False,
-        gate=True,
-        sar_fill=True,
-        decoder_channels=8,
-        sar_resolution="tokens",
+        variant="tiny", pretrained=False, sar_fill=True, decoder_channels=8, sar_resolution="tokens"
     ).eval()
-    fill = model.fill(clouded, sar, cloud.float())
+    fill, trust = model.fill(clouded, sar)
     inside = cloud.expand_as(truth)
     assert (fill - truth)[inside].abs().mean() < 0.1 * (clouded - truth)[inside].abs().mean()
+    assert trust[cloud].max() < 0.1 < trust[~cloud].median()
     image = {SAR_KEY: sar, OPTICAL_KEY: clouded}
     with torch.no_grad():
         assert torch.equal(model(image), clouded)
@@ -345,5 +341,3 @@ def test_sar_fill_offers_the_head_what_the_sar_shows_under_the_gate():
         changed = model(image) - model({SAR_KEY: sar.flip(-2, -1), OPTICAL_KEY: clouded})
         handle.remove()
     assert changed.abs().max() > 1e-4
-    with pytest.raises(ValueError, match="sar_fill=True needs gate=True"):
-        TerraMindResidualGrounding(variant="tiny", pretrained=False, sar_fill=True)

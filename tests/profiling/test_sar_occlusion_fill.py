@@ -36,3 +36,17 @@ def test_a_reflectance_the_sar_determines_is_filled_back_and_the_wrong_sar_canno
     assert inside > benchmark.psnr_inside(surroundings, truth, occluded) + 20
     assert inside > benchmark.psnr_inside(wrong, truth, occluded) + 20
     assert benchmark.psnr_inside(clouded, truth, occluded) < 10
+
+
+def test_without_the_mask_the_robust_fit_finds_the_cloud_and_fills_it(benchmark):
+    guide, truth = scene()
+    occluded = torch.zeros(1, 1, 48, 48, dtype=torch.bool)
+    occluded[..., 16:32, 8:40] = True
+    clouded = torch.where(occluded, torch.full_like(truth, 0.6), truth)
+    inside = benchmark.psnr_inside(benchmark.found(clouded, guide, occluded), truth, occluded)
+    surroundings = benchmark.found(clouded, torch.zeros_like(guide), occluded)
+    assert inside > benchmark.psnr_inside(surroundings, truth, occluded) + 20
+    assert (
+        inside
+        > benchmark.psnr_inside(benchmark.found(clouded, guide.flip(-2, -1), occluded), truth, occluded) + 20
+    )
