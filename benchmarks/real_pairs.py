@@ -15,7 +15,9 @@ several draws, and grounded by:
 - ``guided``: a training-free SAR-guided filter (:class:`~axion_terratorch.models.SARGuidedFilter`);
 - ``registration``: a training-free SAR-guided registration (:class:`~axion_terratorch.models.SARRegistration`),
   the input moved where the SAR puts its structure, and ``registration-wrong-sar``: the same given the
-  pair's SAR turned 180 degrees (what of its gain the SAR's structure explains).
+  pair's SAR turned 180 degrees (what of its gain the SAR's structure explains);
+- ``sar-fill``: a training-free SAR fill (:class:`~axion_terratorch.models.SARFill`), the pixels
+  the SAR contradicts replaced by the tile's own SAR-to-optical fit, and ``sar-fill-wrong-sar``.
 
 Each is scored against the true Sentinel-2: PSNR and SSIM over the tile and inside the error mask
 (the pixels the structural errors changed), as gains over the input. Under the photometric proxy
@@ -57,14 +59,23 @@ from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
 from axion_terratorch.evaluation.loop import build_datamodule, iterate_batches
 from axion_terratorch.evaluation.tile_scores import score_tiles
 from axion_terratorch.functional import psnr_from_mse, squared_error_sum, ssim_per_sample
-from axion_terratorch.models import SARGuidedFilter, SARRegistration
+from axion_terratorch.models import SARFill, SARGuidedFilter, SARRegistration
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "configs" / "stage3.real.yaml"
 TRAINED = ("full", "no-sar")
-METHODS = ("full", "no-sar", "wrong-sar", "guided", "registration", "registration-wrong-sar")
+METHODS = (
+    "full",
+    "no-sar",
+    "wrong-sar",
+    "guided",
+    "registration",
+    "registration-wrong-sar",
+    "sar-fill",
+    "sar-fill-wrong-sar",
+)
 #: The training-free groundings (scored alone with ``--no-train``).
-BASELINES = ("guided", "registration", "registration-wrong-sar")
+BASELINES = ("guided", "registration", "registration-wrong-sar", "sar-fill", "sar-fill-wrong-sar")
 KINDS = ("photometric", *ERROR_KINDS, "all")
 #: Kinds the SAR can fix, for the targets (content errors are reported, not targeted).
 TARGET_KINDS = ("misregistration", "occlusion", "all")
@@ -193,7 +204,11 @@ class Methods:
         self.full = None if checkpoints is None else load_model(checkpoints["full"]).eval()
         self.no_sar = None if checkpoints is None else load_model(checkpoints["no-sar"]).eval()
         self.bands = bands if self.full is None else self.full.bands
-        self.baselines = {"guided": SARGuidedFilter(self.bands), "registration": SARRegistration(self.bands)}
+        self.baselines = {
+            "guided": SARGuidedFilter(self.bands),
+            "registration": SARRegistration(self.bands),
+            "sar-fill": SARFill(self.bands),
+        }
 
     def __call__(self, image: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{method: output}`` for one batch's ``image``."""
@@ -207,7 +222,10 @@ class Methods:
             }
         outputs |= {name: baseline(image) for name, baseline in self.baselines.items()}
         wrong = {**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}
-        return outputs | {"registration-wrong-sar": self.baselines["registration"](wrong)}
+        return outputs | {
+            "registration-wrong-sar": self.baselines["registration"](wrong),
+            "sar-fill-wrong-sar": self.baselines["sar-fill"](wrong),
+        }
 
 
 def score_seed(

@@ -6,12 +6,14 @@ from axion_terratorch.models.lora import LoraSettings, count_parameters
 from axion_terratorch.models.registration import REGISTERED_NAMES, register_models
 from axion_terratorch.models.residual_grounding import TerraMindResidualGrounding
 from axion_terratorch.models.sar_alignment import SARRegistration
+from axion_terratorch.models.sar_fill import SARFill
 from axion_terratorch.models.standardize import TerraMindStandardizer
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
 
 __all__ = [
     "REGISTERED_NAMES",
     "LoraSettings",
+    "SARFill",
     "SARGuidedFilter",
     "SARRegistration",
     "TerraMindGenerativeGrounding",

@@ -12,12 +12,12 @@ from torch import Tensor, nn
 
 from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, SAR_KEY
-from axion_terratorch.functional.sar_regression import robust_sar_regression, sar_guide
 from axion_terratorch.init_config import RecordsInitArgs
 from axion_terratorch.models.inputs import unpack_image
 from axion_terratorch.models.lora import LoraSettings, coerce_lora
 from axion_terratorch.models.radiometry import TileRadiometry
 from axion_terratorch.models.sar_alignment import SARRegistration
+from axion_terratorch.models.sar_fill import SARFill
 from axion_terratorch.models.standardize import TerraMindStandardizer
 from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABackbone, Variant
 from axion_terratorch.models.unet_decoder import TokenUNetDecoder
@@ -86,14 +86,11 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             windows), then correct the registered image: ``output = registered + correction``.
             Where the SAR shows no confident structure the estimate is not moved. Tiles need at
             least 64 px per side (``docs/quality.md``, "What the SAR adds").
-        sar_fill: Also offer the decoder's head (and gate) what the SAR says of every pixel through
-            the tile's own SAR-to-optical relation: each band is fitted by robust least squares on
-            the despeckled VV and VH (:func:`~axion_terratorch.functional.sar_regression.sar_guide`), with pixels the SAR does not explain
-            (clouds, shadows, invented content) weighted down as they are found
-            (:func:`~axion_terratorch.functional.sar_regression.robust_sar_regression`). The fit's
-            departure from the input and the fit's weights join the head's features: under a cloud
-            the model can take what the SAR of the same scene shows instead of the cloud's
-            surroundings (``docs/quality.md``, "What the SAR adds").
+        sar_fill: Last, fill what the SAR contradicts with the tile's own SAR-to-optical fit
+            (:class:`~axion_terratorch.models.SARFill`, training-free, default settings): pixels of
+            the input that the scene's SAR does not explain (a cloud, its shadow, invented content),
+            found without a mask, take the robust fit of the input on the despeckled SAR; every other
+            pixel keeps the model's output (``docs/quality.md``, "What the SAR adds").
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -157,8 +154,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             self.decoder = TokenUNetDecoder(
                 in_channels, self.backbone.out_channels[-1], decoder_channels, branch
             )
-        self.sar_fill = sar_fill
-        in_head = self.decoder.out_channels + in_channels + (len(bands) + 1 if sar_fill else 0)
+        in_head = self.decoder.out_channels + in_channels
         self.head = nn.Sequential(
             nn.Conv2d(in_head, decoder_channels, kernel_size=3, padding=1),
             nn.GELU(),
@@ -178,6 +174,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         #: The gate of the last forward pass, ``(B, 1, H, W)`` in [0, 1] (``None`` without ``gate``).
         self.last_gate: Tensor | None = None
         self.registration = SARRegistration(bands) if sar_registration else None
+        self.sar_fill = SARFill(bands) if sar_fill else None
 
     def forward(self, image: dict[str, Tensor]) -> Tensor:
         """Return the grounded optical image, ``(B, C, H, W)`` reflectance."""
@@ -200,24 +197,15 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         else:
             features = self.decoder(token_map, inputs, sar_z if self.sar_resolution == "branch" else None)
         features = torch.cat([features, inputs], dim=1)
-        spread = self.standardizer.optical_std if tile is None else tile.spread
-        if self.sar_fill:
-            fill, trust = self.fill(optical, sar)
-            fill_z = torch.cat([(fill - optical) / spread, trust], dim=1)
-            features = torch.cat([features, F.pad(fill_z, pad, mode="replicate")], dim=1)
         delta = self.head(features)[..., :height, :width]
         if self.gate_head is not None:
             self.last_gate = torch.sigmoid(self.gate_head(features)[..., :height, :width])
             delta = delta * self.last_gate
         if tile is None:
-            return optical + delta * spread
-        return optical + tile.correction(delta)
-
-    @torch.no_grad()
-    def fill(self, optical: Tensor, sar: Tensor) -> tuple[Tensor, Tensor]:
-        """The tile's robust SAR-to-optical fit ``(B, C, H, W)`` reflectance and its weights ``(B, 1, H, W)``."""
-        fill, trust = robust_sar_regression(optical.float(), sar_guide(sar.float()))
-        return fill.to(optical.dtype), trust.to(optical.dtype)
+            output = optical + delta * self.standardizer.optical_std
+        else:
+            output = optical + tile.correction(delta)
+        return output if self.sar_fill is None else self.sar_fill.blend(optical, sar, output)
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         """Refuse the weights of the other decoder type or radiometry with a message naming the fix."""

@@ -313,10 +313,10 @@ def test_sar_registration_moves_the_input_where_the_sar_puts_its_structure():
     assert torch.allclose(flat, shifted, atol=1e-5)
 
 
-def test_sar_fill_offers_the_head_what_the_sar_shows_under_a_cloud():
-    """``sar_fill``: the tile's robust SAR-to-optical fit finds a cloud the SAR does not show and
-    recovers what lies under it; the untrained model still returns its input, and a trained head's
-    output depends on the SAR through the fill."""
+def test_sar_fill_puts_back_what_the_sar_shows_under_a_cloud_and_leaves_the_rest():
+    """``sar_fill``: the cloud the scene's SAR contradicts, found without a mask, takes the tile's
+    SAR-to-optical fit (close to the truth); the clear pixels keep the model's output; the SAR turned
+    180 degrees does not put the truth back."""
     generator = torch.Generator().manual_seed(0)
     pattern = F.interpolate(torch.rand(1, 1, 8, 8, generator=generator), size=64, mode="bilinear")
     truth = torch.cat([0.05 + 0.1 * pattern, 0.3 - 0.2 * pattern], dim=1).repeat(1, 2, 1, 1)
@@ -325,19 +325,13 @@ def test_sar_fill_offers_the_head_what_the_sar_shows_under_a_cloud():
     cloud[..., 20:44, 16:48] = True
     clouded = torch.where(cloud, torch.full_like(truth, 0.6), truth)
     model = TerraMindResidualGrounding(
-        variant="tiny", pretrained=False, sar_fill=True, decoder_channels=8, sar_resolution="tokens"
+        variant="tiny", pretrained=False, sar_fill=True, decoder_channels=8
     ).eval()
-    fill, trust = model.fill(clouded, sar)
-    inside = cloud.expand_as(truth)
-    assert (fill - truth)[inside].abs().mean() < 0.1 * (clouded - truth)[inside].abs().mean()
-    assert trust[cloud].max() < 0.1 < trust[~cloud].median()
-    image = {SAR_KEY: sar, OPTICAL_KEY: clouded}
     with torch.no_grad():
-        assert torch.equal(model(image), clouded)
-        perturb(model)
-        # The SAR's tokens held fixed: what changes with the SAR comes through the fill alone.
-        tokens = model.backbone({OPTICAL_KEY: torch.zeros(1, 4, 64, 64), SAR_KEY: sar})
-        handle = model.backbone.register_forward_hook(lambda *_, fixed=tokens: fixed)
-        changed = model(image) - model({SAR_KEY: sar.flip(-2, -1), OPTICAL_KEY: clouded})
-        handle.remove()
-    assert changed.abs().max() > 1e-4
+        output = model({SAR_KEY: sar, OPTICAL_KEY: clouded})
+        wrong = model({SAR_KEY: sar.flip(-2, -1), OPTICAL_KEY: clouded})
+    core = (..., slice(24, 40), slice(20, 44))  # the cloud without its edge, which the smoothing spares
+    assert (output - truth)[core].abs().mean() < 0.05 * (clouded - truth)[core].abs().mean()
+    assert (output - truth)[core].abs().mean() < 0.5 * (wrong - truth)[core].abs().mean()
+    clear = (..., slice(0, 12), slice(None))
+    assert torch.equal(output[clear], clouded[clear])  # untrained head: the clear input, untouched
