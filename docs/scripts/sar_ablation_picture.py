@@ -3,9 +3,9 @@
     PYTHONPATH=. .venv/bin/python docs/scripts/sar_ablation_picture.py --run-dir outputs/benchmark_real_pairs
 
 Reads the ``full-seed<S>`` and ``no-sar-seed<S>`` runs of ``benchmarks/real_pairs.py`` and grounds the
-held-out test pairs under one draw of an error kind with the four methods the benchmark scores:
+held-out test pairs under one draw of an error kind with the methods the benchmark scores:
 the recipe (``full``), the recipe trained without SAR (``no-sar``), the recipe given the SAR turned
-180 degrees (``wrong-sar``) and the SAR-guided filter. One row per pair: SAR (VV), truth, input,
+180 degrees (``wrong-sar``), the SAR-guided filter and the training-free SAR fill. One row per pair: SAR (VV), truth, input,
 the four outputs and the error mask; the PSNR of each against the truth is in its title.
 """
 
@@ -52,7 +52,7 @@ def main() -> None:
         name: next(iter(sorted((run / "checkpoints").glob("best-*.ckpt")))) for name, run in runs.items()
     }
     settings = yaml.safe_load((runs["full"] / "config.yaml").read_text())
-    methods = Methods(checkpoints)
+    methods = Methods(checkpoints, tuple(settings["data"]["init_args"]["tiles"]["bands"]))
     rows = []
     for split, label, data in held_out(settings["data"]):
         if split != "test":
@@ -67,7 +67,7 @@ def main() -> None:
                     sample = {key: batch[key][i] for key in ("target", "valid_mask", "error_mask")}
                     image = {key: value[i] for key, value in batch["image"].items()}
                     rows.append((f"{label}/{name}", sample, image, {k: v[i] for k, v in outputs.items()}))
-    columns = ["S1 VV", "truth", "input", "full", "no-sar", "wrong-sar", "guided", "error mask"]
+    columns = ["S1 VV", "truth", "input", "full", "no-sar", "wrong-sar", "guided", "sar-fill", "error mask"]
     figure, axes = plt.subplots(
         len(rows), len(columns), figsize=(1.9 * len(columns), 2.0 * len(rows)), squeeze=False
     )

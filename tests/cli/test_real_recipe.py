@@ -58,7 +58,7 @@ def test_real_recipe_trains_selects_on_fidelity_and_the_benchmark_scores_every_h
     }
     for row in rows:
         assert row["kind"] == "occlusion" or row["error_fraction"] == 0
-        assert set(row) >= {"full", "no-sar", "wrong-sar", "guided"}
+        assert set(row) >= {"full", "no-sar", "wrong-sar", "guided", "sar-fill", "sar-fill-wrong-sar"}
         assert ("no_harm" in row) == (row["kind"] == "photometric")
     occluded = [row for row in rows if row["kind"] == "occlusion" and row["error_fraction"] > 0]
     assert occluded
