@@ -75,6 +75,11 @@ def sar_regression(
     return mean_o + (slopes * g[:, None]).sum(dim=2)
 
 
+def median_units(x: Tensor) -> Tensor:
+    """Non-negative ``x`` ``(B, C, H, W)`` divided by its median over each tile and channel."""
+    return x / x.flatten(-2).median(dim=-1).values[..., None, None].clamp_min(EPS)
+
+
 def robust_sar_regression(
     optical: Tensor,
     guide: Tensor,
@@ -84,9 +89,10 @@ def robust_sar_regression(
 ) -> tuple[Tensor, Tensor]:
     """:func:`sar_regression` over the whole tile that finds the pixels it should not trust itself.
 
-    Iteratively reweighted least squares with Cauchy weights: a pixel whose reflectance departs from
-    the fit by ``r`` (mean absolute departure over bands) weighs ``1 / (1 + (r / (scale * m))^2)``,
-    ``m`` the tile's median departure. Clouds, haze, shadows and invented content, which the SAR does
+    Iteratively reweighted least squares with Cauchy weights: a pixel whose departure from the fit is
+    ``r`` times the tile's median departure weighs ``1 / (1 + (r / scale)^2)``, the departure being
+    the mean over bands of the absolute residual in units of that band's median one (so a per-band
+    gain of the input changes no weight, and the fit follows any per-band gain and offset). Clouds, haze, shadows and invented content, which the SAR does
     not show, depart far and stop weighing; the rest is the scene's own SAR-to-optical relation.
 
     Returns:
@@ -95,8 +101,7 @@ def robust_sar_regression(
     weight = torch.ones_like(optical[:, :1])
     fit = sar_regression(optical, guide, weight, ridge=ridge)
     for _ in range(iterations):
-        departure = (optical - fit).abs().mean(dim=1, keepdim=True)
-        typical = departure.flatten(-2).median(dim=-1).values[..., None, None].clamp_min(EPS)
-        weight = 1 / (1 + (departure / (scale * typical)) ** 2)
+        departure = median_units((optical - fit).abs()).mean(dim=1, keepdim=True)
+        weight = 1 / (1 + (median_units(departure) / scale) ** 2)
         fit = sar_regression(optical, guide, weight, ridge=ridge)
     return fit, weight

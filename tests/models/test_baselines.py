@@ -65,16 +65,17 @@ def test_sar_fill_replaces_what_the_sar_contradicts_and_keeps_the_rest():
 
 
 def test_sar_fill_follows_the_input_radiometry():
-    """A common gain and any per-band offset of the input come out of the fill unchanged: the fit is the
-    scene's own relation, so no band is pulled towards other scenes' colours."""
+    """Any per-band gain and offset of the input come out of the fill unchanged: the fit is the scene's
+    own relation, so no band is pulled towards other scenes' colours (another processing level)."""
     sar, truth = fields_scene()
     estimate = truth.clone()
     estimate[..., 8:28, 12:44] = 0.6
+    gain = torch.tensor([1.3, 0.8, 1.1, 0.9]).view(1, 4, 1, 1)
     offset = torch.tensor([0.09, 0.05, 0.02, -0.01]).view(1, 4, 1, 1)
     fill = SARFill()
     output = fill({SAR_KEY: sar, OPTICAL_KEY: estimate})
-    shifted = fill({SAR_KEY: sar, OPTICAL_KEY: 1.3 * estimate + offset})
-    assert torch.allclose(shifted, 1.3 * output + offset, atol=1e-5)
+    shifted = fill({SAR_KEY: sar, OPTICAL_KEY: gain * estimate + offset})
+    assert torch.allclose(shifted, gain * output + offset, atol=1e-5)
 
 
 def test_sar_fill_settings_are_checked_by_name():
