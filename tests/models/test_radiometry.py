@@ -9,7 +9,9 @@ from axion_terratorch.models.radiometry import TileRadiometry
 from tests.models.test_residual_grounding import make_image, perturb
 
 
-def model(radiometry: str = "preserve", sar_resolution: str = "branch") -> TerraMindResidualGrounding:
+def model(
+    radiometry: str = "preserve", sar_resolution: str = "branch", sar_fill: bool = False
+) -> TerraMindResidualGrounding:
     torch.manual_seed(0)
     grounding = TerraMindResidualGrounding(
         variant="tiny",
@@ -17,6 +19,7 @@ def model(radiometry: str = "preserve", sar_resolution: str = "branch") -> Terra
         decoder_channels=8,
         radiometry=radiometry,
         sar_resolution=sar_resolution,
+        sar_fill=sar_fill,
     )
     perturb(grounding, seed=1)
     return grounding.eval()
@@ -25,8 +28,9 @@ def model(radiometry: str = "preserve", sar_resolution: str = "branch") -> Terra
 def test_output_follows_any_band_gain_and_offset_of_the_input():
     """Another processing level or calibration (a per-band gain and offset of the input) grounds to
     the same gain and offset of the output: the model cannot "restore" colours the SAR cannot vouch
-    for. With ``radiometry="free"`` it can, and does."""
+    for. The SAR fill (``sar_fill``) keeps this. With ``radiometry="free"`` the model can, and does."""
     image = make_image(32)
+    image[OPTICAL_KEY][..., 8:20, 8:24] = 0.6  # a cloud for the fill to take
     gain = torch.tensor([1.3, 0.8, 1.05, 0.9]).view(1, 4, 1, 1)
     offset = torch.tensor([0.08, -0.01, 0.02, 0.0]).view(1, 4, 1, 1)
     shifted = dict(image, **{OPTICAL_KEY: image[OPTICAL_KEY] * gain + offset})
@@ -35,6 +39,9 @@ def test_output_follows_any_band_gain_and_offset_of_the_input():
         torch.testing.assert_close(
             preserving(shifted), preserving(image) * gain + offset, atol=1e-5, rtol=1e-5
         )
+        filling = model(sar_fill=True)
+        torch.testing.assert_close(filling(shifted), filling(image) * gain + offset, atol=1e-5, rtol=1e-5)
+        assert not torch.allclose(filling(image), preserving(image), atol=1e-4)  # the fill took pixels
         free = model("free")
         assert not torch.allclose(free(shifted), free(image) * gain + offset, atol=1e-3)
 
