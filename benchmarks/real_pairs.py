@@ -30,6 +30,8 @@ Usage::
     python benchmarks/real_pairs.py --seeds 0 1 2 --json benchmarks/real_pairs.json
     python benchmarks/real_pairs.py --recipe configs/stage3.real.structural.yaml --seeds 0 1 2 \
         --json benchmarks/real_pairs_structural.json
+    python benchmarks/real_pairs.py --seeds 0 1 2 --set model.init_args.model.init_args.sar_fill=true \
+        --json benchmarks/real_pairs_sar_fill.json
     python benchmarks/real_pairs.py --no-train --json benchmarks/real_pairs_baselines.json  # baselines only
 """
 
