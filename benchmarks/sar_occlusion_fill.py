@@ -13,15 +13,15 @@ distance, ``sigma`` px, for each ``--sigmas``; ``0`` is one fit over the whole t
 - ``sar``: the weighted least-squares fit, per band, of the clear pixels' reflectance on the
   despeckled VV and VH (dB, standardised), evaluated at the occluded pixels: a local, per-scene
   SAR-to-optical regression (its ``surroundings`` limit is a zero slope;
-  :func:`~axion_terratorch.functional.sar_regression.sar_regression`, which the residual model's
-  ``sar_fill`` offers its head);
+  :func:`~axion_terratorch.functional.sar_regression.sar_regression`);
 - ``sar, wrong``: the same given the pair's SAR turned 180 degrees;
 - ``found: ...``: the same three without the mask, one fit over the whole tile that finds the
-  pixels to leave out itself (:func:`~axion_terratorch.functional.sar_regression.robust_sar_regression`,
-  what the residual model's ``sar_fill`` computes); still scored inside the occluded pixels.
+  pixels to leave out itself
+  (:func:`~axion_terratorch.functional.sar_regression.robust_sar_regression`, the fit of
+  :class:`~axion_terratorch.models.SARFill`); still scored inside the occluded pixels.
 
-The SAR is despeckled at 1.5 and 4 px
-(:func:`~axion_terratorch.functional.sar_regression.sar_guide`). A scale at which the weights of an occluded pixel sum to less than ``MIN_SUPPORT`` of a clear
+The SAR is despeckled at 1.5 and 4 px (:func:`~axion_terratorch.functional.sar_regression.sar_guide`).
+A scale at which the weights of an occluded pixel sum to less than ``MIN_SUPPORT`` of a clear
 neighbourhood's uses the tile-wide fit there. Scored by PSNR against the truth inside the occluded
 pixels. ``sar - surroundings`` is what the SAR can tell about hidden content when the area is
 known: an upper bound for what a learned grounding can take from it for occlusions, since a model

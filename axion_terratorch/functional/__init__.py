@@ -10,6 +10,8 @@ return ``(B,)``.
 - :mod:`.image_quality`: masked PSNR, SSIM per sample, spectral angle and error sums;
 - :mod:`.losses`: the loss terms' own math (the original Stage 3 guide's SAR edge and texture terms,
   cycle, identity, spectral L1).
+- :mod:`.sar_regression`: a scene's own SAR-to-optical fit, weighted or robust (what
+  :class:`~axion_terratorch.models.SARFill` puts where the SAR contradicts the input).
 
 The LPIPS network both use is :mod:`axion_terratorch.lpips`.
 """

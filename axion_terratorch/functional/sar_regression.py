@@ -92,8 +92,9 @@ def robust_sar_regression(
     Iteratively reweighted least squares with Cauchy weights: a pixel whose departure from the fit is
     ``r`` times the tile's median departure weighs ``1 / (1 + (r / scale)^2)``, the departure being
     the mean over bands of the absolute residual in units of that band's median one (so a per-band
-    gain of the input changes no weight, and the fit follows any per-band gain and offset). Clouds, haze, shadows and invented content, which the SAR does
-    not show, depart far and stop weighing; the rest is the scene's own SAR-to-optical relation.
+    gain of the input changes no weight, and the fit follows any per-band gain and offset). Clouds,
+    haze, shadows and invented content, which the SAR does not show, depart far and stop weighing;
+    the rest is the scene's own SAR-to-optical relation.
 
     Returns:
         The fit ``(B, C, H, W)`` and the last weights ``(B, 1, H, W)`` in (0, 1].
