@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from axion_terratorch.argument_bounds import check_at_least, check_positive
+from axion_terratorch.argument_bounds import check_at_least
 from axion_terratorch.constants import DEFAULT_BANDS
 from axion_terratorch.functional import smooth
 from axion_terratorch.functional.sar_regression import robust_sar_regression, sar_guide
@@ -47,11 +47,10 @@ class SARFill(TrainingFreeBaseline):
         sigma: float = FILL_SIGMA,
     ) -> None:
         super().__init__(bands)
-        check_positive({"threshold": threshold})
-        check_at_least(0, {"sigma": sigma})
-        if threshold > 1:
+        if not 0 < threshold <= 1:
             msg = f"threshold must be in (0, 1], got {threshold}"
             raise ValueError(msg)
+        check_at_least(0, {"sigma": sigma})
         self.threshold = threshold
         self.sigma = sigma
 

@@ -9,6 +9,7 @@ from axion_terratorch.checkpoints import load_model
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.models import LoraSettings, TerraMindResidualGrounding, count_parameters
 from axion_terratorch.models.terramind_lora import TerraMindLoRABackbone
+from tests.models.test_baselines import fields_scene
 
 #: A model config as checkpoints saved before the ``decoder`` argument hold it.
 FCN_CONFIG = {
@@ -314,16 +315,12 @@ def test_sar_registration_moves_the_input_where_the_sar_puts_its_structure():
 
 
 def test_sar_fill_puts_back_what_the_sar_shows_under_a_cloud_and_leaves_the_rest():
-    """``sar_fill``: the cloud the scene's SAR contradicts, found without a mask, takes the tile's
-    SAR-to-optical fit (close to the truth); the clear pixels keep the model's output; the SAR turned
-    180 degrees does not put the truth back."""
-    generator = torch.Generator().manual_seed(0)
-    pattern = F.interpolate(torch.rand(1, 1, 8, 8, generator=generator), size=64, mode="bilinear")
-    truth = torch.cat([0.05 + 0.1 * pattern, 0.3 - 0.2 * pattern], dim=1).repeat(1, 2, 1, 1)
-    sar = -18 + 10 * pattern.expand(1, 2, 64, 64) + 0.3 * torch.randn(1, 2, 64, 64, generator=generator)
-    cloud = torch.zeros(1, 1, 64, 64, dtype=torch.bool)
-    cloud[..., 20:44, 16:48] = True
-    clouded = torch.where(cloud, torch.full_like(truth, 0.6), truth)
+    """``sar_fill``: the cloud the scene's SAR contradicts takes the tile's SAR-to-optical fit after
+    the model (close to the truth, unlike with the SAR turned 180 degrees); the clear pixels keep the
+    model's output."""
+    sar, truth = fields_scene()
+    clouded = truth.clone()
+    clouded[..., 20:44, 16:48] = 0.6
     model = TerraMindResidualGrounding(
         variant="tiny", pretrained=False, sar_fill=True, decoder_channels=8
     ).eval()
