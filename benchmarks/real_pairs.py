@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 import yaml
 
 from axion_terratorch.atomic import atomic_path
@@ -83,6 +84,11 @@ KINDS = ("photometric", *ERROR_KINDS, "all")
 TARGET_KINDS = ("misregistration", "occlusion", "all")
 #: Error-mask values above this count as changed pixels.
 MASK_THRESHOLD = 0.5
+#: A true image's pixel whose visible bands all exceed this reflectance is a cloud of its own
+#: (bright and white: the clear test pairs stay below 0.21), not a reference for what lies under it.
+REFERENCE_CLOUD_REFLECTANCE = 0.25
+#: Pixels the reference's clouds are grown by, to take their thinner rims (Fmask's default dilation).
+REFERENCE_CLOUD_DILATION = 3
 
 
 def run_config(
@@ -146,6 +152,15 @@ def held_out(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield "test", f"ssl4eo-{level}", other
 
 
+def reference_clouds(target: torch.Tensor, bands: tuple[str, ...]) -> torch.Tensor:
+    """``(B, 1, H, W)``: where the true image ``target`` is itself clouded (its visible bands all above
+    :data:`REFERENCE_CLOUD_REFLECTANCE`, grown by :data:`REFERENCE_CLOUD_DILATION` px)."""
+    visible = [bands.index(band) for band in ("B02", "B03", "B04") if band in bands]
+    bright = target[:, visible].amin(dim=1, keepdim=True) > REFERENCE_CLOUD_REFLECTANCE
+    size = 2 * REFERENCE_CLOUD_DILATION + 1
+    return F.max_pool2d(bright.float(), size, stride=1, padding=REFERENCE_CLOUD_DILATION) > 0
+
+
 def fidelity(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> tuple[float, float]:
     """PSNR (dB) and SSIM of one tile against its target over ``mask`` (NaN when it is empty)."""
     if mask is not None and not mask.any():
@@ -155,11 +170,19 @@ def fidelity(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | No
 
 
 def score_batch(
-    outputs: dict[str, torch.Tensor], batch: dict[str, Any], bands: tuple[str, ...], photometric: bool
+    outputs: dict[str, torch.Tensor],
+    batch: dict[str, Any],
+    bands: tuple[str, ...],
+    photometric: bool,
+    score_reference_clouds: bool = False,
 ) -> list[dict[str, Any]]:
-    """Per tile and method: fidelity over the tile and inside the error mask, as gains over the input."""
+    """Per tile and method: fidelity over the tile and inside the error mask, as gains over the input,
+    on the pixels where the true image is clear (all valid ones with ``score_reference_clouds``)."""
     optical, sar = batch["image"][OPTICAL_KEY], batch["image"][SAR_KEY]
     target, valid = batch["target"], batch["valid_mask"]
+    clouds = reference_clouds(target, bands) & valid
+    if not score_reference_clouds:
+        valid = valid & ~clouds
     errors = batch["error_mask"] > MASK_THRESHOLD
     no_harm = (
         score_tiles(outputs["full"], optical, sar, bands, target, valid)
@@ -172,7 +195,11 @@ def score_batch(
         inside = valid[tile] & errors[tile]
         base_tile = fidelity(optical[tile], target[tile], valid[tile])
         base_mask = fidelity(optical[tile], target[tile], inside)
-        row: dict[str, Any] = {"tile": name, "error_fraction": float(inside.float().mean())}
+        row: dict[str, Any] = {
+            "tile": name,
+            "error_fraction": float(inside.float().mean()),
+            "reference_cloud_fraction": float(clouds[tile].float().mean()),
+        }
         for method, output in outputs.items():
             psnr, ssim = fidelity(output[tile], target[tile], valid[tile])
             psnr_mask, ssim_mask = fidelity(output[tile], target[tile], inside)
@@ -202,7 +229,9 @@ class Methods:
     """The groundings the benchmark compares: the training-free baselines and, given the ``full`` and
     ``no-sar`` checkpoints of one seed, the trained models."""
 
-    def __init__(self, checkpoints: dict[str, Path] | None, bands: tuple[str, ...]) -> None:
+    def __init__(
+        self, checkpoints: dict[str, Path] | None, bands: tuple[str, ...], fill_after: bool = False
+    ) -> None:
         self.full = None if checkpoints is None else load_model(checkpoints["full"]).eval()
         self.no_sar = None if checkpoints is None else load_model(checkpoints["no-sar"]).eval()
         self.bands = bands if self.full is None else self.full.bands
@@ -211,6 +240,14 @@ class Methods:
             "registration": SARRegistration(self.bands),
             "sar-fill": SARFill(self.bands),
         }
+        self.fill_after = fill_after
+
+    def trained(self, model: torch.nn.Module, image: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A trained model's output, then the SAR fill given the same SAR with ``fill_after``."""
+        output = model(image)
+        if not self.fill_after:
+            return output
+        return self.baselines["sar-fill"].blend(image[OPTICAL_KEY], image[SAR_KEY], output)
 
     def __call__(self, image: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{method: output}`` for one batch's ``image``."""
@@ -218,9 +255,9 @@ class Methods:
         outputs = {}
         if self.full is not None and self.no_sar is not None:
             outputs = {
-                "full": self.full(image),
-                "no-sar": self.no_sar({**image, SAR_KEY: ablate_sar(sar, "mean")}),
-                "wrong-sar": self.full({**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
+                "full": self.trained(self.full, image),
+                "no-sar": self.trained(self.no_sar, {**image, SAR_KEY: ablate_sar(sar, "mean")}),
+                "wrong-sar": self.trained(self.full, {**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
             }
         outputs |= {name: baseline(image) for name, baseline in self.baselines.items()}
         wrong = {**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}
@@ -231,12 +268,19 @@ class Methods:
 
 
 def score_seed(
-    checkpoints: dict[str, Path] | None, config: Path, seed: int | None, draws: list[int], kinds: list[str]
+    checkpoints: dict[str, Path] | None,
+    config: Path,
+    seed: int | None,
+    draws: list[int],
+    kinds: list[str],
+    fill_after: bool = False,
+    score_reference_clouds: bool = False,
 ) -> list[dict]:
     """Rows of every held-out tile, kind and draw for the ``full`` and ``no-sar`` checkpoints of one seed
-    (``None``: the training-free baselines alone)."""
+    (``None``: the training-free baselines alone), each followed by the SAR fill with ``fill_after``,
+    scored on the pixels where the true image is clear (all with ``score_reference_clouds``)."""
     settings = yaml.safe_load(config.read_text())
-    methods = Methods(checkpoints, tuple(settings["data"]["init_args"]["tiles"]["bands"]))
+    methods = Methods(checkpoints, tuple(settings["data"]["init_args"]["tiles"]["bands"]), fill_after)
     rows = []
     for split, label, data in held_out(settings["data"]):
         for kind in kinds:
@@ -248,7 +292,10 @@ def score_seed(
                 with torch.inference_mode():
                     for batch in iterate_batches(datamodule, split, torch.device("cpu")):
                         outputs = methods(batch["image"])
-                        for row in score_batch(outputs, batch, methods.bands, kind == "photometric"):
+                        photometric = kind == "photometric"
+                        for row in score_batch(
+                            outputs, batch, methods.bands, photometric, score_reference_clouds
+                        ):
                             rows.append(
                                 {
                                     "seed": seed,
@@ -358,6 +405,16 @@ def main() -> None:
     )
     parser.add_argument("--reuse", action="store_true", help="score earlier runs instead of training")
     parser.add_argument(
+        "--sar-fill-after",
+        action="store_true",
+        help="score the trained models followed by the SAR fill (SARFill.blend), each given its own SAR",
+    )
+    parser.add_argument(
+        "--score-reference-clouds",
+        action="store_true",
+        help="score the pixels where the true image is itself clouded too (default: only its clear ones)",
+    )
+    parser.add_argument(
         "--no-train",
         action="store_true",
         help=f"score only the training-free baselines ({', '.join(BASELINES)}) on the recipe's held-out pairs",
@@ -378,7 +435,9 @@ def main() -> None:
         runs |= result["runs"]
     if args.no_train and not args.rows_from:
         config = run_config(args.work_dir / "baselines", "full", 0, args.max_steps, args.set, args.recipe)
-        rows += score_seed(None, config, None, args.draws, args.kinds)
+        rows += score_seed(
+            None, config, None, args.draws, args.kinds, score_reference_clouds=args.score_reference_clouds
+        )
     for seed in [] if args.rows_from or args.no_train else args.seeds:
         best = {}
         for variant in TRAINED:
@@ -389,7 +448,9 @@ def main() -> None:
             best[variant] = next(iter(sorted((work / "checkpoints").glob("best-*.ckpt"))))
             runs[f"{variant}-seed{seed}"] = {"train_seconds": seconds, "best_checkpoint": best[variant].name}
         config = args.work_dir / f"full-seed{seed}" / "config.yaml"
-        rows += score_seed(best, config, seed, args.draws, args.kinds)
+        rows += score_seed(
+            best, config, seed, args.draws, args.kinds, args.sar_fill_after, args.score_reference_clouds
+        )
     summary = summarize(rows)
     met = targets(rows, summary)
     print_tables(summary, met)
@@ -401,6 +462,8 @@ def main() -> None:
             "recipe": str(args.recipe.resolve().relative_to(REPO)),
             "max_steps": args.max_steps,
             "overrides": args.set,
+            "sar_fill_after": args.sar_fill_after,
+            "score_reference_clouds": args.score_reference_clouds,
             "runs": runs,
             "summary": summary,
             "targets": met,

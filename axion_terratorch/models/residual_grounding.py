@@ -23,7 +23,7 @@ from axion_terratorch.models.terramind_lora import PATCH_SIZE, TerraMindLoRABack
 from axion_terratorch.models.unet_decoder import TokenUNetDecoder
 
 DecoderType = Literal["unet", "fcn"]
-SARResolution = Literal["full", "branch", "tokens"]
+SARResolution = Literal["full", "branch", "tokens", "none"]
 Radiometry = Literal["preserve", "free"]
 #: A state-dict key prefix (under ``decoder.``) that only each decoder type has.
 DECODER_SIGNATURES: dict[str, str] = {"fcn": "decoder.convs.", "unet": "decoder.unet."}
@@ -70,7 +70,9 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             cannot copy SAR speckle or pixel texture into the output; docs/quality.md), or
             ``branch`` (TerraMind's tokens, and a full-resolution SAR encoder of its own whose
             features join the optical skips of the U-Net at every stride; the head sees the
-            optical alone; ``unet`` decoder only).
+            optical alone; ``unet`` decoder only), or ``none`` (the network sees the optical alone:
+            the SAR enters only through ``sar_registration`` and ``sar_fill``, and a model trained
+            with its SAR replaced by the mean has the same network).
         radiometry: ``preserve`` (tile-relative input, median-free correction, see above) or
             ``free`` (TerraMind's statistics, any correction: the model can learn its training
             data's colours; weights saved before this setting existed are ``free``).
@@ -139,7 +141,7 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         self.standardizer = TerraMindStandardizer(bands)
         self.backbone = TerraMindLoRABackbone(
             variant=variant,
-            modalities=(OPTICAL_KEY, SAR_KEY),
+            modalities=(OPTICAL_KEY,) if sar_resolution == "none" else (OPTICAL_KEY, SAR_KEY),
             bands=bands,
             pretrained=pretrained,
             ckpt_path=ckpt_path,
@@ -188,7 +190,8 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
         opt_z = self.standardizer.optical(optical) if tile is None else tile.standardize(optical)
         opt_z = F.pad(opt_z, pad, mode="replicate")
         sar_z = F.pad(self.standardizer.sar(sar), pad, mode="replicate")
-        tokens = self.backbone({OPTICAL_KEY: opt_z, SAR_KEY: sar_z})[-1]
+        modalities = {OPTICAL_KEY: opt_z, SAR_KEY: sar_z}
+        tokens = self.backbone({key: modalities[key] for key in self.backbone.modalities})[-1]
         grid = (opt_z.shape[-2] // PATCH_SIZE, opt_z.shape[-1] // PATCH_SIZE)
         token_map = tokens.transpose(1, 2).reshape(*tokens.shape[:1], -1, *grid)
         inputs = torch.cat([opt_z, sar_z], dim=1) if self.sar_resolution == "full" else opt_z

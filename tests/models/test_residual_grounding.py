@@ -297,6 +297,28 @@ def test_tokens_only_sar_keeps_the_full_resolution_path_optical():
         TerraMindResidualGrounding(variant="tiny", pretrained=False, sar_resolution="pixels")
 
 
+def test_sar_blind_network_depends_on_the_sar_only_through_its_fill():
+    """With ``sar_resolution="none"`` TerraMind encodes the optical alone and no layer sees the SAR:
+    another SAR, or its mean (what the no-SAR ablation trains on), changes the output only through
+    ``sar_fill``, the same network either way."""
+    image = make_image(32)
+    other = dict(image, **{SAR_KEY: image[SAR_KEY].flip(-1)})
+    torch.manual_seed(0)
+    model = TerraMindResidualGrounding(
+        variant="tiny", pretrained=False, sar_resolution="none", decoder_channels=8, sar_fill=True
+    )
+    perturb(model)
+    model.eval()
+    assert model.backbone.modalities == (OPTICAL_KEY,)
+    with torch.no_grad():
+        filled = model(image), model(other)
+        fill, model.sar_fill = model.sar_fill, None
+        assert torch.equal(model(image), model(other))
+        network = model(image)
+    for output, sar in zip(filled, (image[SAR_KEY], other[SAR_KEY]), strict=True):
+        assert torch.equal(output, fill.blend(image[OPTICAL_KEY], sar, network))
+
+
 def test_sar_registration_moves_the_input_where_the_sar_puts_its_structure():
     """Untrained (head at zero), the model with ``sar_registration`` returns the input registered to
     the SAR: a shifted estimate comes back towards the truth, and a SAR without structure leaves it."""
