@@ -20,7 +20,11 @@ several draws, and grounded by:
   the SAR contradicts replaced by the tile's own SAR-to-optical fit, and ``sar-fill-wrong-sar``.
 
 Each is scored against the true Sentinel-2: PSNR and SSIM over the tile and inside the error mask
-(the pixels the structural errors changed), as gains over the input. Under the photometric proxy
+(the pixels the structural errors changed), as gains over the input, on the pixels where the true
+image is clear: a true image with clouds of its own (bright and white in every visible band, grown by
+3 px; the August L1C Punjab tile) is no reference for what lies under them, and a grounding that
+removes them is not harmed there (``--score-reference-clouds`` scores them too). With
+``--sar-fill-after`` the trained models are followed by the SAR fill, each given its own SAR. Under the photometric proxy
 alone the ``full`` output also gets the no-harm scores of ``axion-stage3 evaluate`` (SAR agreement
 excess, the model-free check's verdict). The validation pair is scored too, labelled ``val``: it
 selected the checkpoint, so it is not evidence.
@@ -32,6 +36,8 @@ Usage::
         --json benchmarks/real_pairs_structural.json
     python benchmarks/real_pairs.py --seeds 0 1 2 --set model.init_args.model.init_args.sar_fill=true \
         --json benchmarks/real_pairs_sar_fill.json
+    python benchmarks/real_pairs.py --seeds 0 1 2 --set model.init_args.model.init_args.sar_resolution=branch \
+        --set model.init_args.model.init_args.sar_fill=false --json benchmarks/real_pairs_sar_branch.json
     python benchmarks/real_pairs.py --no-train --json benchmarks/real_pairs_baselines.json  # baselines only
 """
 

@@ -92,7 +92,9 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             (:class:`~axion_terratorch.models.SARFill`, training-free, default settings): pixels of
             the input that the scene's SAR does not explain (a cloud, its shadow, invented content),
             found without a mask, take the robust fit of the input on the despeckled SAR; every other
-            pixel keeps the model's output (``docs/quality.md``, "What the SAR adds").
+            pixel keeps the model's output (``docs/quality.md``, "What the SAR adds"). In evaluation
+            mode only (validation, test, inference): the network trains on every pixel, with no
+            gradient blocked where the fill would act.
 
     Shape:
         - Input: ``{"S1GRD": (B, 2, H, W) dB, "S2L2A": (B, C, H, W) reflectance}``.
@@ -208,7 +210,9 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             output = optical + delta * self.standardizer.optical_std
         else:
             output = optical + tile.correction(delta)
-        return output if self.sar_fill is None else self.sar_fill.blend(optical, sar, output)
+        if self.sar_fill is None or self.training:
+            return output
+        return self.sar_fill.blend(optical, sar, output)
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         """Refuse the weights of the other decoder type or radiometry with a message naming the fix."""

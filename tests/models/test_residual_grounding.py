@@ -339,7 +339,7 @@ def test_sar_registration_moves_the_input_where_the_sar_puts_its_structure():
 def test_sar_fill_puts_back_what_the_sar_shows_under_a_cloud_and_leaves_the_rest():
     """``sar_fill``: the cloud the scene's SAR contradicts takes the tile's SAR-to-optical fit after
     the model (close to the truth, unlike with the SAR turned 180 degrees); the clear pixels keep the
-    model's output."""
+    model's output. In training mode the network's output is left whole."""
     sar, truth = fields_scene()
     clouded = truth.clone()
     clouded[..., 20:44, 16:48] = 0.6
@@ -354,3 +354,6 @@ def test_sar_fill_puts_back_what_the_sar_shows_under_a_cloud_and_leaves_the_rest
     assert (output - truth)[core].abs().mean() < 0.5 * (wrong - truth)[core].abs().mean()
     clear = (..., slice(0, 12), slice(None))
     assert torch.equal(output[clear], clouded[clear])  # untrained head: the clear input, untouched
+    model.train()
+    with torch.no_grad():
+        assert torch.equal(model({SAR_KEY: sar, OPTICAL_KEY: clouded}), clouded)  # trains without it
