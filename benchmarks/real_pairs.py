@@ -34,10 +34,11 @@ Usage::
     python benchmarks/real_pairs.py --seeds 0 1 2 --json benchmarks/real_pairs.json
     python benchmarks/real_pairs.py --recipe configs/stage3.real.structural.yaml --seeds 0 1 2 \
         --json benchmarks/real_pairs_structural.json
-    python benchmarks/real_pairs.py --seeds 0 1 2 --set model.init_args.model.init_args.sar_fill=true \
-        --json benchmarks/real_pairs_sar_fill.json
     python benchmarks/real_pairs.py --seeds 0 1 2 --set model.init_args.model.init_args.sar_resolution=branch \
-        --set model.init_args.model.init_args.sar_fill=false --json benchmarks/real_pairs_sar_branch.json
+        --set model.init_args.model.init_args.sar_fill=false \
+        --set model.init_args.loss.init_args.sar_excess_weight=3.0 --json benchmarks/real_pairs_sar_branch.json
+    python benchmarks/real_pairs.py --recipe configs/stage3.real.structural.yaml --seeds 0 --sar-fill-after \
+        --json real_pairs_structural_fill_after.json  # a recipe's models, each followed by the fill
     python benchmarks/real_pairs.py --no-train --json benchmarks/real_pairs_baselines.json  # baselines only
 """
 
