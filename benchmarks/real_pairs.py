@@ -24,10 +24,10 @@ Each is scored against the true Sentinel-2: PSNR and SSIM over the tile and insi
 image is clear: a true image with clouds of its own (bright and white in every visible band, grown by
 3 px; the August L1C Punjab tile) is no reference for what lies under them, and a grounding that
 removes them is not harmed there (``--score-reference-clouds`` scores them too). With
-``--sar-fill-after`` the trained models are followed by the SAR fill, each given its own SAR. Under the photometric proxy
-alone the ``full`` output also gets the no-harm scores of ``axion-stage3 evaluate`` (SAR agreement
-excess, the model-free check's verdict). The validation pair is scored too, labelled ``val``: it
-selected the checkpoint, so it is not evidence.
+``--sar-fill-after`` the trained models are followed by the SAR fill, each given its own SAR. Under
+the photometric proxy alone the ``full`` output also gets the no-harm scores of ``axion-stage3
+evaluate`` (SAR agreement excess, the model-free check's verdict). The validation pair is scored too,
+labelled ``val``: it selected the checkpoint, so it is not evidence.
 
 Usage::
 

@@ -71,8 +71,8 @@ class TerraMindResidualGrounding(RecordsInitArgs, nn.Module):
             ``branch`` (TerraMind's tokens, and a full-resolution SAR encoder of its own whose
             features join the optical skips of the U-Net at every stride; the head sees the
             optical alone; ``unet`` decoder only), or ``none`` (the network sees the optical alone:
-            the SAR enters only through ``sar_registration`` and ``sar_fill``, and a model trained
-            with its SAR replaced by the mean has the same network).
+            the SAR enters only through ``sar_registration`` and ``sar_fill``, so replacing the SAR
+            by its mean changes only those steps and the loss's SAR terms).
         radiometry: ``preserve`` (tile-relative input, median-free correction, see above) or
             ``free`` (TerraMind's statistics, any correction: the model can learn its training
             data's colours; weights saved before this setting existed are ``free``).

@@ -299,8 +299,7 @@ def test_tokens_only_sar_keeps_the_full_resolution_path_optical():
 
 def test_sar_blind_network_depends_on_the_sar_only_through_its_fill():
     """With ``sar_resolution="none"`` TerraMind encodes the optical alone and no layer sees the SAR:
-    another SAR, or its mean (what the no-SAR ablation trains on), changes the output only through
-    ``sar_fill``, the same network either way."""
+    another SAR changes the output only through ``sar_fill``, after the same network output."""
     image = make_image(32)
     other = dict(image, **{SAR_KEY: image[SAR_KEY].flip(-1)})
     torch.manual_seed(0)
