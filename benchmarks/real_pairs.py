@@ -234,7 +234,7 @@ def score_batch(
 
 class Methods:
     """The groundings the benchmark compares: the training-free baselines and, given the ``full`` and
-    ``no-sar`` checkpoints of one seed, the trained models."""
+    ``no-sar`` checkpoints of one seed, the trained models (with ``fill_after``, their SAR fill on)."""
 
     def __init__(
         self, checkpoints: dict[str, Path] | None, bands: tuple[str, ...], fill_after: bool = False
@@ -247,14 +247,9 @@ class Methods:
             "registration": SARRegistration(self.bands),
             "sar-fill": SARFill(self.bands),
         }
-        self.fill_after = fill_after
-
-    def trained(self, model: torch.nn.Module, image: dict[str, torch.Tensor]) -> torch.Tensor:
-        """A trained model's output, then the SAR fill given the same SAR with ``fill_after``."""
-        output = model(image)
-        if not self.fill_after:
-            return output
-        return self.baselines["sar-fill"].blend(image[OPTICAL_KEY], image[SAR_KEY], output)
+        for model in (self.full, self.no_sar):
+            if fill_after and model is not None:
+                model.sar_fill = SARFill(model.bands)  # the residual model's own last step
 
     def __call__(self, image: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{method: output}`` for one batch's ``image``."""
@@ -262,9 +257,9 @@ class Methods:
         outputs = {}
         if self.full is not None and self.no_sar is not None:
             outputs = {
-                "full": self.trained(self.full, image),
-                "no-sar": self.trained(self.no_sar, {**image, SAR_KEY: ablate_sar(sar, "mean")}),
-                "wrong-sar": self.trained(self.full, {**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
+                "full": self.full(image),
+                "no-sar": self.no_sar({**image, SAR_KEY: ablate_sar(sar, "mean")}),
+                "wrong-sar": self.full({**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}),
             }
         outputs |= {name: baseline(image) for name, baseline in self.baselines.items()}
         wrong = {**image, SAR_KEY: sar.rot90(2, dims=(-2, -1))}
@@ -414,7 +409,7 @@ def main() -> None:
     parser.add_argument(
         "--sar-fill-after",
         action="store_true",
-        help="score the trained models followed by the SAR fill (SARFill.blend), each given its own SAR",
+        help="score the trained (residual) models with their SAR fill on (sar_fill), each given its own SAR",
     )
     parser.add_argument(
         "--score-reference-clouds",

@@ -5,8 +5,8 @@
 Reads the ``full-seed<S>`` and ``no-sar-seed<S>`` runs of ``benchmarks/real_pairs.py`` and grounds the
 held-out test pairs under one draw of an error kind with the methods the benchmark scores:
 the recipe (``full``), the recipe trained without SAR (``no-sar``), the recipe given the SAR turned
-180 degrees (``wrong-sar``), the SAR-guided filter and the training-free SAR fill. One row per pair: SAR (VV), truth, input,
-the four outputs and the error mask; the PSNR of each against the truth is in its title.
+180 degrees (``wrong-sar``), the SAR-guided filter and the training-free SAR fill. One row per
+pair: SAR (VV), truth, input, the five outputs and the error mask; the PSNR of each against the truth is in its title.
 """
 
 from __future__ import annotations
