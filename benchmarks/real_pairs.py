@@ -23,11 +23,12 @@ Each is scored against the true Sentinel-2: PSNR and SSIM over the tile and insi
 (the pixels the structural errors changed), as gains over the input, on the pixels where the true
 image is clear: a true image with clouds of its own (bright and white in every visible band, grown by
 3 px; the August L1C Punjab tile) is no reference for what lies under them, and a grounding that
-removes them is not harmed there (``--score-reference-clouds`` scores them too). With
-``--sar-fill-after`` the trained models are followed by the SAR fill, each given its own SAR. Under
-the photometric proxy alone the ``full`` output also gets the no-harm scores of ``axion-stage3
-evaluate`` (SAR agreement excess, the model-free check's verdict). The validation pair is scored too,
-labelled ``val``: it selected the checkpoint, so it is not evidence.
+removes them is not harmed there (``--score-reference-clouds`` scores them too,
+``--reference-cloud-dilation`` sets the growth). With ``--sar-fill-after`` the trained models are
+followed by the SAR fill, each given its own SAR. Under the photometric proxy alone the ``full``
+output also gets the no-harm scores of ``axion-stage3 evaluate`` (SAR agreement excess, the input's
+own excess, the model-free check's verdict). The validation pair is scored too, labelled ``val``: it
+selected the checkpoint, so it is not evidence.
 
 Usage::
 
@@ -159,13 +160,14 @@ def held_out(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield "test", f"ssl4eo-{level}", other
 
 
-def reference_clouds(target: torch.Tensor, bands: tuple[str, ...]) -> torch.Tensor:
+def reference_clouds(
+    target: torch.Tensor, bands: tuple[str, ...], dilation: int = REFERENCE_CLOUD_DILATION
+) -> torch.Tensor:
     """``(B, 1, H, W)``: where the true image ``target`` is itself clouded (its visible bands all above
-    :data:`REFERENCE_CLOUD_REFLECTANCE`, grown by :data:`REFERENCE_CLOUD_DILATION` px)."""
+    :data:`REFERENCE_CLOUD_REFLECTANCE`, grown by ``dilation`` px)."""
     visible = [bands.index(band) for band in ("B02", "B03", "B04") if band in bands]
     bright = target[:, visible].amin(dim=1, keepdim=True) > REFERENCE_CLOUD_REFLECTANCE
-    size = 2 * REFERENCE_CLOUD_DILATION + 1
-    return F.max_pool2d(bright.float(), size, stride=1, padding=REFERENCE_CLOUD_DILATION) > 0
+    return F.max_pool2d(bright.float(), 2 * dilation + 1, stride=1, padding=dilation) > 0
 
 
 def fidelity(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> tuple[float, float]:
@@ -182,12 +184,14 @@ def score_batch(
     bands: tuple[str, ...],
     photometric: bool,
     score_reference_clouds: bool = False,
+    cloud_dilation: int = REFERENCE_CLOUD_DILATION,
 ) -> list[dict[str, Any]]:
     """Per tile and method: fidelity over the tile and inside the error mask, as gains over the input,
-    on the pixels where the true image is clear (all valid ones with ``score_reference_clouds``)."""
+    on the pixels where the true image is clear (all valid ones with ``score_reference_clouds``; its
+    clouds grown by ``cloud_dilation`` px)."""
     optical, sar = batch["image"][OPTICAL_KEY], batch["image"][SAR_KEY]
     target, valid = batch["target"], batch["valid_mask"]
-    clouds = reference_clouds(target, bands) & valid
+    clouds = reference_clouds(target, bands, cloud_dilation) & valid
     if not score_reference_clouds:
         valid = valid & ~clouds
     errors = batch["error_mask"] > MASK_THRESHOLD
@@ -222,6 +226,9 @@ def score_batch(
             row["no_harm"] = {
                 "psnr_gain": scores["psnr_gain"],
                 "sar_agreement_excess": scores["sar_agreement_excess"],
+                "sar_agreement_excess_input": max(
+                    0.0, scores["sar_agreement_input"] - scores["sar_agreement_target"]
+                ),
                 "half_gap": 0.5 * gap,
                 "quality_flag": scores["quality_flag"],
                 "met": scores["psnr_gain"] >= -0.1
@@ -277,10 +284,12 @@ def score_seed(
     kinds: list[str],
     fill_after: bool = False,
     score_reference_clouds: bool = False,
+    cloud_dilation: int = REFERENCE_CLOUD_DILATION,
 ) -> list[dict]:
     """Rows of every held-out tile, kind and draw for the ``full`` and ``no-sar`` checkpoints of one seed
     (``None``: the training-free baselines alone), each followed by the SAR fill with ``fill_after``,
-    scored on the pixels where the true image is clear (all with ``score_reference_clouds``)."""
+    scored on the pixels where the true image is clear (all with ``score_reference_clouds``; its clouds
+    grown by ``cloud_dilation`` px)."""
     settings = yaml.safe_load(config.read_text())
     methods = Methods(checkpoints, tuple(settings["data"]["init_args"]["tiles"]["bands"]), fill_after)
     rows = []
@@ -296,7 +305,7 @@ def score_seed(
                         outputs = methods(batch["image"])
                         photometric = kind == "photometric"
                         for row in score_batch(
-                            outputs, batch, methods.bands, photometric, score_reference_clouds
+                            outputs, batch, methods.bands, photometric, score_reference_clouds, cloud_dilation
                         ):
                             rows.append(
                                 {
@@ -356,6 +365,23 @@ def summarize(rows: list[dict]) -> dict[str, Any]:
     return summary
 
 
+def no_harm_failures(rows: list[dict]) -> dict[str, Any]:
+    """How many photometric cases fail no-harm, and of those, how many fail only on an agreement excess
+    the unchanged input has already, at least as large (the output added none)."""
+    scored = [r["no_harm"] for r in rows if "no_harm" in r]
+    failed = [s for s in scored if not s["met"]]
+    return {
+        "cases": len(scored),
+        "failed": len(failed),
+        "failed_only_on_an_excess_the_input_has": sum(
+            s["psnr_gain"] >= -0.1
+            and s["quality_flag"] == "production"
+            and s.get("sar_agreement_excess_input", 0.0) >= s["sar_agreement_excess"]
+            for s in failed
+        ),
+    }
+
+
 def targets(rows: list[dict], summary: dict[str, Any]) -> dict[str, bool]:
     """The issue's targets, measured on the test split (none without the trained models)."""
     test = [r for r in rows if r["split"] == "test"]
@@ -376,8 +402,8 @@ def targets(rows: list[dict], summary: dict[str, Any]) -> dict[str, bool]:
     return met
 
 
-def print_tables(summary: dict[str, Any], met: dict[str, bool]) -> None:
-    """Mean +- std of each method's gains per kind, then the targets."""
+def print_tables(summary: dict[str, Any], met: dict[str, bool], no_harm: dict[str, Any]) -> None:
+    """Mean +- std of each method's gains per kind, the no-harm failures, then the targets."""
     for metric in ("psnr_gain", "psnr_gain_mask", "ssim_gain", "ssim_gain_mask"):
         print(f"\n{metric} (test pairs x draws x seeds: mean +- std)")
         methods = [m for m in METHODS if m in next(iter(summary.values()))[metric]]
@@ -387,6 +413,12 @@ def print_tables(summary: dict[str, Any], met: dict[str, bool]) -> None:
                 f"{entry[metric][m]['mean']:>+12.3f} +- {entry[metric][m]['std']:<5.3f}" for m in methods
             )
             print(f"{kind:16s}{cells}")
+    if no_harm["cases"]:
+        print(
+            f"\nno-harm: {no_harm['failed']} of {no_harm['cases']} cases fail, "
+            f"{no_harm['failed_only_on_an_excess_the_input_has']} of them only on an agreement excess "
+            "the unchanged input has, at least as large"
+        )
     print("\ntargets")
     for name, ok in met.items():
         print(f"  {'met' if ok else 'NOT met':8s} {name}")
@@ -417,6 +449,13 @@ def main() -> None:
         help="score the pixels where the true image is itself clouded too (default: only its clear ones)",
     )
     parser.add_argument(
+        "--reference-cloud-dilation",
+        type=int,
+        default=REFERENCE_CLOUD_DILATION,
+        metavar="PX",
+        help=f"pixels a true image's own clouds are grown by before they are left out (default {REFERENCE_CLOUD_DILATION})",
+    )
+    parser.add_argument(
         "--no-train",
         action="store_true",
         help=f"score only the training-free baselines ({', '.join(BASELINES)}) on the recipe's held-out pairs",
@@ -438,7 +477,13 @@ def main() -> None:
     if args.no_train and not args.rows_from:
         config = run_config(args.work_dir / "baselines", "full", 0, args.max_steps, args.set, args.recipe)
         rows += score_seed(
-            None, config, None, args.draws, args.kinds, score_reference_clouds=args.score_reference_clouds
+            None,
+            config,
+            None,
+            args.draws,
+            args.kinds,
+            score_reference_clouds=args.score_reference_clouds,
+            cloud_dilation=args.reference_cloud_dilation,
         )
     for seed in [] if args.rows_from or args.no_train else args.seeds:
         best = {}
@@ -451,11 +496,19 @@ def main() -> None:
             runs[f"{variant}-seed{seed}"] = {"train_seconds": seconds, "best_checkpoint": best[variant].name}
         config = args.work_dir / f"full-seed{seed}" / "config.yaml"
         rows += score_seed(
-            best, config, seed, args.draws, args.kinds, args.sar_fill_after, args.score_reference_clouds
+            best,
+            config,
+            seed,
+            args.draws,
+            args.kinds,
+            args.sar_fill_after,
+            args.score_reference_clouds,
+            args.reference_cloud_dilation,
         )
     summary = summarize(rows)
     met = targets(rows, summary)
-    print_tables(summary, met)
+    no_harm = no_harm_failures([r for r in rows if r["split"] == "test"])
+    print_tables(summary, met, no_harm)
     for name, facts in runs.items():
         took = "reused" if facts["train_seconds"] is None else f"trained in {facts['train_seconds']:.0f} s"
         print(f"{name}: {took}, selected {facts['best_checkpoint']}")
@@ -466,9 +519,11 @@ def main() -> None:
             "overrides": args.set,
             "sar_fill_after": args.sar_fill_after,
             "score_reference_clouds": args.score_reference_clouds,
+            "reference_cloud_dilation": args.reference_cloud_dilation,
             "runs": runs,
             "summary": summary,
             "targets": met,
+            "no_harm": no_harm,
             "rows": rows,
         }
         with atomic_path(args.json) as tmp:

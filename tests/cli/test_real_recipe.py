@@ -8,7 +8,8 @@ from terratorch.cli_tools import build_lightning_cli
 
 from axion_terratorch.callbacks import SARAblation, ablate_sar
 from axion_terratorch.checkpoints.loading import read_checkpoint
-from axion_terratorch.constants import S1GRD_MEAN
+from axion_terratorch.constants import DEFAULT_BANDS, OPTICAL_KEY, S1GRD_MEAN, SAR_KEY
+from axion_terratorch.functional import smooth
 
 from run_configs import REPO, SHARED_DATA, SHARED_SEN12MSCR, SHARED_SSL4EO, load_benchmark
 
@@ -93,3 +94,43 @@ def test_sar_ablation_callback_replaces_the_sar_of_every_stage():
         batch = {"image": {"S1GRD": torch.randn(2, 2, 8, 8) - 12, "S2L2A": torch.rand(2, 4, 8, 8)}}
         getattr(callback, hook)(None, None, batch, 0)
         assert batch["image"]["S1GRD"].std(dim=(-2, -1)).max() == 0, hook
+
+
+def test_no_harm_counts_an_agreement_excess_the_unchanged_input_already_has():
+    """The unchanged input fails no-harm where it agrees with the SAR more than the truth does; its row
+    carries that excess as the input's, and a failure on an excess the input has is told apart from one
+    the output caused."""
+    benchmark = load_benchmark("real_pairs")
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(2, len(DEFAULT_BANDS), 48, 48, generator=gen) * 0.3
+    optical = smooth(target, 2.0)
+    sar = torch.tensor(S1GRD_MEAN).view(1, 2, 1, 1) + 20 * optical[:, 2:4]  # the input's structure
+    batch = {
+        "image": {OPTICAL_KEY: optical, SAR_KEY: sar},
+        "target": target,
+        "valid_mask": torch.ones(2, 1, 48, 48, dtype=torch.bool),
+        "error_mask": torch.zeros(2, 1, 48, 48),
+        "filename": ["a", "b"],
+    }
+    rows = benchmark.score_batch({"full": optical}, batch, DEFAULT_BANDS, photometric=True)
+    for row in rows:
+        no_harm = row["no_harm"]
+        assert no_harm["psnr_gain"] == pytest.approx(0.0, abs=1e-6)
+        assert no_harm["sar_agreement_excess"] > no_harm["half_gap"]  # the input fails the criterion
+        assert no_harm["sar_agreement_excess"] == pytest.approx(
+            no_harm["sar_agreement_excess_input"], abs=1e-6
+        )
+    case = {"psnr_gain": 0.9, "quality_flag": "production", "half_gap": 0.01}
+    failed_by_input = {**case, "met": False, "sar_agreement_excess": 0.02, "sar_agreement_excess_input": 0.04}
+    failed_by_output = {**case, "met": False, "sar_agreement_excess": 0.02, "sar_agreement_excess_input": 0.0}
+    passed = {**case, "met": True, "sar_agreement_excess": 0.0, "sar_agreement_excess_input": 0.0}
+    facts = benchmark.no_harm_failures(
+        [
+            *rows,
+            {"no_harm": failed_by_input},
+            {"no_harm": failed_by_output},
+            {"no_harm": passed},
+            {"kind": "occlusion"},
+        ]
+    )
+    assert facts == {"cases": 5, "failed": 4, "failed_only_on_an_excess_the_input_has": 3}
