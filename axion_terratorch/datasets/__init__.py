@@ -9,7 +9,7 @@ from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.sen12ms import SEN12MSPairs
 from axion_terratorch.datasets.sen12mscr import SEN12MSCRPairs
 from axion_terratorch.datasets.ssl4eo import SSL4EOS12Pairs
-from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
+from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors, StructuralErrors
 from axion_terratorch.datasets.synthetic import SyntheticGroundingDataset
 from axion_terratorch.datasets.tiles import PairedTileDataset, RawPair
 
@@ -26,6 +26,7 @@ __all__ = [
     "SEN12MSPairs",
     "SSL4EOS12Pairs",
     "Stage2Errors",
+    "StructuralErrors",
     "SyntheticGroundingDataset",
     "TileFiles",
     "TileOptions",

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 
 from axion_terratorch.argument_bounds import check_at_least, check_positive
 from axion_terratorch.constants import DEFAULT_BANDS, REFLECTANCE_SCALE, band_slots
-from axion_terratorch.datasets.stage2_errors import Stage2Errors
+from axion_terratorch.datasets.stage2_errors import Stage2Errors, StructuralErrors
 
 #: What a dataset does with a tile it cannot read (see :class:`TileOptions`).
 OnBadTile = Literal["error", "skip"]
@@ -43,8 +43,10 @@ class TileOptions:
             Validation and test keep each tile's fixed draw. It resamples ``stage2_errors`` too.
         stage2_errors: Structural errors put into the true image before the proxy's photometric
             degradation (:class:`~axion_terratorch.datasets.stage2_errors.Stage2Errors`:
-            misregistration, occlusion, content), proxy tiles only; samples carry where they
-            changed it as ``error_mask``. ``None``: none (``error_mask`` is 0).
+            misregistration, occlusion, content; or, by ``class_path``, any
+            :class:`~axion_terratorch.datasets.stage2_errors.StructuralErrors` of your own), proxy
+            tiles only; samples carry where they changed it as ``error_mask``. ``None``: none
+            (``error_mask`` is 0).
         seed: Seed of the proxy (mixed with the tile name), of the training order and of the
             training augmentation (mixed with the step), so a resumed run sees the same batches.
         on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,
@@ -66,7 +68,7 @@ class TileOptions:
     stage2_scale: float = 1.0
     stage2_proxy: bool = False
     resample_proxy: bool = False
-    stage2_errors: Stage2Errors | None = None
+    stage2_errors: Stage2Errors | StructuralErrors | None = None
     seed: int = 0
     on_bad_tile: OnBadTile = "error"
 

@@ -15,12 +15,14 @@ it changed the image:
   of the same tile (mirrored and moved), as a generator invents.
 
 Each kind draws from its own child of the generator it is given (``rng.spawn``), so turning one kind
-on or off leaves the draws of the others as they were.
+on or off leaves the draws of the others as they were. :class:`StructuralErrors` is the base of any
+error model of your own (implement :meth:`~StructuralErrors.draw`).
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -63,8 +65,78 @@ SHADOW_DARKENING = (0.35, 0.65)
 SHADOW_OFFSET_PX = 24
 
 
+class StructuralErrors(ABC):
+    """Base of the error models ``tiles.stage2_errors`` takes: subclass it and implement :meth:`draw`.
+
+    :meth:`apply` checks the arrays, fills invalid pixels, calls :meth:`draw` and checks what it
+    returns, so a model of your own (``class_path: my_module.MyErrors`` in YAML) is resampled per
+    training read, cropped, flipped and masked like :class:`Stage2Errors` (``docs/data.md``).
+    """
+
+    @abstractmethod
+    def draw(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One draw of the errors.
+
+        Args:
+            image: float64 (C, H, W) true reflectance, every pixel valid.
+            rng: Source of every random choice (seeded per tile and per training read).
+
+        Returns:
+            ``(image, mask)``: (C, H, W) reflectance with the errors, and (H, W) in [0, 1], how much
+            each pixel was changed (0 where the image is the input's).
+        """
+
+    def apply(
+        self, reflectance: np.ndarray, rng: np.random.Generator, valid: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Put one draw of the errors into ``reflectance``.
+
+        Args:
+            reflectance: float (C, H, W) true reflectance.
+            rng: Source of the draw.
+            valid: bool (H, W); invalid pixels are filled with each band's valid mean first, so that
+                nodata is not moved into valid pixels, and are 0 in the mask. Default: all valid.
+
+        Returns:
+            ``(image, mask)``: float32 (C, H, W) reflectance with the errors, and float32 (H, W) in
+            [0, 1], how much each pixel was changed.
+
+        Raises:
+            ValueError: If ``reflectance`` is not (C, H, W), ``valid`` is not (H, W), or :meth:`draw`
+                returns arrays of other shapes, a mask outside [0, 1] or non-finite values; the
+                message names the class.
+        """
+        if reflectance.ndim != 3:
+            msg = f"reflectance must be (C, H, W), got shape {reflectance.shape}"
+            raise ValueError(msg)
+        if valid is not None and valid.shape != reflectance.shape[1:]:
+            msg = f"valid must be (H, W) = {reflectance.shape[1:]}, got shape {valid.shape}"
+            raise ValueError(msg)
+        image = reflectance.astype(np.float64)
+        if valid is not None and not valid.all():
+            means = image[:, valid].mean(axis=1) if valid.any() else np.zeros(len(image))
+            image = np.where(valid, image, means[:, None, None])
+        errored, mask = (np.asarray(array) for array in self.draw(image, rng))
+        name = f"{type(self).__name__}.draw"
+        if errored.shape != image.shape or mask.shape != image.shape[1:]:
+            msg = (
+                f"{name} must return an image of shape {image.shape} and a mask of shape "
+                f"{image.shape[1:]}, got {errored.shape} and {mask.shape}"
+            )
+            raise ValueError(msg)
+        if not (np.isfinite(errored).all() and np.isfinite(mask).all()):
+            msg = f"{name} returned non-finite values"
+            raise ValueError(msg)
+        if mask.min(initial=0.0) < 0 or mask.max(initial=0.0) > 1:
+            msg = f"{name} must return a mask in [0, 1], got values in [{mask.min():g}, {mask.max():g}]"
+            raise ValueError(msg)
+        if valid is not None:
+            mask = np.where(valid, mask, 0.0)
+        return errored.astype(np.float32), mask.astype(np.float32)
+
+
 @dataclass(frozen=True)
-class Stage2Errors:
+class Stage2Errors(StructuralErrors):
     """Structural errors put into a true image to stand in for a Stage 2 estimate (``tiles.stage2_errors``).
 
     Each kind is off at 0. Ranges of the per-draw values are ``(low, high)`` pairs drawn uniformly.
@@ -131,46 +203,22 @@ class Stage2Errors:
         """The kinds that are on, in :data:`ERROR_KINDS` order (empty: the errors change nothing)."""
         return tuple(kind for kind in ERROR_KINDS if getattr(self, PRESETS[kind][0]) > 0)
 
-    def apply(
-        self, reflectance: np.ndarray, rng: np.random.Generator, valid: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Put the structural errors into ``reflectance``: misregistration, content, then occlusion on top.
-
-        Args:
-            reflectance: float (C, H, W) true reflectance.
-            rng: Source of the draws; each kind uses its own child (``rng.spawn``), whether on or off.
-            valid: bool (H, W); invalid pixels are filled with each band's valid mean first, so that
-                nodata is not moved into valid pixels, and are 0 in the mask. Default: all valid.
+    def draw(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Misregistration, content, then occlusion on top, each from its own child of ``rng``
+        (``rng.spawn``, whether on or off).
 
         Returns:
-            ``(image, mask)``: float32 (C, H, W) reflectance with the errors, and float32 (H, W) in
-            [0, 1], how much each pixel was changed (the largest over the kinds: the change a
-            displacement made, full from ``FULL_CHANGE`` reflectance on, the cloud's opacity or the
-            shadow's density, the replaced fraction).
-            Where the mask is 0 the image equals the input.
-
-        Raises:
-            ValueError: If ``reflectance`` is not (C, H, W) or ``valid`` is not (H, W).
+            ``(image, mask)``: the mask is the largest over the kinds: the change a displacement made
+            (full from ``FULL_CHANGE`` reflectance on), the cloud's opacity or the shadow's density,
+            the replaced fraction. Where it is 0 the image equals the input.
         """
-        if reflectance.ndim != 3:
-            msg = f"reflectance must be (C, H, W), got shape {reflectance.shape}"
-            raise ValueError(msg)
-        if valid is not None and valid.shape != reflectance.shape[1:]:
-            msg = f"valid must be (H, W) = {reflectance.shape[1:]}, got shape {valid.shape}"
-            raise ValueError(msg)
-        image = reflectance.astype(np.float64)
-        if valid is not None and not valid.all():
-            means = image[:, valid].mean(axis=1) if valid.any() else np.zeros(len(image))
-            image = np.where(valid, image, means[:, None, None])
         mask = np.zeros(image.shape[1:])
         streams = dict(zip(ERROR_KINDS, rng.spawn(len(ERROR_KINDS)), strict=True))
         for kind in ERROR_KINDS:
             if kind in self.kinds:
                 image, changed = getattr(self, f"_{kind}")(image, streams[kind])
                 mask = np.maximum(mask, changed)
-        if valid is not None:
-            mask = np.where(valid, mask, 0.0)
-        return image.astype(np.float32), mask.astype(np.float32)
+        return image, mask
 
     def _misregistration(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Warp ``image`` by a smooth field over soft regions; mask: the change it made / ``FULL_CHANGE``, clipped."""

@@ -10,7 +10,7 @@ from tile_writers import scene, write_npz
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datasets import NpzTileDataset, TileOptions, stage2_proxy
-from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors
+from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors, StructuralErrors
 from axion_terratorch.datasets.windows import SampleIndex
 
 from run_configs import REPO
@@ -102,6 +102,40 @@ def test_unknown_kinds_and_errors_without_the_proxy_are_refused():
         Stage2Errors.only("clouds")
     with pytest.raises(ValueError, match="stage2_proxy"):
         TileOptions(stage2_dir="stage2", stage2_errors=Stage2Errors.only("content"))
+
+
+class Returns(StructuralErrors):
+    """An error model of one's own that returns the arrays it is given (with a changed square)."""
+
+    def __init__(self, image=None, mask=None):
+        self.image, self.mask = image, mask
+
+    def draw(self, image, rng):
+        mask = np.zeros(image.shape[1:])
+        mask[4:12, 4:12] = 1.0
+        image = image + 0.1 * mask
+        return (image if self.image is None else self.image), (mask if self.mask is None else self.mask)
+
+
+def test_an_error_model_of_ones_own_gets_the_checks_and_the_invalid_fill():
+    reflectance = truth()
+    valid = np.ones(reflectance.shape[1:], dtype=bool)
+    valid[:, :8] = False
+    image, mask = Returns().apply(reflectance, np.random.default_rng(0), valid)
+    assert image.dtype == mask.dtype == np.float32
+    assert mask[4:12, 8:12].all()
+    assert not mask[:, :8].any()  # invalid pixels are out of the mask
+    assert np.allclose(image[:, 4:12, 8:12], reflectance[:, 4:12, 8:12] + 0.1)
+    assert np.allclose(image[:, 20:, 20:], reflectance[:, 20:, 20:])
+    bad = {
+        r"must return an image of shape \(4, 48, 48\) .* got \(4, 8, 8\)": Returns(image=np.zeros((4, 8, 8))),
+        r"and a mask of shape \(48, 48\), got .* and \(4, 48, 48\)": Returns(mask=np.zeros((4, SIZE, SIZE))),
+        r"must return a mask in \[0, 1\], got values in \[2, 2\]": Returns(mask=np.full((SIZE, SIZE), 2.0)),
+        "returned non-finite values": Returns(image=np.full((4, SIZE, SIZE), np.nan)),
+    }
+    for message, errors in bad.items():
+        with pytest.raises(ValueError, match=f"^Returns.draw .*{message}"):
+            errors.apply(reflectance, np.random.default_rng(0))
 
 
 def dataset(root, random_crop=False, **tiles):

@@ -3,8 +3,12 @@
 import csv
 
 import torch
+import yaml
 from terratorch.cli_tools import build_lightning_cli
 from terratorch.tasks import SemanticSegmentationTask
+from tile_writers import write_npz
+
+from axion_terratorch.datasets.windows import SampleIndex
 
 from run_configs import REPO, tiny_run_config
 
@@ -53,3 +57,39 @@ def test_research_subclass_trains_from_yaml(tmp_path, monkeypatch):
     parent = super(type(task), task).compute_loss(output, batch)
     assert torch.allclose(terms["loss"], parent["loss"] + 0.5 * terms["total_variation"])
     assert terms["total_variation"] > 0
+
+
+def test_an_error_model_of_ones_own_from_yaml_is_drawn_into_the_proxy(tmp_path, monkeypatch):
+    """``examples/mosaic_seams.py`` by ``class_path`` in ``tiles.stage2_errors`` trains through
+    ``terratorch fit``: its seam is in every sample's ``error_mask``, drawn anew per training read, and
+    fixed for validation."""
+    monkeypatch.syspath_prepend(str(REPO / "examples"))
+    monkeypatch.chdir(REPO)
+    write_npz(tmp_path / "tiles", "a", size=48, split="train")
+    write_npz(tmp_path / "tiles", "c", size=48, seed=2, split="train")
+    write_npz(tmp_path / "tiles", "b", size=48, seed=1, split="val")
+    seams = {"class_path": "mosaic_seams.MosaicSeams", "init_args": {"max_gain": 0.2}}
+    tiles = {"tile_size": 48, "stage2_dir": None, "stage2_proxy": True, "resample_proxy": True}
+    config = tmp_path / "seams.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "init_args": {"root": str(tmp_path / "tiles"), "tiles": {**tiles, "stage2_errors": seams}}
+                }
+            }
+        )
+    )
+    args = ["-c", "configs/stage3.demo.yaml", "-c", "configs/data/npz.yaml", "-c", str(config)]
+    run = [*FAST, "--data.init_args.batch_size=1", f"--trainer.default_root_dir={tmp_path / 'run'}"]
+    cli = build_lightning_cli(["fit", *args, *run])
+    assert cli.trainer.global_step == 2
+    errors = cli.datamodule.tiles.stage2_errors
+    assert type(errors).__name__ == "MosaicSeams"
+    assert errors.max_gain == 0.2
+    masks = [cli.datamodule.train_dataset[SampleIndex(0, seed)]["error_mask"] for seed in (1, 2)]
+    masks.append(cli.datamodule.val_dataset[0]["error_mask"])
+    for mask in masks:
+        assert set(mask.unique().tolist()) == {0.0, 1.0}  # one side of a seam
+    assert not torch.equal(masks[0], masks[1])
+    assert torch.equal(masks[2], cli.datamodule.val_dataset[0]["error_mask"])
