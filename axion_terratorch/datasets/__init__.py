@@ -9,7 +9,7 @@ from axion_terratorch.datasets.options import TileOptions
 from axion_terratorch.datasets.sen12ms import SEN12MSPairs
 from axion_terratorch.datasets.sen12mscr import SEN12MSCRPairs
 from axion_terratorch.datasets.ssl4eo import SSL4EOS12Pairs
-from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors, StructuralErrors
+from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, ErrorSequence, Stage2Errors, StructuralErrors
 from axion_terratorch.datasets.synthetic import SyntheticGroundingDataset
 from axion_terratorch.datasets.tiles import PairedTileDataset, RawPair
 
@@ -18,6 +18,7 @@ __all__ = [
     "BadTileError",
     "BigEarthNetPairs",
     "BigEarthNetV2Pairs",
+    "ErrorSequence",
     "GeoTiffPairDataset",
     "NpzTileDataset",
     "PairedTileDataset",

@@ -16,13 +16,15 @@ it changed the image:
 
 Each kind draws from its own child of the generator it is given (``rng.spawn``), so turning one kind
 on or off leaves the draws of the others as they were. :class:`StructuralErrors` is the base of any
-error model of your own (implement :meth:`~StructuralErrors.draw`).
+error model of your own (implement :meth:`~StructuralErrors.draw`), and :class:`ErrorSequence` puts
+several models into one image.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -302,3 +304,41 @@ def fractal_noise(rng: np.random.Generator, shape: tuple[int, int], beta: float)
     spectrum = (rng.standard_normal(amplitude.shape) + 1j * rng.standard_normal(amplitude.shape)) * amplitude
     field = np.fft.irfft2(spectrum, s=shape)
     return (field - field.mean()) / max(field.std(), 1e-12)
+
+
+class ErrorSequence(StructuralErrors):
+    """Several error models put into one image, one after the other (``tiles.stage2_errors``).
+
+    Each model draws from its own child of the generator (``rng.spawn``), so adding a model leaves
+    the draws of the others as they were; the mask is the largest of the models' masks.
+
+    Args:
+        errors: The models, in the order they are applied (e.g. :class:`Stage2Errors`, then one of
+            your own).
+
+    Raises:
+        ValueError: If ``errors`` is empty.
+
+    Example:
+        >>> errors = ErrorSequence([Stage2Errors.only("content"), Stage2Errors.only("occlusion")])
+        >>> image, mask = errors.apply(np.full((4, 32, 32), 0.1), np.random.default_rng(0))
+        >>> mask.shape
+        (32, 32)
+    """
+
+    def __init__(self, errors: Sequence[StructuralErrors]) -> None:
+        if not errors:
+            msg = "ErrorSequence needs at least one error model"
+            raise ValueError(msg)
+        self.errors = tuple(errors)
+
+    def draw(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Each model's :meth:`~StructuralErrors.apply` in turn (so each one's output is checked)."""
+        mask = np.zeros(image.shape[1:])
+        for errors, stream in zip(self.errors, rng.spawn(len(self.errors)), strict=True):
+            image, changed = errors.apply(image, stream)
+            mask = np.maximum(mask, changed)
+        return image, mask
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self.errors)!r})"

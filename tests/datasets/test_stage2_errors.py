@@ -10,7 +10,7 @@ from tile_writers import scene, write_npz
 from axion_terratorch.constants import OPTICAL_KEY, SAR_KEY
 from axion_terratorch.datamodules.augmentation import JointFlipRotate
 from axion_terratorch.datasets import NpzTileDataset, TileOptions, stage2_proxy
-from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, Stage2Errors, StructuralErrors
+from axion_terratorch.datasets.stage2_errors import ERROR_KINDS, ErrorSequence, Stage2Errors, StructuralErrors
 from axion_terratorch.datasets.windows import SampleIndex
 
 from run_configs import REPO
@@ -138,6 +138,21 @@ def test_an_error_model_of_ones_own_gets_the_checks_and_the_invalid_fill():
             errors.apply(reflectance, np.random.default_rng(0))
 
 
+def test_a_sequence_applies_each_model_from_its_own_stream_and_keeps_the_largest_mask():
+    content = Stage2Errors(content=1.0, content_coverage=(0.2, 0.2))
+    sequence = ErrorSequence([content, Returns()])
+    image, mask = sequence.apply(truth(), np.random.default_rng(0))
+    first, second = np.random.default_rng(0).spawn(2)
+    after_content, content_mask = content.apply(truth(), first)
+    expected, square = Returns().apply(after_content, second)
+    assert np.allclose(image, expected)
+    assert np.array_equal(mask, np.maximum(content_mask, square))
+    assert content_mask.max() > 0.5
+    assert mask[4:12, 4:12].min() == 1.0
+    with pytest.raises(ValueError, match="at least one error model"):
+        ErrorSequence([])
+
+
 def dataset(root, random_crop=False, **tiles):
     write_npz(root, "a", size=SIZE)
     options = TileOptions(**{"tile_size": None, "stage2_proxy": True, **tiles})
@@ -222,3 +237,7 @@ def test_errors_from_a_yaml_data_config_through_terratorch_fit(tmp_path, monkeyp
     assert sample["error_mask"].max() > 0
     with pytest.raises(ValueError, match=r"stage2_errors\.occlusion must be in \[0, 1\]"):
         build_lightning_cli([*args, "--data.init_args.tiles.stage2_errors={occlusion: 2.0}"], run=False)
+    models = [{"class_path": "axion_terratorch.datasets.Stage2Errors", "init_args": errors}] * 2
+    sequence = {"class_path": "axion_terratorch.datasets.ErrorSequence", "init_args": {"errors": models}}
+    cli = build_lightning_cli([*args, f"--data.init_args.tiles.stage2_errors={sequence}"], run=False)
+    assert cli.datamodule.tiles.stage2_errors.errors == (Stage2Errors(**errors),) * 2
