@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,9 @@ from axion_terratorch.losses.composite import TermModule
 
 #: Default margin above the Stage 2 input's agreement for tiles without a target.
 SAR_HEADROOM = 0.05
+#: What :class:`SARAgreementExcess` charges agreement past, given a target: the target's agreement,
+#: or the larger of the target's and the Stage 2 input's.
+ExcessCeiling = Literal["target", "target_or_input"]
 
 
 class SARAgreementCeiling(TermModule, ABC):
@@ -66,7 +69,14 @@ class SARAgreementCeiling(TermModule, ABC):
         agreement = orientation_agreement(output, sar, *settings)
         with torch.no_grad():
             ceiling = orientation_agreement(reference, sar, *settings) + margin
+            if target is not None and self.keeps_input:
+                ceiling = torch.maximum(ceiling, orientation_agreement(optical, sar, *settings))
         return self.gap(agreement, ceiling).mean()
+
+    @property
+    def keeps_input(self) -> bool:
+        """Whether, given a target, the ceiling is raised to the Stage 2 input's agreement."""
+        return False
 
     def extra_repr(self) -> str:
         return f"headroom={self.headroom}, bands={self.bands}"
@@ -112,6 +122,16 @@ class SARAgreementExcess(SARAgreementCeiling):
     smooths the fine texture stays at the truth's agreement while the metric's, which counts the
     output's coherent structure only, goes past it (``docs/quality.md``).
 
+    With ``ceiling="target_or_input"`` a tile's ceiling, given a target, is the larger of the
+    target's and the Stage 2 input's agreement: an input that already agrees with the SAR more than
+    the truth (a blurred estimate, whose remaining edges are the SAR's main ones) may keep that
+    agreement, and only agreement the output adds past both is charged. The logged
+    ``sar_agreement_excess`` stays against the target alone.
+
+    Args:
+        headroom, bands, sar_sigma, rho: As :class:`SARAgreementCeiling`.
+        ceiling: ``"target"`` or ``"target_or_input"``.
+
     Shape:
         - output, optical, target: ``(B, C, H, W)`` reflectance in ``bands``; sar: ``(B, 2, H, W)``
           dB; mask: ``(B, 1, H, W)`` (True = valid).
@@ -120,6 +140,28 @@ class SARAgreementExcess(SARAgreementCeiling):
 
     weighting = "joint"
 
+    def __init__(
+        self,
+        headroom: float = SAR_HEADROOM,
+        bands: Sequence[str] = DEFAULT_BANDS,
+        sar_sigma: float = AGREEMENT_SAR_SIGMA,
+        rho: float = AGREEMENT_RHO,
+        ceiling: ExcessCeiling = "target",
+    ) -> None:
+        super().__init__(headroom, bands, sar_sigma, rho)
+        if ceiling not in get_args(ExcessCeiling):
+            msg = f"ceiling must be one of {list(get_args(ExcessCeiling))}, got {ceiling!r}"
+            raise ValueError(msg)
+        self.ceiling = ceiling
+
+    @property
+    def keeps_input(self) -> bool:
+        """Whether, given a target, the ceiling is raised to the Stage 2 input's agreement."""
+        return self.ceiling == "target_or_input"
+
     def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
         """Agreement past the ceiling: ``relu(agreement - ceiling)``."""
         return F.relu(agreement - ceiling)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, ceiling={self.ceiling!r}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 from torch import Tensor
 
@@ -14,7 +14,12 @@ from axion_terratorch.losses.composite import LossComposite, WeightedTerm
 from axion_terratorch.losses.lpips import LPIPSLoss
 from axion_terratorch.losses.preservation import CycleLoss, IdentityLoss
 from axion_terratorch.losses.sar_consistency import SARConsistencyLoss
-from axion_terratorch.losses.sar_hinge import SAR_HEADROOM, SARAgreementExcess, SARAgreementHinge
+from axion_terratorch.losses.sar_hinge import (
+    SAR_HEADROOM,
+    ExcessCeiling,
+    SARAgreementExcess,
+    SARAgreementHinge,
+)
 from axion_terratorch.losses.spectral import SpectralLoss
 from axion_terratorch.losses.ssim import SSIMLoss
 from axion_terratorch.lpips import LPIPSNet, left_out_note, wants_lpips
@@ -56,7 +61,9 @@ class Stage3Loss(LossComposite):
     hinge only stops rewarding agreement past the truth's; the excess term also charges for it. A restoration that sharpens the main edges but cannot restore
     the true image's fine texture ends up agreeing with the SAR more than the truth does; the
     excess term keeps it at the truth's level (``configs/stage3.real.yaml``, ``docs/quality.md``).
-    It is computed and returned only when its weight is above 0.
+    It is computed and returned only when its weight is above 0. ``sar_excess_ceiling:
+    target_or_input`` charges only agreement past both the truth's and the input's (a blurred input
+    often agrees more than the truth; :class:`SARAgreementExcess`).
 
     ``bands`` (the optical bands, R, G, B among them) default to ``None``: those of the model of the
     :class:`~axion_terratorch.SARGroundingTask` the loss is given to, which calls :meth:`use_bands`
@@ -107,6 +114,7 @@ class Stage3Loss(LossComposite):
         sar_objective: SARObjective = "hinge",
         sar_headroom: float = SAR_HEADROOM,
         sar_excess_weight: float = 0.0,
+        sar_excess_ceiling: ExcessCeiling = "target",
         extra_terms: Mapping[str, WeightedTerm] | None = None,
     ) -> None:
         super().__init__()
@@ -121,6 +129,9 @@ class Stage3Loss(LossComposite):
         }
         check_at_least(0, weights)
         check_at_least(0, {"sar_headroom": sar_headroom}, finite=True)  # named as the user configures it
+        if sar_excess_ceiling not in get_args(ExcessCeiling):
+            msg = f"sar_excess_ceiling must be one of {list(get_args(ExcessCeiling))}, got {sar_excess_ceiling!r}"
+            raise ValueError(msg)
         #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
         self.follows_model_bands = bands is None
         bands = self.bands = DEFAULT_BANDS if bands is None else tuple(bands)
@@ -161,7 +172,8 @@ class Stage3Loss(LossComposite):
         self.add_term("spectral", SpectralLoss(), spectral_weight)
         self.add_term("ssim", SSIMLoss(), ssim_weight)
         if sar_excess_weight > 0:
-            self.add_term("sar_excess", SARAgreementExcess(sar_headroom, bands), sar_excess_weight)
+            excess = SARAgreementExcess(sar_headroom, bands, ceiling=sar_excess_ceiling)
+            self.add_term("sar_excess", excess, sar_excess_weight)
         for name, entry in (extra_terms or {}).items():
             self.add_term(name, entry.term, entry.weight)
 

@@ -104,6 +104,37 @@ def test_excess_term_charges_agreement_past_the_target_only(scene):
     )
 
 
+def test_excess_ceiling_target_or_input_lets_an_over_agreeing_input_keep_its_agreement(scene):
+    """An input that agrees with the SAR more than the truth (``sharp`` here) is charged against the
+    truth alone, not against the truth-or-input ceiling; agreement past both is charged either way."""
+    sar, sharp, target = scene
+    keeps = Stage3Loss(
+        sar_consistency_weight=0.0,
+        sar_excess_weight=2.0,
+        sar_excess_ceiling="target_or_input",
+        use_lpips=False,
+    )
+    against_target = Stage3Loss(sar_consistency_weight=0.0, sar_excess_weight=2.0, use_lpips=False)
+    assert against_target(sharp, sharp, sar, target)["sar_excess"] > 0
+    assert keeps(sharp, sharp, sar, target)["sar_excess"] == 0  # the unchanged input: nothing added
+    softer = 0.5 * sharp + 0.5 * target  # between the two: closer to the truth's agreement
+    assert keeps(softer, sharp, sar, target)["sar_excess"] == 0
+    beyond = sharp.clone().requires_grad_()  # past both when the input is the target
+    value = keeps(beyond, target, sar, target)["sar_excess"]
+    assert value.item() == pytest.approx(
+        (sar_agreement(sharp, sar) - sar_agreement(target, sar)).item(), abs=1e-5
+    )
+    (grad,) = torch.autograd.grad(value, beyond)
+    assert grad.abs().sum() > 0
+    without_target = keeps(sharp, target, sar)["sar_excess"]  # no target: the input's plus the headroom
+    assert without_target == against_target(sharp, target, sar)["sar_excess"]
+    assert "ceiling='target_or_input'" in repr(keeps)
+    with pytest.raises(
+        ValueError, match=r"sar_excess_ceiling must be one of \['target', 'target_or_input'\]"
+    ):
+        Stage3Loss(sar_excess_ceiling="input", use_lpips=False)
+
+
 def test_excess_is_the_logged_metric_not_the_hinge_agreement(scene):
     """Sharp edges over most of the tile and noise elsewhere: no more agreement than the truth under
     the hinge's SAR weighting, more under the metric's. The excess term sees what the metric logs."""
