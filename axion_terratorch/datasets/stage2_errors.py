@@ -309,8 +309,8 @@ def fractal_noise(rng: np.random.Generator, shape: tuple[int, int], beta: float)
 class ErrorSequence(StructuralErrors):
     """Several error models put into one image, one after the other (``tiles.stage2_errors``).
 
-    Each model draws from its own child of the generator (``rng.spawn``), so adding a model leaves
-    the draws of the others as they were; the mask is the largest of the models' masks.
+    Each model draws from its own child of the generator (``rng.spawn``), so a model added at the
+    end leaves the draws of the others as they were; the mask is the largest of the models' masks.
 
     Args:
         errors: The models, in the order they are applied (e.g. :class:`Stage2Errors`, then one of
