@@ -147,6 +147,9 @@ def test_a_sequence_applies_each_model_from_its_own_stream_and_keeps_the_largest
     expected, square = Returns().apply(after_content, second)
     assert np.allclose(image, expected)
     assert np.array_equal(mask, np.maximum(content_mask, square))
+    alone, alone_mask = ErrorSequence([content]).apply(truth(), np.random.default_rng(0))
+    assert np.array_equal(alone, after_content)  # the model added at the end changed no draw of it
+    assert np.array_equal(alone_mask, content_mask)
     assert content_mask.max() > 0.5
     assert mask[4:12, 4:12].min() == 1.0
     with pytest.raises(ValueError, match="at least one error model"):
