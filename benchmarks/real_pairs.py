@@ -178,6 +178,13 @@ def fidelity(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | No
     return float(psnr_from_mse(sse / count)), float(ssim_per_sample(output, target, mask)[0])
 
 
+def meets_no_harm(psnr_gain: float, excess: float, half_gap: float, quality_flag: str) -> bool:
+    """The issue's no-harm criterion for one tile under the photometric proxy: PSNR at most 0.1 dB
+    below the input's, the SAR agreement excess within half the input-to-truth gap, and the check
+    passes the output."""
+    return psnr_gain >= -0.1 and excess <= half_gap and quality_flag == "production"
+
+
 def score_batch(
     outputs: dict[str, torch.Tensor],
     batch: dict[str, Any],
@@ -231,9 +238,9 @@ def score_batch(
                 ),
                 "half_gap": 0.5 * gap,
                 "quality_flag": scores["quality_flag"],
-                "met": scores["psnr_gain"] >= -0.1
-                and scores["sar_agreement_excess"] <= 0.5 * gap
-                and scores["quality_flag"] == "production",
+                "met": meets_no_harm(
+                    scores["psnr_gain"], scores["sar_agreement_excess"], 0.5 * gap, scores["quality_flag"]
+                ),
             }
         rows.append(row)
     return rows
@@ -374,8 +381,7 @@ def no_harm_failures(rows: list[dict]) -> dict[str, Any]:
         "cases": len(scored),
         "failed": len(failed),
         "failed_only_on_an_excess_the_input_has": sum(
-            s["psnr_gain"] >= -0.1
-            and s["quality_flag"] == "production"
+            meets_no_harm(s["psnr_gain"], 0.0, s["half_gap"], s["quality_flag"])
             and s.get("sar_agreement_excess_input", 0.0) >= s["sar_agreement_excess"]
             for s in failed
         ),
