@@ -68,6 +68,7 @@ class TileOptions:
     stage2_scale: float = 1.0
     stage2_proxy: bool = False
     resample_proxy: bool = False
+    # Stage2Errors named too: a plain YAML mapping builds one, a class_path any StructuralErrors.
     stage2_errors: Stage2Errors | StructuralErrors | None = None
     seed: int = 0
     on_bad_tile: OnBadTile = "error"
