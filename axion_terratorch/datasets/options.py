@@ -47,6 +47,10 @@ class TileOptions:
             :class:`~axion_terratorch.datasets.stage2_errors.StructuralErrors` of your own), proxy
             tiles only; samples carry where they changed it as ``error_mask``. ``None``: none
             (``error_mask`` is 0).
+        eval_stage2_errors: Put ``stage2_errors`` into validation and test tiles too (each tile's
+            fixed draw). ``False``: training draws only, so validation (and the checkpoint it
+            selects) and test score the input without them: a recipe that learns to undo errors is
+            kept by how little it changes an input that has none.
         seed: Seed of the proxy (mixed with the tile name), of the training order and of the
             training augmentation (mixed with the step), so a resumed run sees the same batches.
         on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,
@@ -70,6 +74,7 @@ class TileOptions:
     resample_proxy: bool = False
     # Stage2Errors named too: a plain YAML mapping builds one, a class_path any StructuralErrors.
     stage2_errors: Stage2Errors | StructuralErrors | None = None
+    eval_stage2_errors: bool = True
     seed: int = 0
     on_bad_tile: OnBadTile = "error"
 

@@ -6,7 +6,7 @@ import abc
 import logging
 import warnings
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -77,7 +77,9 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
 
     Args:
         options: Bands, units, tile size, Stage 2 input and bad-tile policy.
-        random_crop: Random ``tile_size`` windows (training) instead of centred ones.
+        random_crop: Random ``tile_size`` windows (training) instead of centred ones; without it
+            (validation, test) ``options.eval_stage2_errors`` says whether the proxy has
+            ``stage2_errors``.
         reads_stage2: Every pair carries its Stage 2 input: ``options`` need none, and their
             ``stage2_dir`` and proxy are not used.
     """
@@ -87,6 +89,8 @@ class PairedTileDataset(Dataset[Sample], abc.ABC):
     def __init__(self, options: TileOptions, random_crop: bool = False, reads_stage2: bool = False) -> None:
         self.options = options
         self.random_crop = random_crop
+        if not (random_crop or options.eval_stage2_errors):
+            options = replace(options, stage2_errors=None)
         self.stage2 = None if reads_stage2 else Stage2Source(options)
         self.names = []
 

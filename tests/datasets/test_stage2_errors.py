@@ -203,6 +203,19 @@ def test_errors_are_resampled_per_training_read_and_fixed_for_validation(tmp_pat
     )
 
 
+def test_errors_in_training_only_leave_validation_with_the_photometric_proxy(tmp_path):
+    errors = Stage2Errors.only(*ERROR_KINDS)
+    settings = {"stage2_errors": errors, "eval_stage2_errors": False, "resample_proxy": True}
+    train = dataset(tmp_path / "train", random_crop=True, **settings)
+    assert train[SampleIndex(0, 1)]["error_mask"].any()
+    val = dataset(tmp_path / "val", **settings)[0]
+    assert not val["error_mask"].any()
+    # The tile's own photometric draw, as without errors at all.
+    plain = dataset(tmp_path / "plain", resample_proxy=True)[0]
+    assert torch.equal(val["image"][OPTICAL_KEY], plain["image"][OPTICAL_KEY])
+    assert val["error_mask"].shape == plain["error_mask"].shape
+
+
 def test_error_mask_follows_flips_and_rotations():
     torch.manual_seed(0)
     target = torch.rand(8, 4, 32, 32)
@@ -238,6 +251,17 @@ def test_errors_from_a_yaml_data_config_through_terratorch_fit(tmp_path, monkeyp
     sample = cli.datamodule.val_dataset[0]
     assert sample["error_mask"].shape == (1, 32, 32)
     assert sample["error_mask"].max() > 0
+    cli = build_lightning_cli(
+        [
+            *args,
+            f"--data.init_args.tiles.stage2_errors={errors}",
+            "--data.init_args.tiles.eval_stage2_errors=false",
+        ],
+        run=False,
+    )
+    cli.datamodule.setup("fit")
+    assert not cli.datamodule.val_dataset[0]["error_mask"].any()
+    assert cli.datamodule.train_dataset[SampleIndex(0, 1)]["error_mask"].any()
     with pytest.raises(ValueError, match=r"stage2_errors\.occlusion must be in \[0, 1\]"):
         build_lightning_cli([*args, "--data.init_args.tiles.stage2_errors={occlusion: 2.0}"], run=False)
     models = [{"class_path": "axion_terratorch.datasets.Stage2Errors", "init_args": errors}] * 2
