@@ -306,6 +306,7 @@ def score_seed(
                 data = copy.deepcopy(data)
                 data["init_args"]["tiles"]["seed"] = 1000 + draw  # the recipe trains and selects with 0
                 data["init_args"]["tiles"]["stage2_errors"] = errors_of(kind)
+                data["init_args"]["tiles"]["eval_stage2_errors"] = True  # the held-out tiles get them
                 datamodule = build_datamodule({"data": data})
                 with torch.inference_mode():
                     for batch in iterate_batches(datamodule, split, torch.device("cpu")):
