@@ -49,8 +49,7 @@ class TileOptions:
             (``error_mask`` is 0).
         eval_stage2_errors: Put ``stage2_errors`` into validation and test tiles too (each tile's
             fixed draw). ``False``: training draws only, so validation (and the checkpoint it
-            selects) and test score the input without them: a recipe that learns to undo errors is
-            kept by how little it changes an input that has none.
+            selects) and test judge the model on inputs without them, by how little it harms them.
         seed: Seed of the proxy (mixed with the tile name), of the training order and of the
             training augmentation (mixed with the step), so a resumed run sees the same batches.
         on_bad_tile: ``error`` stops with a message naming the file and the problem; ``skip`` warns,
