@@ -23,6 +23,17 @@ SAR_HEADROOM = 0.05
 ExcessCeiling = Literal["target", "target_or_input"]
 
 
+def check_excess_ceiling(value: str, name: str = "ceiling") -> None:
+    """Refuse a ``value`` that is not an :data:`ExcessCeiling`; the message names the option ``name``.
+
+    Raises:
+        ValueError: If ``value`` is not one of :data:`ExcessCeiling`.
+    """
+    if value not in get_args(ExcessCeiling):
+        msg = f"{name} must be one of {list(get_args(ExcessCeiling))}, got {value!r}"
+        raise ValueError(msg)
+
+
 class SARAgreementCeiling(TermModule, ABC):
     """Base of the two sides of the SAR constraint: per tile, the output's agreement against a ceiling.
 
@@ -40,6 +51,8 @@ class SARAgreementCeiling(TermModule, ABC):
 
     #: The agreement's weighting (:func:`~axion_terratorch.functional.orientation_agreement`).
     weighting: ClassVar[Literal["joint", "sar"]]
+    #: Given a target, ``"target_or_input"`` raises the ceiling to the Stage 2 input's agreement.
+    ceiling: ExcessCeiling = "target"
 
     def __init__(
         self,
@@ -69,14 +82,9 @@ class SARAgreementCeiling(TermModule, ABC):
         agreement = orientation_agreement(output, sar, *settings)
         with torch.no_grad():
             ceiling = orientation_agreement(reference, sar, *settings) + margin
-            if target is not None and self.keeps_input:
+            if target is not None and self.ceiling == "target_or_input":
                 ceiling = torch.maximum(ceiling, orientation_agreement(optical, sar, *settings))
         return self.gap(agreement, ceiling).mean()
-
-    @property
-    def keeps_input(self) -> bool:
-        """Whether, given a target, the ceiling is raised to the Stage 2 input's agreement."""
-        return False
 
     def extra_repr(self) -> str:
         return f"headroom={self.headroom}, bands={self.bands}"
@@ -149,15 +157,8 @@ class SARAgreementExcess(SARAgreementCeiling):
         ceiling: ExcessCeiling = "target",
     ) -> None:
         super().__init__(headroom, bands, sar_sigma, rho)
-        if ceiling not in get_args(ExcessCeiling):
-            msg = f"ceiling must be one of {list(get_args(ExcessCeiling))}, got {ceiling!r}"
-            raise ValueError(msg)
+        check_excess_ceiling(ceiling)
         self.ceiling = ceiling
-
-    @property
-    def keeps_input(self) -> bool:
-        """Whether, given a target, the ceiling is raised to the Stage 2 input's agreement."""
-        return self.ceiling == "target_or_input"
 
     def gap(self, agreement: Tensor, ceiling: Tensor) -> Tensor:
         """Agreement past the ceiling: ``relu(agreement - ceiling)``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, get_args
+from typing import Literal
 
 from torch import Tensor
 
@@ -19,6 +19,7 @@ from axion_terratorch.losses.sar_hinge import (
     ExcessCeiling,
     SARAgreementExcess,
     SARAgreementHinge,
+    check_excess_ceiling,
 )
 from axion_terratorch.losses.spectral import SpectralLoss
 from axion_terratorch.losses.ssim import SSIMLoss
@@ -129,9 +130,7 @@ class Stage3Loss(LossComposite):
         }
         check_at_least(0, weights)
         check_at_least(0, {"sar_headroom": sar_headroom}, finite=True)  # named as the user configures it
-        if sar_excess_ceiling not in get_args(ExcessCeiling):
-            msg = f"sar_excess_ceiling must be one of {list(get_args(ExcessCeiling))}, got {sar_excess_ceiling!r}"
-            raise ValueError(msg)
+        check_excess_ceiling(sar_excess_ceiling, "sar_excess_ceiling")  # refused even with the term off
         #: Whether the bands are left to the model (``bands=None``), see :meth:`use_bands`.
         self.follows_model_bands = bands is None
         bands = self.bands = DEFAULT_BANDS if bands is None else tuple(bands)

@@ -59,6 +59,8 @@ def test_without_it_terratorch_runs_the_folder_code(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the module appends the working directory
     monkeypatch.delitem(sys.modules, "custom_modules", raising=False)
-    runpy.run_path(importlib.util.find_spec("terratorch.registry.custom_registry").origin)
+    try:
+        runpy.run_path(importlib.util.find_spec("terratorch.registry.custom_registry").origin)
+    finally:
+        sys.modules.pop("custom_modules", None)  # the folder's package, imported by the module run
     assert marker.exists()
-    del sys.modules["custom_modules"]
